@@ -1,0 +1,47 @@
+# The two commands of the README: `make run` and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Django 6 needs Python 3.12 or newer; the machine's pyenv carries one beside its default 3.11.
+PYTHON ?= $(shell for p in $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3 /root/.pyenv/versions/3.1[2-9]*/bin/python3 \
+	$$(command -v python3.13) $$(command -v python3.12) $$(command -v python3); do \
+	[ -x "$$p" ] && "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && echo "$$p" && break; done)
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/healthplans} \
+	REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
+
+.PHONY: run test lint typecheck pytest messages clean
+
+$(BIN)/.installed: pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is needed (set PYTHON=/path/to/python3.12)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(BIN)/.installed
+	mkdir -p var
+	$(MANAGE) compilemessages --ignore '.venv' -v0
+	$(MANAGE) migrate --noinput -v0
+	$(MANAGE) load_seed
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+test: lint typecheck pytest
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy .
+
+pytest: $(BIN)/.installed
+	$(MANAGE) compilemessages --ignore '.venv' -v0
+	$(TEST_ENV) $(BIN)/pytest -n 2 --dist loadfile
+
+messages: $(BIN)/.installed
+	$(MANAGE) makemessages -l vi -l en --ignore '.venv/*' --ignore 'var/*'
+
+clean:
+	rm -rf var/healthplans.sqlite3 var/static var/media

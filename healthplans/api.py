@@ -1,0 +1,106 @@
+"""API of the core (tenants, org units, agencies, tokens) and the pieces every app's API shares."""
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from django.db.models import QuerySet
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from healthplans.models import Agency, OrgUnit, Tenant
+from healthplans.selectors import agency_list, org_unit_list, tenant_list
+
+
+class SelectorListAPI(GenericAPIView):
+    """A paginated list read through a selector that takes the acting user and the query filters."""
+
+    OutputSerializer: ClassVar[type[serializers.Serializer]]
+    # Called as selector(fetched_by=user, filters=query parameters).
+    selector: ClassVar[Callable[..., QuerySet[Any]]]
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        return self.OutputSerializer
+
+    def get(self, request: Request) -> Response:
+        queryset = type(self).selector(fetched_by=request.user, filters=request.query_params.dict())
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.OutputSerializer(page, many=True).data)
+
+
+class SelectorDetailAPI(GenericAPIView):
+    """One object read through a selector; missing and forbidden both answer 404."""
+
+    OutputSerializer: ClassVar[type[serializers.Serializer]]
+    # Called as selector(fetched_by=user); the object is then looked up within what it returns.
+    selector: ClassVar[Callable[..., QuerySet[Any]]]
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        return self.OutputSerializer
+
+    def get(self, request: Request, pk: int) -> Response:
+        obj = type(self).selector(fetched_by=request.user).filter(pk=pk).first()
+        if obj is None:
+            raise Http404
+        return Response(self.OutputSerializer(obj).data)
+
+
+class TenantListAPI(SelectorListAPI):
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = Tenant
+            fields = ["id", "slug", "name"]
+
+    selector = tenant_list
+
+
+class OrgUnitListAPI(SelectorListAPI):
+    class OutputSerializer(serializers.ModelSerializer):
+        tenant: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+        parent = serializers.SerializerMethodField()  # type: ignore[assignment]  # shadows Field.parent
+
+        class Meta:
+            model = OrgUnit
+            fields = [
+                "id",
+                "code",
+                "name",
+                "level",
+                "tenant",
+                "parent",
+                "depth",
+                "valid_from",
+                "valid_to",
+                "successor",
+                "is_demo",
+            ]
+
+        def get_parent(self, obj: OrgUnit) -> int | None:
+            return self.context_parent_ids().get(obj.path[: -OrgUnit.steplen]) if obj.depth > 1 else None
+
+        def context_parent_ids(self) -> dict[str, int]:
+            return self.context.get("parent_ids", {})
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        queryset = org_unit_list(fetched_by=request.user, filters=request.query_params.dict())
+        page = self.paginate_queryset(queryset) or []
+        # Parents are found by path in one query, rather than one query per unit.
+        parent_paths = {unit.path[: -OrgUnit.steplen] for unit in page if unit.depth > 1}
+        parent_ids = dict(OrgUnit.objects.filter(path__in=parent_paths).values_list("path", "id"))
+        data = self.OutputSerializer(page, many=True, context={"parent_ids": parent_ids}).data
+        return self.get_paginated_response(data)
+
+
+class AgencyListAPI(SelectorListAPI):
+    class OutputSerializer(serializers.ModelSerializer):
+        tenant: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+        class Meta:
+            model = Agency
+            fields = ["id", "code", "name", "kind", "tenant", "org_unit"]
+
+    selector = agency_list

@@ -1,0 +1,157 @@
+"""The cross-cutting core: tenants, the org-unit tree, agencies, users and their roles."""
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from treebeard.mp_tree import MP_Node
+
+
+class Tenant(models.Model):  # type: ignore[django-manager-missing]  # treebeard is untyped
+    """One province's health administration; every tenant-owned row points here."""
+
+    slug = models.SlugField(_("slug"), unique=True)
+    name = models.CharField(_("name"), max_length=200)
+
+    class Meta:
+        verbose_name = _("tenant")
+        verbose_name_plural = _("tenants")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrgUnit(MP_Node):
+    """A node of nation › province › district › commune › facility.
+
+    A materialised path, so that a subtree is one indexed prefix query. Units abolished by
+    the 2025 reforms keep their rows (valid_to, successor) so that older plans stay readable.
+    """
+
+    class Level(models.TextChoices):
+        NATION = "nation", _("nation")
+        PROVINCE = "province", _("province")
+        DISTRICT = "district", _("district / city / town")
+        COMMUNE = "commune", _("commune / ward / township")
+        FACILITY = "facility", _("facility")
+
+    code = models.SlugField(_("code"), max_length=80, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    level = models.CharField(_("level"), max_length=16, choices=Level.choices)
+    tenant = models.ForeignKey(
+        Tenant,
+        verbose_name=_("tenant"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="org_units",
+    )
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_to = models.DateField(_("valid to"), null=True, blank=True)
+    successor = models.ForeignKey(
+        "self",
+        verbose_name=_("successor"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="predecessors",
+    )
+    is_demo = models.BooleanField(
+        _("demo unit"), default=False, help_text=_("Added for demonstration; not named by any document.")
+    )
+
+    class Meta:
+        verbose_name = _("org unit")
+        verbose_name_plural = _("org units")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True)
+                | Q(valid_from__isnull=True)
+                | Q(valid_to__gte=models.F("valid_from")),
+                name="orgunit_valid_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(level="nation", tenant__isnull=True) | (~Q(level="nation") & Q(tenant__isnull=False)),
+                name="orgunit_tenant_except_nation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Agency(models.Model):
+    """A body that leads or coordinates tasks (Sở Y tế, Trung tâm Y tế, UBND xã …)."""
+
+    class Kind(models.TextChoices):
+        PEOPLE_COMMITTEE = "people_committee", _("people's committee")
+        HEALTH_DEPARTMENT = "health_department", _("department of health")
+        HEALTH_CENTRE = "health_centre", _("health centre")
+        HOSPITAL = "hospital", _("hospital")
+        HEALTH_STATION = "health_station", _("health station")
+        FINANCE = "finance", _("finance")
+        EDUCATION = "education", _("education")
+        LABOUR = "labour", _("labour and social affairs")
+        CULTURE = "culture", _("culture")
+        INFORMATION = "information", _("information and communications")
+        POLICE = "police", _("police")
+        MILITARY = "military", _("military")
+        UNION = "union", _("mass organisation")
+        OTHER = "other", _("other")
+
+    tenant = models.ForeignKey(Tenant, verbose_name=_("tenant"), on_delete=models.PROTECT, related_name="agencies")
+    code = models.SlugField(_("code"), max_length=80)
+    name = models.CharField(_("name"), max_length=300)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices, default=Kind.OTHER)
+    org_unit = models.ForeignKey(
+        OrgUnit,
+        verbose_name=_("org unit"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="agencies",
+    )
+
+    class Meta:
+        verbose_name = _("agency")
+        verbose_name_plural = _("agencies")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "code"], name="agency_unique_code_per_tenant")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A person; what they may see and do comes from their role assignments."""
+
+
+class Role(models.TextChoices):
+    PLANNER = "planner", _("planner")
+    STATION_REPORTER = "station_reporter", _("station reporter")
+    REVIEWER = "reviewer", _("reviewer")
+    OFFICIAL = "official", _("official")
+    NATIONAL_VIEWER = "national_viewer", _("national viewer")
+    TENANT_ADMIN = "tenant_admin", _("tenant admin")
+
+
+class RoleAssignment(models.Model):
+    """A role held on an org unit; it reaches the unit's whole subtree."""
+
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="role_assignments")
+    org_unit = models.ForeignKey(
+        OrgUnit, verbose_name=_("org unit"), on_delete=models.PROTECT, related_name="role_assignments"
+    )
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+
+    class Meta:
+        verbose_name = _("role assignment")
+        verbose_name_plural = _("role assignments")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "org_unit", "role"], name="roleassignment_unique"),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="roleassignment_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.org_unit}"

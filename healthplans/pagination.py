@@ -1,0 +1,8 @@
+# Kept apart from healthplans.api: DRF imports the pagination class while it builds GenericAPIView.
+from rest_framework.pagination import PageNumberPagination
+
+
+class Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500

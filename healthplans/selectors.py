@@ -1,0 +1,108 @@
+"""Reads of the core. Every read of tenant data takes the acting user and returns only what
+that user may see; a missing object and a forbidden one both raise Http404."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q, QuerySet
+from django_filters import CharFilter, FilterSet, NumberFilter
+
+from healthplans.models import Agency, OrgUnit, Tenant, User
+
+# Whoever makes a request: a user, or nobody yet (who reaches nothing).
+Actor = User | AnonymousUser
+
+
+@dataclass(frozen=True)
+class Reach:
+    """The org units a user's roles reach: each assigned unit and its subtree."""
+
+    everything: bool
+    paths: tuple[str, ...]
+
+    def subtree_q(self, path_field: str = "path") -> Q:
+        """Rows whose unit lies in a reached subtree."""
+        if self.everything:
+            return Q()
+        q = Q(pk__in=[])
+        for path in self.paths:
+            q |= Q(**{f"{path_field}__startswith": path})
+        return q
+
+    def lineage_q(self, path_field: str = "path") -> Q:
+        """Rows whose unit is in a reached subtree or above one (the plans a unit works under)."""
+        if self.everything:
+            return Q()
+        ancestors = {path[:end] for path in self.paths for end in range(OrgUnit.steplen, len(path), OrgUnit.steplen)}
+        return self.subtree_q(path_field) | Q(**{f"{path_field}__in": sorted(ancestors)})
+
+
+def reach_of(user: Actor) -> Reach:
+    cached: Reach | None = getattr(user, "_healthplans_reach", None)
+    if cached is not None:
+        return cached
+    if isinstance(user, AnonymousUser) or not user.is_active:
+        reach = Reach(everything=False, paths=())
+    elif user.is_superuser:
+        reach = Reach(everything=True, paths=())
+    else:
+        paths = sorted(set(user.role_assignments.values_list("org_unit__path", flat=True)))
+        # Keep only the topmost paths: a subtree inside another adds nothing.
+        top = tuple(p for p in paths if not any(p != q and p.startswith(q) for q in paths))
+        reach = Reach(everything=any(len(p) == OrgUnit.steplen for p in top), paths=top)
+    user._healthplans_reach = reach  # type: ignore[union-attr]  # memoised for the request
+    return reach
+
+
+def tenant_ids_of(user: Actor) -> list[int] | None:
+    """The tenants a user works in; None means every tenant (national viewer, superuser)."""
+    reach = reach_of(user)
+    if reach.everything:
+        return None
+    return list(
+        OrgUnit.objects.filter(reach.lineage_q(), tenant__isnull=False).values_list("tenant_id", flat=True).distinct()
+    )
+
+
+def tenant_q(user: Actor, field: str = "tenant") -> Q:
+    tenant_ids = tenant_ids_of(user)
+    return Q() if tenant_ids is None else Q(**{f"{field}__in": tenant_ids})
+
+
+def tenant_list(*, fetched_by: Actor, filters: dict[str, Any] | None = None) -> QuerySet[Tenant]:
+    return Tenant.objects.filter(tenant_q(fetched_by, "id")).order_by("name")
+
+
+class OrgUnitFilter(FilterSet):
+    tenant = CharFilter(field_name="tenant__slug")
+    parent = NumberFilter(method="filter_parent")
+    level = CharFilter(field_name="level")
+
+    class Meta:
+        model = OrgUnit
+        fields = ["tenant", "parent", "level"]
+
+    def filter_parent(self, queryset: QuerySet[OrgUnit], name: str, value: int) -> QuerySet[OrgUnit]:
+        parent = OrgUnit.objects.filter(pk=value).only("path", "depth").first()
+        if parent is None:
+            return queryset.none()
+        return queryset.filter(path__startswith=parent.path, depth=parent.depth + 1)
+
+
+def org_unit_list(*, fetched_by: Actor, filters: dict[str, Any] | None = None) -> QuerySet[OrgUnit]:
+    qs = OrgUnit.objects.filter(reach_of(fetched_by).subtree_q()).select_related("tenant").order_by("path")
+    return OrgUnitFilter(filters or {}, qs).qs
+
+
+class AgencyFilter(FilterSet):
+    tenant = CharFilter(field_name="tenant__slug")
+
+    class Meta:
+        model = Agency
+        fields = ["tenant"]
+
+
+def agency_list(*, fetched_by: Actor, filters: dict[str, Any] | None = None) -> QuerySet[Agency]:
+    qs = Agency.objects.filter(tenant_q(fetched_by)).select_related("tenant").order_by("tenant__name", "name")
+    return AgencyFilter(filters or {}, qs).qs

@@ -1,0 +1,14 @@
+"""The test suite: PostgreSQL and Redis on this machine unless the environment says otherwise."""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/healthplans")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+
+from healthplans.settings.base import *  # noqa: F403
+
+SECRET_KEY = "test-only-key"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Tests that need a worker start a real one; the rest run tasks in-process.
+CELERY_TASK_ALWAYS_EAGER = True

@@ -1,0 +1,36 @@
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from budgets.api import BudgetLineDetailAPI, BudgetLineListAPI
+from healthplans.api import AgencyListAPI, OrgUnitListAPI, TenantListAPI
+from indicators.api import IndicatorDetailAPI, IndicatorListAPI
+from plans.api import PlanDetailAPI, PlanListAPI
+
+api_patterns = [
+    path("auth/token/", obtain_auth_token, name="token"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("tenants/", TenantListAPI.as_view(), name="tenant-list"),
+    path("org-units/", OrgUnitListAPI.as_view(), name="org-unit-list"),
+    path("agencies/", AgencyListAPI.as_view(), name="agency-list"),
+    path("plans/", PlanListAPI.as_view(), name="plan-list"),
+    path("plans/<int:pk>/", PlanDetailAPI.as_view(), name="plan-detail"),
+    path("indicators/", IndicatorListAPI.as_view(), name="indicator-list"),
+    path("indicators/<int:pk>/", IndicatorDetailAPI.as_view(), name="indicator-detail"),
+    path("budget-lines/", BudgetLineListAPI.as_view(), name="budget-line-list"),
+    path("budget-lines/<int:pk>/", BudgetLineDetailAPI.as_view(), name="budget-line-detail"),
+]
+
+urlpatterns = [
+    path("api/", include((api_patterns, "api"))),
+    path("admin/", admin.site.urls),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("plans.urls")),
+    *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
+]

@@ -1,0 +1,237 @@
+"""Indicators of a plan, their targets and baselines, and the actual figures entered against them."""
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from healthplans.models import OrgUnit, Tenant
+from plans.models import Plan
+
+COMPARATORS = [(">", ">"), (">=", "≥"), ("<", "<"), ("<=", "≤"), ("=", "=")]
+COMPARATOR_VALUES = [value for value, _label in COMPARATORS]
+
+
+def value_field(verbose_name: Any, *, null: bool = False) -> "models.DecimalField[Decimal | None, Decimal | None]":
+    """A measured value: exact decimals, never float."""
+    return models.DecimalField(verbose_name, max_digits=24, decimal_places=6, null=null, blank=null)
+
+
+class UnitKind(models.TextChoices):
+    PERCENT = "percent", "%"
+    PERMILLE = "permille", "‰"
+    PER_10000 = "per_10000", _("per 10,000")
+    PER_100000 = "per_100000", _("per 100,000")
+    COUNT = "count", _("count")
+    YEARS = "years", _("years")
+    RATIO = "ratio", _("ratio")
+    OTHER = "other", _("other")
+
+
+class CatalogueMeasure(models.Model):
+    """A shared definition, so that the same measure in different plans can be compared."""
+
+    code = models.SlugField(_("code"), max_length=80, unique=True)
+    name = models.CharField(_("name"), max_length=300)
+    unit_kind = models.CharField(_("unit kind"), max_length=16, choices=UnitKind.choices)
+
+    class Meta:
+        verbose_name = _("catalogue measure")
+        verbose_name_plural = _("catalogue measures")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Group(models.TextChoices):
+    INPUT = "input", _("input")
+    ACTIVITY = "activity", _("activity")
+    OUTPUT = "output", _("output")
+
+
+class Direction(models.TextChoices):
+    HIGHER = "higher", _("higher is better")
+    LOWER = "lower", _("lower is better")
+    KEEP = "keep", _("keep at")
+
+
+class Rollup(models.TextChoices):
+    SUM = "sum", _("sum")
+    POOLED = "pooled", _("pooled numerator / denominator")
+    NONE = "none", _("not aggregable")
+
+
+class Indicator(models.Model):
+    class Flag(models.TextChoices):
+        UNIT_SCALE = "unit_scale", _("unit and scale of the values disagree")
+        WRONG_DIRECTION = "wrong_direction", _("target moves against the indicator's direction")
+
+    tenant = models.ForeignKey(
+        Tenant, verbose_name=_("tenant"), on_delete=models.PROTECT, null=True, blank=True, related_name="indicators"
+    )
+    plan = models.ForeignKey(Plan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="indicators")
+    order = models.PositiveIntegerField(_("order"))
+    number = models.CharField(_("number"), max_length=20)
+    name = models.TextField(_("name"))
+    group = models.CharField(_("group"), max_length=16, choices=Group.choices, blank=True)
+    unit = models.CharField(_("unit as written"), max_length=100, blank=True)
+    unit_kind = models.CharField(_("unit kind"), max_length=16, choices=UnitKind.choices)
+    direction = models.CharField(_("direction"), max_length=8, choices=Direction.choices)
+    rollup = models.CharField(_("roll-up"), max_length=8, choices=Rollup.choices)
+    entry_level = models.CharField(_("entered at level"), max_length=16, choices=OrgUnit.Level.choices)
+    catalogue = models.ForeignKey(
+        CatalogueMeasure,
+        verbose_name=_("catalogue measure"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="indicators",
+    )
+    flags = models.JSONField(_("flags"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("indicator")
+        verbose_name_plural = _("indicators")
+        ordering = ["plan", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "number"], name="indicator_unique_number"),
+            models.UniqueConstraint(fields=["plan", "order"], name="indicator_unique_order"),
+            models.CheckConstraint(condition=Q(unit_kind__in=UnitKind.values), name="indicator_unit_kind_valid"),
+            models.CheckConstraint(condition=Q(direction__in=Direction.values), name="indicator_direction_valid"),
+            models.CheckConstraint(condition=Q(rollup__in=Rollup.values), name="indicator_rollup_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number}. {self.name}"
+
+
+class Baseline(models.Model):
+    indicator = models.OneToOneField(
+        Indicator, verbose_name=_("indicator"), on_delete=models.CASCADE, related_name="baseline"
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    comparator = models.CharField(_("comparator"), max_length=2, choices=COMPARATORS, blank=True)
+    value = value_field(_("value"))
+    text = models.CharField(_("text as written"), max_length=200)
+
+    class Meta:
+        verbose_name = _("baseline")
+        verbose_name_plural = _("baselines")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(comparator="") | Q(comparator__in=COMPARATOR_VALUES), name="baseline_comparator_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.text}"
+
+
+class Target(models.Model):
+    tenant = models.ForeignKey(
+        Tenant, verbose_name=_("tenant"), on_delete=models.PROTECT, null=True, blank=True, related_name="targets"
+    )
+    indicator = models.ForeignKey(
+        Indicator, verbose_name=_("indicator"), on_delete=models.CASCADE, related_name="targets"
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    org_unit = models.ForeignKey(
+        OrgUnit, verbose_name=_("org unit"), on_delete=models.PROTECT, null=True, blank=True, related_name="targets"
+    )
+    comparator = models.CharField(_("comparator"), max_length=2, choices=COMPARATORS)
+    value = value_field(_("value"))
+    text = models.CharField(_("text as written"), max_length=200)
+
+    class Meta:
+        verbose_name = _("target")
+        verbose_name_plural = _("targets")
+        ordering = ["indicator", "year"]
+        constraints = [
+            models.CheckConstraint(condition=Q(comparator__in=COMPARATOR_VALUES), name="target_comparator_valid"),
+            models.UniqueConstraint(
+                fields=["indicator", "year"], condition=Q(org_unit__isnull=True), name="target_unique_year"
+            ),
+            models.UniqueConstraint(
+                fields=["indicator", "year", "org_unit"],
+                condition=Q(org_unit__isnull=False),
+                name="target_unique_year_unit",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.text}"
+
+
+class ActualStatus(models.TextChoices):
+    DRAFT = "draft", _("draft")
+    SUBMITTED = "submitted", _("submitted")
+    APPROVED = "approved", _("approved")
+    RETURNED = "returned", _("returned")
+
+
+class Actual(models.Model):
+    """A figure entered for an indicator, an org unit and a period ("2024", "2024H1", "2021-2025")."""
+
+    tenant = models.ForeignKey(Tenant, verbose_name=_("tenant"), on_delete=models.PROTECT, related_name="actuals")
+    indicator = models.ForeignKey(
+        Indicator, verbose_name=_("indicator"), on_delete=models.PROTECT, related_name="actuals"
+    )
+    org_unit = models.ForeignKey(OrgUnit, verbose_name=_("org unit"), on_delete=models.PROTECT, related_name="actuals")
+    period = models.CharField(_("period"), max_length=16)
+    value = value_field(_("value"), null=True)
+    numerator = value_field(_("numerator"), null=True)
+    denominator = value_field(_("denominator"), null=True)
+    note = models.TextField(_("note"), blank=True)
+    source = models.CharField(_("source"), max_length=200, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=ActualStatus.choices, default=ActualStatus.DRAFT)
+    message = models.TextField(_("reviewer's message"), blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    is_demo = models.BooleanField(_("demo figure"), default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("actual")
+        verbose_name_plural = _("actuals")
+        ordering = ["indicator", "org_unit", "period"]
+        constraints = [
+            models.UniqueConstraint(fields=["indicator", "org_unit", "period"], name="actual_unique_unit_period"),
+            models.CheckConstraint(condition=Q(status__in=ActualStatus.values), name="actual_status_valid"),
+            models.CheckConstraint(
+                condition=Q(denominator__isnull=True) | Q(denominator__gt=Decimal(0)),
+                name="actual_denominator_positive",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "period", "status"], name="actual_tenant_period_status")]
+
+    def __str__(self) -> str:
+        return f"{self.indicator} · {self.org_unit} · {self.period}"

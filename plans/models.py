@@ -1,0 +1,178 @@
+"""Plans (kế hoạch, đề án, chỉ thị, chiến lược) with their objectives, tasks and assignments."""
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from healthplans.models import Agency, OrgUnit, Tenant
+
+
+class Plan(models.Model):
+    class Kind(models.TextChoices):
+        PLAN = "plan", _("plan")
+        SCHEME = "scheme", _("scheme")
+        DIRECTIVE = "directive", _("directive")
+        STRATEGY = "strategy", _("strategy")
+        PROJECT = "project", _("project")
+        DECISION = "decision", _("decision")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        ACTIVE = "active", _("in force")
+        CLOSED = "closed", _("closed")
+
+    class Frequency(models.TextChoices):
+        HALF_YEAR = "half_year", _("six-monthly")
+        YEAR = "year", _("yearly")
+        FIVE_YEAR = "five_year", _("five-yearly")
+
+    # National plans (a Prime Minister's strategy, a World Bank project) belong to no tenant.
+    tenant = models.ForeignKey(
+        Tenant, verbose_name=_("tenant"), on_delete=models.PROTECT, null=True, blank=True, related_name="plans"
+    )
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.PLAN)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    document_number = models.CharField(_("document number"), max_length=100, blank=True)
+    issuer = models.CharField(_("issuer"), max_length=300)
+    issuer_parent = models.CharField(_("issuing body above the issuer"), max_length=300, blank=True)
+    issuer_org_unit = models.ForeignKey(
+        OrgUnit, verbose_name=_("issuer's org unit"), on_delete=models.PROTECT, related_name="plans"
+    )
+    place = models.CharField(_("place"), max_length=100, blank=True)
+    issued_on = models.DateField(_("issued on"), null=True, blank=True)
+    issued_text = models.CharField(_("date line as written"), max_length=200, blank=True)
+    title = models.TextField(_("title"))
+    start_year = models.PositiveSmallIntegerField(_("start year"))
+    end_year = models.PositiveSmallIntegerField(_("end year"))
+    vision_year = models.PositiveSmallIntegerField(_("vision year"), null=True, blank=True)
+    signer_name = models.CharField(_("signer"), max_length=200, blank=True)
+    signer_title = models.CharField(_("signer's title"), max_length=200, blank=True)
+    signer_authority = models.CharField(_("signing authority"), max_length=200, blank=True)
+    reporting_frequencies = models.JSONField(_("reporting frequencies"), default=list, blank=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent plan"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    legal_bases = models.JSONField(_("legal bases"), default=list, blank=True)
+    recipients = models.JSONField(_("distribution list"), default=list, blank=True)
+    source = models.CharField(_("source document"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
+        ordering = ["-start_year", "title"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_year__gte=F("start_year")), name="plan_years_ordered"),
+            models.CheckConstraint(
+                condition=Q(vision_year__isnull=True) | Q(vision_year__gte=F("end_year")), name="plan_vision_after_end"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Objective(models.Model):
+    class Kind(models.TextChoices):
+        CONTEXT = "context", _("context")
+        PURPOSE = "purpose", _("purpose")
+        REQUIREMENT = "requirement", _("requirement")
+        GENERAL = "general", _("general objective")
+        SPECIFIC = "specific", _("specific objective")
+
+    plan = models.ForeignKey(Plan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="objectives")
+    order = models.PositiveIntegerField(_("order"))
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    text = models.TextField(_("text"))
+
+    class Meta:
+        verbose_name = _("objective")
+        verbose_name_plural = _("objectives")
+        ordering = ["plan", "order"]
+        constraints = [models.UniqueConstraint(fields=["plan", "order"], name="objective_unique_order")]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class Section(models.Model):
+    """A numbered section of tasks (nhiệm vụ, giải pháp): "1", "1.1", "III.2" …"""
+
+    plan = models.ForeignKey(Plan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="sections")
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent section"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="subsections",
+    )
+    order = models.PositiveIntegerField(_("order"))
+    number = models.CharField(_("number"), max_length=20)
+    title = models.TextField(_("title"))
+
+    class Meta:
+        verbose_name = _("section")
+        verbose_name_plural = _("sections")
+        ordering = ["plan", "order"]
+        constraints = [models.UniqueConstraint(fields=["plan", "order"], name="section_unique_order")]
+
+    def __str__(self) -> str:
+        return f"{self.number}. {self.title}"
+
+
+class Task(models.Model):
+    section = models.ForeignKey(Section, verbose_name=_("section"), on_delete=models.CASCADE, related_name="tasks")
+    order = models.PositiveIntegerField(_("order"))
+    text = models.TextField(_("text"))
+    lead = models.ForeignKey(
+        Agency, verbose_name=_("lead agency"), on_delete=models.PROTECT, null=True, blank=True, related_name="tasks"
+    )
+    amount = models.BigIntegerField(_("amount (đồng)"), null=True, blank=True)
+    amount_text = models.CharField(_("amount as written"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        ordering = ["section", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["section", "order"], name="task_unique_order"),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gte=0), name="task_amount_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class Assignment(models.Model):
+    """Tổ chức thực hiện: an agency's responsibility, leading (chủ trì) or coordinating (phối hợp)."""
+
+    class Role(models.TextChoices):
+        LEAD = "lead", _("lead")
+        COORDINATE = "coordinate", _("coordinate")
+
+    plan = models.ForeignKey(Plan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="assignments")
+    order = models.PositiveIntegerField(_("order"))
+    number = models.CharField(_("number"), max_length=20, blank=True)
+    agency = models.ForeignKey(Agency, verbose_name=_("agency"), on_delete=models.PROTECT, related_name="assignments")
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    text = models.TextField(_("responsibility"))
+
+    class Meta:
+        verbose_name = _("assignment")
+        verbose_name_plural = _("assignments")
+        ordering = ["plan", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "order"], name="assignment_unique_order"),
+            models.CheckConstraint(condition=Q(role__in=["lead", "coordinate"]), name="assignment_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agency} ({self.get_role_display()})"

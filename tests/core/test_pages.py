@@ -1,0 +1,57 @@
+"""Pages: login in Vietnamese, the plan list and a plan as the document writes it."""
+
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from healthplans.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+def test_login_page_is_vietnamese_and_logs_in(client: Any) -> None:
+    page = client.get("/login/")
+    assert "Đăng nhập" in page.content.decode()
+    response = client.post("/login/", {"username": "laocai.planner", "password": settings.DEMO_PASSWORD})
+    assert response.status_code == 302
+    assert "Kế hoạch" in client.get("/").content.decode()
+
+
+def test_pages_need_a_login(client: Any) -> None:
+    assert client.get("/").status_code == 302
+    assert client.get("/plans/laocai-city-de-an-07-2024/").status_code == 302
+
+
+def test_plan_page_shows_targets_and_budget_the_vietnamese_way(client: Any) -> None:
+    client.force_login(User.objects.get(username="laocai.planner"))
+    body = client.get("/plans/laocai-city-de-an-07-2024/").content.decode()
+    assert "14.676.220.000" in body
+    assert "9,98" in body
+    assert "Ngô Vũ Quốc" in body
+
+
+def test_plan_page_of_another_tenant_is_404(client: Any) -> None:
+    client.force_login(User.objects.get(username="laocai.planner"))
+    assert client.get("/plans/quangngai-chi-thi-37/").status_code == 404
+
+
+def test_schema_lists_the_read_api(client: Any) -> None:
+    client.force_login(User.objects.get(username="laocai.planner"))
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").content.decode()
+    for path in ("/api/plans/{id}/", "/api/indicators/", "/api/budget-lines/", "/api/org-units/"):
+        assert path in schema
+
+
+def test_admin_of_a_tenant_sees_only_its_plans(client: Any) -> None:
+    from healthplans.models import OrgUnit, RoleAssignment
+
+    user = User.objects.create_user("laocai.admin", password="x", is_staff=True)
+    RoleAssignment.objects.create(user=user, org_unit=OrgUnit.objects.get(code="laocai"), role="tenant_admin")
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(Permission.objects.get(codename="view_plan"))
+    client.force_login(user)
+    body = client.get("/admin/plans/plan/").content.decode()
+    assert "Lào Cai" in body
+    assert "Quảng Ngãi" not in body and "Bắc Kạn" not in body
