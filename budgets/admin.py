@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from budgets.models import BudgetLine, FundingSource
-from healthplans.admin import TenantScopedAdmin
+from healthplans.admin import TENANT_FILTER, TenantScopedAdmin
 
 
 @admin.register(FundingSource)
@@ -12,4 +12,4 @@ class FundingSourceAdmin(admin.ModelAdmin):
 @admin.register(BudgetLine)
 class BudgetLineAdmin(TenantScopedAdmin):
     list_display = ["code", "name", "year", "amount", "funding_source", "agency", "plan"]
-    list_filter = ["year", "funding_source", "tenant"]
+    list_filter = ["year", "funding_source", TENANT_FILTER]

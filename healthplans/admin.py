@@ -12,6 +12,9 @@ from treebeard.forms import movenodeform_factory
 from healthplans.models import Agency, OrgUnit, RoleAssignment, Tenant, User
 from healthplans.selectors import reach_of, tenant_q
 
+# Offers only the tenants present in the admin's own rows, so the filter names no other tenant.
+TENANT_FILTER = ("tenant", admin.RelatedOnlyFieldListFilter)
+
 
 class TenantScopedAdmin(admin.ModelAdmin):
     """Rows whose `tenant_field` lies outside the admin's tenants are neither listed nor editable."""
@@ -32,7 +35,7 @@ class TenantAdmin(TenantScopedAdmin):
 class OrgUnitAdmin(TreeAdmin):
     form = movenodeform_factory(OrgUnit)
     list_display = ["name", "code", "level", "tenant", "valid_from", "valid_to", "is_demo"]
-    list_filter = ["level", "tenant", "is_demo"]
+    list_filter = ["level", TENANT_FILTER, "is_demo"]
     search_fields = ["name", "code"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OrgUnit]:
@@ -42,7 +45,7 @@ class OrgUnitAdmin(TreeAdmin):
 @admin.register(Agency)
 class AgencyAdmin(TenantScopedAdmin):
     list_display = ["name", "code", "kind", "tenant"]
-    list_filter = ["kind", "tenant"]
+    list_filter = ["kind", TENANT_FILTER]
     search_fields = ["name", "code"]
 
 

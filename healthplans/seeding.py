@@ -216,17 +216,18 @@ class PlanLoader:
         _prune(plan.objectives.all(), keep)
 
     def load_sections(self, plan: Plan) -> dict[str, Section]:
-        sections: dict[str, Section] = {}
+        """Sections in document order; by number, the first of a number (000 repeats a "4")."""
+        ordered: list[Section] = []
         keep_tasks: set[int] = set()
 
         def walk(rows: list[dict[str, Any]], parent: Section | None) -> None:
             for row in rows:
                 section = _upsert(
                     Section,
-                    {"plan": plan, "order": len(sections) + 1},
+                    {"plan": plan, "order": len(ordered) + 1},
                     {"number": str(row["number"]), "title": row.get("title") or "", "parent": parent},
                 )
-                sections[str(row["number"])] = section
+                ordered.append(section)
                 for order, task in enumerate(row.get("tasks") or [], start=1):
                     amount_text = task.get("amount_text") or ""
                     try:
@@ -249,8 +250,11 @@ class PlanLoader:
 
         walk(self.data.get("sections") or [], None)
         _prune(Task.objects.filter(section__plan=plan), keep_tasks)
-        _prune(plan.sections.all(), {section.pk for section in sections.values()})
-        return sections
+        _prune(plan.sections.all(), {section.pk for section in ordered})
+        by_number: dict[str, Section] = {}
+        for section in ordered:
+            by_number.setdefault(section.number, section)
+        return by_number
 
     def load_assignments(self, plan: Plan) -> None:
         keep = set()

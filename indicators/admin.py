@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from healthplans.admin import TenantScopedAdmin
+from healthplans.admin import TENANT_FILTER, TenantScopedAdmin
 from indicators.models import Actual, Baseline, CatalogueMeasure, Indicator, Target
 
 
@@ -23,7 +23,7 @@ class CatalogueMeasureAdmin(admin.ModelAdmin):
 @admin.register(Indicator)
 class IndicatorAdmin(TenantScopedAdmin):
     list_display = ["number", "name", "unit", "plan", "direction", "rollup"]
-    list_filter = ["unit_kind", "direction", "rollup", "tenant"]
+    list_filter = ["unit_kind", "direction", "rollup", TENANT_FILTER]
     search_fields = ["name"]
     inlines = [BaselineInline, TargetInline]
 
@@ -42,4 +42,4 @@ class BaselineAdmin(TenantScopedAdmin):
 @admin.register(Actual)
 class ActualAdmin(TenantScopedAdmin):
     list_display = ["indicator", "org_unit", "period", "value", "status", "version"]
-    list_filter = ["status", "period", "tenant"]
+    list_filter = ["status", "period", TENANT_FILTER]

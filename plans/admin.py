@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from healthplans.admin import TenantScopedAdmin
+from healthplans.admin import TENANT_FILTER, TenantScopedAdmin
 from plans.models import Assignment, Objective, Plan, Section, Task
 
 
@@ -17,7 +17,7 @@ class AssignmentInline(admin.TabularInline):
 @admin.register(Plan)
 class PlanAdmin(TenantScopedAdmin):
     list_display = ["title", "document_number", "issuer", "start_year", "end_year", "tenant"]
-    list_filter = ["kind", "status", "tenant"]
+    list_filter = ["kind", "status", TENANT_FILTER]
     search_fields = ["title", "document_number", "slug"]
     inlines = [ObjectiveInline, AssignmentInline]
 

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from healthplans.models import User
@@ -22,8 +23,10 @@ def api_as(db: None) -> Any:
     """api_as("laocai.planner") → an APIClient authenticated as that demo user."""
 
     def client_for(username: str) -> APIClient:
+        # A token, as real clients send: the user is loaded afresh on every request.
+        token, _ = Token.objects.get_or_create(user=User.objects.get(username=username))
         client = APIClient()
-        client.force_authenticate(User.objects.get(username=username))
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
         return client
 
     return client_for

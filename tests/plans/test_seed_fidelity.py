@@ -176,7 +176,8 @@ def test_seed_plans_carry_their_slugs_and_parents() -> None:
         ("laocai-city-de-an-07-2024", "còn dưới 9,98%", "<", Decimal("9.98")),
         ("laocai-city-de-an-07-2024", "đạt trên 96,5%", ">", Decimal("96.5")),
         ("laocai-city-de-an-07-2024", "≤ 18,5%", "<=", Decimal("18.5")),
-        ("muongkhuong-de-an-07-2023", "70,1", ">=", Decimal("70.1")),
+        ("muongkhuong-de-an-07-2023", "70,1 tuổi", ">=", Decimal("70.1")),
+        ("muongkhuong-de-an-07-2023", "còn dưới 05 ca", "<", Decimal(5)),
     ],
 )
 def test_prose_targets_keep_their_text_and_read_their_comparator(
