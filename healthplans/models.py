@@ -36,9 +36,15 @@ class OrgUnit(MP_Node):
         COMMUNE = "commune", _("commune / ward / township")
         FACILITY = "facility", _("facility")
 
+    class FacilityKind(models.TextChoices):
+        STATION = "station", _("commune health station")
+        HEALTH_CENTRE = "health_centre", _("health centre")
+        HOSPITAL = "hospital", _("hospital")
+
     code = models.SlugField(_("code"), max_length=80, unique=True)
     name = models.CharField(_("name"), max_length=200)
     level = models.CharField(_("level"), max_length=16, choices=Level.choices)
+    facility_kind = models.CharField(_("kind of facility"), max_length=16, choices=FacilityKind.choices, blank=True)
     tenant = models.ForeignKey(
         Tenant,
         verbose_name=_("tenant"),
@@ -155,3 +161,22 @@ class RoleAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.get_role_display()} · {self.org_unit}"
+
+
+class Notification(models.Model):
+    """An in-app message to one user (a returned figure, …); also sent by e-mail."""
+
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="notifications")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    text = models.TextField(_("text"))
+    link = models.CharField(_("link"), max_length=300, blank=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_user_unread")]
+
+    def __str__(self) -> str:
+        return self.text[:80]

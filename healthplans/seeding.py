@@ -73,6 +73,7 @@ def load_tenants_and_units(data: dict[str, Any]) -> None:
         values = {
             "name": node["name"],
             "level": node["level"],
+            "facility_kind": node.get("facility_kind") or "",
             "tenant": tenant,
             "is_demo": demo,
             "valid_from": _date(node.get("valid_from")),
@@ -97,6 +98,7 @@ def load_tenants_and_units(data: dict[str, Any]) -> None:
                     "code": f"{node['code']}-tyt",
                     "name": node["station"],
                     "level": "facility",
+                    "facility_kind": "station",
                     "valid_to": node.get("valid_to"),
                 },
                 unit,

@@ -8,7 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django_filters import CharFilter, FilterSet, NumberFilter
 
-from healthplans.models import Agency, OrgUnit, Tenant, User
+from healthplans.models import Agency, OrgUnit, Role, RoleAssignment, Tenant, User
 
 # Whoever makes a request: a user, or nobody yet (who reaches nothing).
 Actor = User | AnonymousUser
@@ -106,3 +106,19 @@ class AgencyFilter(FilterSet):
 def agency_list(*, fetched_by: Actor, filters: dict[str, Any] | None = None) -> QuerySet[Agency]:
     qs = Agency.objects.filter(tenant_q(fetched_by)).select_related("tenant").order_by("tenant__name", "name")
     return AgencyFilter(filters or {}, qs).qs
+
+
+def ancestor_paths(unit: OrgUnit) -> list[str]:
+    """The paths of a unit and of every unit above it."""
+    return [unit.path[:end] for end in range(OrgUnit.steplen, len(unit.path) + 1, OrgUnit.steplen)]
+
+
+def roles_at(user: Actor, unit: OrgUnit) -> set[str]:
+    """The roles a user holds on the unit or on a unit above it (roles reach their subtree)."""
+    if isinstance(user, AnonymousUser) or not user.is_active:
+        return set()
+    if user.is_superuser:
+        return set(Role.values)
+    return set(
+        RoleAssignment.objects.filter(user=user, org_unit__path__in=ancestor_paths(unit)).values_list("role", flat=True)
+    )

@@ -1,7 +1,7 @@
 """Indicators of a plan, their targets and baselines, and the actual figures entered against them."""
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, overload
 
 from django.conf import settings
 from django.db import models
@@ -15,7 +15,11 @@ COMPARATORS = [(">", ">"), (">=", "≥"), ("<", "<"), ("<=", "≤"), ("=", "=")]
 COMPARATOR_VALUES = [value for value, _label in COMPARATORS]
 
 
-def value_field(verbose_name: Any, *, null: bool = False) -> "models.DecimalField[Decimal | None, Decimal | None]":
+@overload
+def value_field(verbose_name: Any) -> "models.DecimalField[Decimal, Decimal]": ...
+@overload
+def value_field(verbose_name: Any, *, null: Literal[True]) -> "models.DecimalField[Decimal | None, Decimal | None]": ...
+def value_field(verbose_name: Any, *, null: bool = False) -> Any:
     """A measured value: exact decimals, never float."""
     return models.DecimalField(verbose_name, max_digits=24, decimal_places=6, null=null, blank=null)
 
@@ -65,6 +69,16 @@ class Rollup(models.TextChoices):
     NONE = "none", _("not aggregable")
 
 
+class EntryLevel(models.TextChoices):
+    """Where an indicator's actuals are entered; a station is a facility of its own kind."""
+
+    PROVINCE = "province", _("province")
+    DISTRICT = "district", _("district / city / town")
+    COMMUNE = "commune", _("commune / ward / township")
+    STATION = "station", _("commune health station")
+    FACILITY = "facility", _("hospital or health centre")
+
+
 class Indicator(models.Model):
     class Flag(models.TextChoices):
         UNIT_SCALE = "unit_scale", _("unit and scale of the values disagree")
@@ -82,7 +96,7 @@ class Indicator(models.Model):
     unit_kind = models.CharField(_("unit kind"), max_length=16, choices=UnitKind.choices)
     direction = models.CharField(_("direction"), max_length=8, choices=Direction.choices)
     rollup = models.CharField(_("roll-up"), max_length=8, choices=Rollup.choices)
-    entry_level = models.CharField(_("entered at level"), max_length=16, choices=OrgUnit.Level.choices)
+    entry_level = models.CharField(_("entered at level"), max_length=16, choices=EntryLevel.choices)
     catalogue = models.ForeignKey(
         CatalogueMeasure,
         verbose_name=_("catalogue measure"),
@@ -235,3 +249,35 @@ class Actual(models.Model):
 
     def __str__(self) -> str:
         return f"{self.indicator} · {self.org_unit} · {self.period}"
+
+
+class Action(models.TextChoices):
+    CREATE = "create", _("created")
+    CHANGE = "change", _("changed")
+    SUBMIT = "submit", _("submitted")
+    APPROVE = "approve", _("approved")
+    RETURN = "return", _("returned")
+    UNLOCK = "unlock", _("unlocked")
+
+
+class ActualEvent(models.Model):
+    """One step in an actual's history: who, when, what, the value before and after, and why."""
+
+    actual = models.ForeignKey(Actual, verbose_name=_("actual"), on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+", null=True
+    )
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    old_value = value_field(_("old value"), null=True)
+    new_value = value_field(_("new value"), null=True)
+    message = models.TextField(_("message or reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("history entry")
+        verbose_name_plural = _("history")
+        ordering = ["actual", "at", "pk"]
+        constraints = [models.CheckConstraint(condition=Q(action__in=Action.values), name="actualevent_action_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} · {self.at:%Y-%m-%d %H:%M}"

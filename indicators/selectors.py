@@ -2,11 +2,15 @@
 
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Prefetch, Q, QuerySet
 from django_filters import CharFilter, FilterSet, NumberFilter
 
-from healthplans.selectors import Actor
-from indicators.models import Indicator, Target
+from healthplans.models import OrgUnit, Role, RoleAssignment
+from healthplans.selectors import Actor, Reach, reach_of, roles_at
+from indicators.models import Actual, ActualEvent, ActualStatus, Indicator, Target
+from indicators.services import WRITER_ROLES, is_entry_unit
+from plans.models import Plan
 from plans.selectors import plan_list
 
 
@@ -28,3 +32,75 @@ def indicator_list(*, fetched_by: Actor, filters: dict[str, Any] | None = None) 
         .order_by("plan_id", "order")
     )
     return IndicatorFilter(filters or {}, qs).qs
+
+
+class ActualFilter(FilterSet):
+    plan = NumberFilter(field_name="indicator__plan_id")
+    indicator = NumberFilter(field_name="indicator_id")
+    org_unit = NumberFilter(field_name="org_unit_id")
+    period = CharFilter(field_name="period")
+    status = CharFilter(field_name="status")
+
+    class Meta:
+        model = Actual
+        fields = ["plan", "indicator", "org_unit", "period", "status"]
+
+
+def actual_list(*, fetched_by: Actor, filters: dict[str, Any] | None = None) -> QuerySet[Actual]:
+    """Actuals of units in the user's reach, under plans the user can see."""
+    qs = (
+        Actual.objects.filter(
+            reach_of(fetched_by).subtree_q("org_unit__path"), indicator__plan__in=plan_list(fetched_by=fetched_by)
+        )
+        .select_related("indicator", "org_unit", "tenant")
+        .order_by("indicator__plan_id", "indicator__order", "org_unit__path", "period")
+    )
+    return ActualFilter(filters or {}, qs).qs
+
+
+def actual_get(*, fetched_by: Actor, pk: int) -> Actual | None:
+    return (
+        actual_list(fetched_by=fetched_by)
+        .select_related("indicator__plan__issuer_org_unit", "submitted_by", "reviewed_by")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def actual_history(*, actual: Actual) -> QuerySet[ActualEvent]:
+    return actual.events.select_related("by").order_by("at", "pk")
+
+
+def review_queue(*, fetched_by: Actor, filters: dict[str, Any] | None = None) -> QuerySet[Actual]:
+    """Submitted figures under the units where the user is a reviewer."""
+    if isinstance(fetched_by, AnonymousUser):
+        return Actual.objects.none()
+    if fetched_by.is_superuser:
+        reviewer_q = Q()
+    else:
+        paths = RoleAssignment.objects.filter(user=fetched_by, role=Role.REVIEWER).values_list(
+            "org_unit__path", flat=True
+        )
+        reviewer_q = Reach(everything=False, paths=tuple(paths)).subtree_q("org_unit__path")
+    return actual_list(fetched_by=fetched_by, filters=filters).filter(reviewer_q, status=ActualStatus.SUBMITTED)
+
+
+def entry_indicators(*, fetched_by: Actor, plan: Plan, unit: OrgUnit) -> list[Indicator]:
+    """The plan's indicators whose figures are entered at this unit, if the user may enter them."""
+    if not roles_at(fetched_by, unit) & WRITER_ROLES:
+        return []
+    items = indicator_list(fetched_by=fetched_by, filters={"plan": plan.pk}).select_related("plan__issuer_org_unit")
+    return [indicator for indicator in items if is_entry_unit(indicator, unit)]
+
+
+def progress_unit(*, fetched_by: Actor, plan: Plan, org_unit_id: int | None) -> OrgUnit | None:
+    """The unit a progress view is about: the one asked for if within reach, else the plan's issuer
+    (or the user's own unit under it); None if the user reaches no part of the plan."""
+    reach = reach_of(fetched_by)
+    visible = OrgUnit.objects.filter(reach.subtree_q())
+    if org_unit_id is not None:
+        return visible.filter(pk=org_unit_id).first()
+    issuer = plan.issuer_org_unit
+    if visible.filter(pk=issuer.pk).exists():
+        return issuer
+    return visible.filter(path__startswith=issuer.path).order_by("depth", "path").first()

@@ -159,3 +159,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Figures of a period are due this many days after it ends (the statistics deadlines).
+FIGURES_GRACE_DAYS = int(os.environ.get("FIGURES_GRACE_DAYS", "15"))

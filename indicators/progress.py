@@ -1,0 +1,222 @@
+"""How a plan stands against its targets: actuals rolled up the org-unit tree by each
+indicator's rule, compared with the target by comparator and direction.
+
+A count sums over the units. A rate pools its numerators and denominators (the rate of the
+whole, never the mean of the unit rates). A figure that does not aggregate is shown only
+where exactly one unit reported it. An actual entered at the unit itself wins over a roll-up.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from collections.abc import Mapping
+from typing import Any
+
+from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.utils import timezone
+
+from healthplans.models import OrgUnit
+from indicators.models import Actual, ActualStatus, Baseline, Direction, EntryLevel, Indicator, Rollup, Target, UnitKind
+from indicators.periods import Period, plan_periods
+from indicators.services import RATE_SCALE
+from plans.models import Plan
+
+MET, NOT_MET, NO_DATA, NO_TARGET = "met", "not_met", "no_data", "no_target"
+
+
+@dataclass(frozen=True)
+class Figure:
+    value: Decimal | None
+    units: int
+    provisional: bool  # includes submitted, not yet approved values
+
+
+@dataclass(frozen=True)
+class IndicatorProgress:
+    indicator: Indicator
+    target: Target | None
+    actual: Figure
+    status: str
+    progress: Decimal | None
+    trend: list[tuple[str, Decimal | None]]
+
+
+def achieved(value: Decimal, comparator: str, target: Decimal) -> bool:
+    return {
+        ">": value > target,
+        ">=": value >= target,
+        "<": value < target,
+        "<=": value <= target,
+        "=": value == target,
+    }[comparator]
+
+
+def progress_towards(
+    indicator: Indicator, value: Decimal, target: Decimal, baseline: Baseline | None
+) -> Decimal | None:
+    """Per cent of the way from the baseline to the target (or of the target, without a baseline)."""
+    if baseline is not None and baseline.value != target:
+        share = (value - baseline.value) / (target - baseline.value)
+    elif indicator.direction == Direction.LOWER:
+        share = target / value if value else Decimal(1)
+    elif target:
+        share = value / target
+    else:
+        return None
+    return (share * 100).quantize(Decimal("0.1"))
+
+
+def _roll(indicator: Indicator, row: Mapping[str, Any]) -> Decimal | None:
+    if row["n"] == 0:
+        return None
+    if indicator.rollup == Rollup.SUM:
+        return row["total"]
+    if indicator.rollup == Rollup.POOLED and row["den"]:
+        scale = RATE_SCALE.get(UnitKind(indicator.unit_kind), Decimal(1))
+        return (row["num"] / row["den"] * scale).quantize(Decimal("0.000001"))
+    # Not aggregable (or a rate without its parts): only a single report stands for the whole.
+    return row["any_value"] if row["n"] == 1 else None
+
+
+def rolled_up(
+    *, indicators: list[Indicator], unit: OrgUnit, periods: list[str], include_submitted: bool
+) -> dict[tuple[int, str], Figure]:
+    """(indicator id, period) → the figure of `unit`: its own actual, else its subtree's roll-up."""
+    statuses = [ActualStatus.APPROVED, ActualStatus.SUBMITTED] if include_submitted else [ActualStatus.APPROVED]
+    base = Actual.objects.filter(
+        indicator__in=[i.pk for i in indicators], period__in=periods, status__in=statuses, value__isnull=False
+    )
+    rows = (
+        base.filter(org_unit__path__startswith=unit.path)
+        .exclude(org_unit=unit)
+        .values("indicator_id", "period")
+        .annotate(
+            total=Sum("value"),
+            num=Sum("numerator", filter=Q(denominator__isnull=False)),
+            den=Sum("denominator", filter=Q(numerator__isnull=False)),
+            n=Count("id"),
+            any_value=Max("value"),
+            submitted=Count("id", filter=Q(status=ActualStatus.SUBMITTED)),
+        )
+    )
+    by_id = {indicator.pk: indicator for indicator in indicators}
+    figures = {
+        (row["indicator_id"], row["period"]): Figure(
+            _roll(by_id[row["indicator_id"]], row), row["n"], row["submitted"] > 0
+        )
+        for row in rows
+    }
+    for own in base.filter(org_unit=unit).values("indicator_id", "period", "value", "status"):
+        figures[(own["indicator_id"], own["period"])] = Figure(own["value"], 1, own["status"] == ActualStatus.SUBMITTED)
+    return figures
+
+
+def _target_for(indicator: Indicator, year: int, unit: OrgUnit) -> Target | None:
+    targets = [t for t in indicator.targets.all() if t.year == year and t.org_unit_id in (None, unit.pk)]
+    return max(targets, key=lambda t: t.org_unit_id is not None, default=None)
+
+
+def plan_progress(
+    *, plan: Plan, indicators: QuerySet[Indicator], period: Period, unit: OrgUnit, include_submitted: bool = False
+) -> list[IndicatorProgress]:
+    """Every indicator of the plan for one period at one unit, with a trend over the plan's periods."""
+    items = list(indicators.select_related("baseline").prefetch_related("targets"))
+    trend_periods = [
+        p.code
+        for p in plan_periods(
+            start_year=plan.start_year, end_year=plan.end_year, frequencies=plan.reporting_frequencies
+        )
+        if p.kind == period.kind
+    ]
+    codes = sorted(set(trend_periods) | {period.code})
+    figures = rolled_up(indicators=items, unit=unit, periods=codes, include_submitted=include_submitted)
+    result = []
+    for indicator in items:
+        figure = figures.get((indicator.pk, period.code), Figure(None, 0, False))
+        target = _target_for(indicator, period.target_year, unit)
+        baseline = getattr(indicator, "baseline", None)
+        progress = None
+        if target is None:
+            status = NO_TARGET if figure.value is not None else NO_DATA
+        elif figure.value is None:
+            status = NO_DATA
+        else:
+            status = MET if achieved(figure.value, target.comparator, target.value) else NOT_MET
+            progress = progress_towards(indicator, figure.value, target.value, baseline)
+        trend = [(code, figures.get((indicator.pk, code), Figure(None, 0, False)).value) for code in trend_periods]
+        result.append(IndicatorProgress(indicator, target, figure, status, progress, trend))
+    return result
+
+
+@dataclass(frozen=True)
+class UnitFigure:
+    unit: OrgUnit
+    value: Decimal
+    status: str
+
+
+def indicator_comparison(*, indicator: Indicator, period: str, unit: OrgUnit) -> list[UnitFigure]:
+    """One indicator and period across the reporting units under `unit`, best first."""
+    actuals = (
+        Actual.objects.filter(indicator=indicator, period=period, org_unit__path__startswith=unit.path)
+        .exclude(value=None)
+        .select_related("org_unit")
+    )
+    figures = [UnitFigure(a.org_unit, a.value, a.status) for a in actuals if a.value is not None]
+    return sorted(figures, key=lambda f: f.value, reverse=indicator.direction != Direction.LOWER)
+
+
+def entry_units(*, plan: Plan, level: str, within: OrgUnit) -> QuerySet[OrgUnit]:
+    """The units that enter figures at `level` for the plan, inside `within`."""
+    area = plan.issuer_org_unit.path if plan.issuer_org_unit.path.startswith(within.path) else within.path
+    units = OrgUnit.objects.filter(path__startswith=area)
+    if level == EntryLevel.STATION:
+        return units.filter(level=OrgUnit.Level.FACILITY, facility_kind=OrgUnit.FacilityKind.STATION)
+    if level == EntryLevel.FACILITY:
+        return units.filter(level=OrgUnit.Level.FACILITY).exclude(facility_kind=OrgUnit.FacilityKind.STATION)
+    return units.filter(level=level)
+
+
+@dataclass
+class UnitCompleteness:
+    unit: OrgUnit
+    expected: int
+    counts: dict[str, int]
+    state: str  # approved, submitted, returned, in_progress, late, not_started
+
+
+def completeness(*, plan: Plan, period: Period, within: OrgUnit, today: date | None = None) -> list[UnitCompleteness]:
+    """Which units submitted, were approved, are late or missing for a period, against its deadline."""
+    today = today or timezone.localdate()
+    expected_by_level: dict[str, int] = {}
+    for level in plan.indicators.values_list("entry_level", flat=True):
+        expected_by_level[level] = expected_by_level.get(level, 0) + 1
+    units: dict[int, UnitCompleteness] = {}
+    for level, expected in expected_by_level.items():
+        for unit in entry_units(plan=plan, level=level, within=within).order_by("path"):
+            entry = units.setdefault(unit.pk, UnitCompleteness(unit, 0, {}, ""))
+            entry.expected += expected
+    counts = (
+        Actual.objects.filter(indicator__plan=plan, period=period.code, org_unit__in=list(units))
+        .values("org_unit_id", "status")
+        .annotate(n=Count("id"))
+    )
+    for row in counts:
+        units[row["org_unit_id"]].counts[row["status"]] = row["n"]
+    for entry in units.values():
+        c = entry.counts
+        done = c.get(ActualStatus.APPROVED, 0)
+        sent = done + c.get(ActualStatus.SUBMITTED, 0)
+        if done >= entry.expected:
+            entry.state = "approved"
+        elif c.get(ActualStatus.RETURNED):
+            entry.state = "returned"
+        elif sent >= entry.expected:
+            entry.state = "submitted"
+        elif today > period.deadline:
+            entry.state = "late"
+        elif sum(c.values()):
+            entry.state = "in_progress"
+        else:
+            entry.state = "not_started"
+    return sorted(units.values(), key=lambda e: e.unit.path)

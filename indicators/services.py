@@ -1,0 +1,372 @@
+"""Writes of actual figures: entry, the draft → submitted → approved | returned path, unlocking.
+
+Every write checks who may make it, keeps a history entry, and moves the value's version, so
+that a save over a value that changed since it was read is refused rather than lost. Writes are
+conditional UPDATEs (…WHERE version = read version), which hold on PostgreSQL and SQLite alike.
+"""
+
+from collections.abc import Mapping
+from decimal import Decimal
+from itertools import pairwise
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from healthplans.models import Notification, OrgUnit, Role, User
+from healthplans.selectors import roles_at
+from indicators.models import Action, Actual, ActualEvent, ActualStatus, EntryLevel, Indicator, UnitKind
+from indicators.periods import PeriodError, parse_period
+
+WRITER_ROLES: set[str] = {Role.PLANNER, Role.STATION_REPORTER}
+# How a pooled rate's numerator/denominator scale to its value.
+RATE_SCALE = {
+    UnitKind.PERCENT: Decimal(100),
+    UnitKind.PERMILLE: Decimal(1000),
+    UnitKind.PER_10000: Decimal(10000),
+    UnitKind.PER_100000: Decimal(100000),
+}
+
+
+class FigureError(Exception):
+    """A refused write; `status` is the HTTP status the API answers with."""
+
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, fields: Mapping[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = dict(fields or {})
+
+
+class FigureInvalid(FigureError):
+    pass
+
+
+class FigureForbidden(FigureError):
+    status = 403
+    code = "forbidden"
+
+
+class FigureConflict(FigureError):
+    """The value is locked, awaiting review, or changed since it was read; `current` is what is stored."""
+
+    status = 409
+
+    def __init__(self, message: str, *, code: str, current: Actual | None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.current = current
+
+
+def is_entry_unit(indicator: Indicator, unit: OrgUnit) -> bool:
+    """Whether the indicator's actuals are entered at this unit (its level, within the plan's area)."""
+    level = indicator.entry_level
+    if level == EntryLevel.STATION:
+        right_level = unit.level == OrgUnit.Level.FACILITY and unit.facility_kind == OrgUnit.FacilityKind.STATION
+    elif level == EntryLevel.FACILITY:
+        right_level = unit.level == OrgUnit.Level.FACILITY and unit.facility_kind != OrgUnit.FacilityKind.STATION
+    else:
+        right_level = unit.level == level
+    return right_level and unit.path.startswith(indicator.plan.issuer_org_unit.path)
+
+
+def value_errors(indicator: Indicator, value: Decimal | None) -> list[str]:
+    """What is wrong with a value for this indicator's unit, in the user's language."""
+    if value is None:
+        return []
+    if indicator.unit_kind == UnitKind.PERCENT and not Decimal(0) <= value <= Decimal(100):
+        return [_("A percentage lies between 0 and 100.")]
+    if indicator.unit_kind == UnitKind.COUNT:
+        if value < 0:
+            return [_("A count cannot be negative.")]
+        if value != value.to_integral_value():
+            return [_("A count is a whole number.")]
+    if indicator.unit_kind != UnitKind.OTHER and value < 0:
+        return [_("This figure cannot be negative.")]
+    return []
+
+
+def resolve_value(
+    indicator: Indicator, value: Decimal | None, numerator: Decimal | None, denominator: Decimal | None
+) -> Decimal | None:
+    """A rate given as numerator/denominator takes its value from them; check the parts either way."""
+    errors: dict[str, list[str]] = {}
+    if (numerator is None) != (denominator is None):
+        errors["denominator" if denominator is None else "numerator"] = [
+            _("Give both the numerator and the denominator, or neither.")
+        ]
+    elif denominator is not None and denominator <= 0:
+        errors["denominator"] = [_("The denominator must be greater than zero.")]
+    elif numerator is not None and denominator is not None:
+        if numerator < 0:
+            errors["numerator"] = [_("The numerator cannot be negative.")]
+        elif value is None:
+            value = numerator / denominator * RATE_SCALE.get(UnitKind(indicator.unit_kind), Decimal(1))
+            value = value.quantize(Decimal("0.000001"))
+    if problems := value_errors(indicator, value):
+        errors["value"] = problems
+    if errors:
+        raise FigureInvalid(_("The figure was not saved."), fields=errors)
+    return value
+
+
+def plausibility_warnings(actual: Actual) -> list[str]:
+    """Warnings that ask for a note before submitting, but do not block: a jump far beyond the
+    usual change against the last period, or a value outside the unit's historical range."""
+    if actual.value is None:
+        return []
+    this = parse_period(actual.period)
+    # Only periods of the same kind compare: a year against years, a half-year against half-years.
+    history = sorted(
+        (parse_period(period), value)
+        for period, value in Actual.objects.filter(
+            indicator_id=actual.indicator_id, org_unit_id=actual.org_unit_id, status=ActualStatus.APPROVED
+        )
+        .exclude(pk=actual.pk)
+        .values_list("period", "value")
+        if value is not None and parse_period(period).kind == this.kind
+    )
+    warnings: list[str] = []
+    earlier = [value for period, value in history if period < this]
+    values = [value for _period, value in history]
+    if len(earlier) >= 2:
+        steps = sorted(abs(later - before) for before, later in pairwise(earlier))
+        usual = max(steps[len(steps) // 2], abs(earlier[-1]) * Decimal("0.1"), Decimal("0.000001"))
+        if abs(actual.value - earlier[-1]) > 3 * usual:
+            warnings.append(_("Far from last period's value (%(value)s).") % {"value": earlier[-1].normalize()})
+    if len(values) >= 3:
+        low, high = min(values), max(values)
+        margin = (high - low) * Decimal("0.5")
+        if not low - margin <= actual.value <= high + margin:
+            warnings.append(
+                _("Outside the range reported so far (%(low)s – %(high)s).")
+                % {"low": low.normalize(), "high": high.normalize()}
+            )
+    return warnings
+
+
+def _require(user: User, unit: OrgUnit, roles: set[str], message: str) -> None:
+    if not roles_at(user, unit) & roles:
+        raise FigureForbidden(message)
+
+
+def _record(actual: Actual, *, by: User, action: str, old: Decimal | None = None, message: str = "") -> None:
+    ActualEvent.objects.create(
+        actual=actual, by=by, action=action, old_value=old, new_value=actual.value, message=message
+    )
+
+
+def _conditional_update(actual: Actual, *, version: int, expect_status: set[str], **changes: Any) -> Actual:
+    """Apply changes only if the row still has the version (and a status) it was read with."""
+    updated = Actual.objects.filter(pk=actual.pk, version=version, status__in=expect_status).update(
+        version=version + 1, **changes
+    )
+    current = Actual.objects.select_related("indicator__plan__issuer_org_unit", "org_unit").get(pk=actual.pk)
+    if not updated:
+        if current.status == ActualStatus.APPROVED and ActualStatus.APPROVED not in expect_status:
+            raise FigureConflict(_("This figure is approved and locked."), code="locked", current=current)
+        if current.version != version:
+            raise FigureConflict(
+                _("Someone changed this figure after you opened it; its current value is shown."),
+                code="stale_version",
+                current=current,
+            )
+        raise FigureConflict(
+            _("This figure is %(status)s and cannot be changed that way.") % {"status": current.get_status_display()},
+            code=f"status_{current.status}",
+            current=current,
+        )
+    return current
+
+
+def _check_writer(actual_or_unit: OrgUnit, by: User) -> None:
+    _require(by, actual_or_unit, WRITER_ROLES, _("You may not enter figures for this unit."))
+
+
+@transaction.atomic
+def actual_create(
+    *,
+    indicator: Indicator,
+    org_unit: OrgUnit,
+    period: str,
+    value: Decimal | None,
+    numerator: Decimal | None = None,
+    denominator: Decimal | None = None,
+    note: str = "",
+    source: str = "",
+    by: User,
+    is_demo: bool = False,
+) -> Actual:
+    _check_writer(org_unit, by)
+    if not is_entry_unit(indicator, org_unit):
+        raise FigureInvalid(
+            _("This indicator is not entered at this unit."),
+            fields={
+                "org_unit": [
+                    _("This indicator is entered at the level: %(level)s.")
+                    % {"level": indicator.get_entry_level_display()}
+                ]
+            },
+        )
+    try:
+        parsed = parse_period(period)
+    except PeriodError as exc:
+        raise FigureInvalid(str(exc), fields={"period": [str(exc)]}) from exc
+    plan = indicator.plan
+    if not plan.start_year <= parsed.target_year <= (plan.vision_year or plan.end_year):
+        message = _("The plan runs from %(start)s to %(end)s.") % {"start": plan.start_year, "end": plan.end_year}
+        raise FigureInvalid(message, fields={"period": [message]})
+    existing = Actual.objects.filter(indicator=indicator, org_unit=org_unit, period=parsed.code).first()
+    if existing is not None:
+        raise FigureConflict(_("A figure for this unit and period exists already."), code="exists", current=existing)
+    value = resolve_value(indicator, value, numerator, denominator)
+    actual = Actual.objects.create(
+        tenant_id=org_unit.tenant_id,
+        indicator=indicator,
+        org_unit=org_unit,
+        period=parsed.code,
+        value=value,
+        numerator=numerator,
+        denominator=denominator,
+        note=note,
+        source=source,
+        created_by=by,
+        is_demo=is_demo,
+    )
+    _record(actual, by=by, action=Action.CREATE, message=note)
+    return actual
+
+
+@transaction.atomic
+def actual_update(
+    *,
+    actual: Actual,
+    version: int,
+    value: Decimal | None,
+    numerator: Decimal | None = None,
+    denominator: Decimal | None = None,
+    note: str | None = None,
+    by: User,
+) -> Actual:
+    _check_writer(actual.org_unit, by)
+    value = resolve_value(actual.indicator, value, numerator, denominator)
+    old = actual.value
+    changes: dict[str, Any] = {"value": value, "numerator": numerator, "denominator": denominator}
+    if note is not None:
+        changes["note"] = note
+    current = _conditional_update(
+        actual, version=version, expect_status={ActualStatus.DRAFT, ActualStatus.RETURNED}, **changes
+    )
+    if old != current.value:
+        _record(current, by=by, action=Action.CHANGE, old=old, message=note or "")
+    return current
+
+
+@transaction.atomic
+def actual_submit(*, actual: Actual, version: int, by: User, note: str | None = None) -> Actual:
+    _check_writer(actual.org_unit, by)
+    if actual.value is None:
+        raise FigureInvalid(_("Enter a value before submitting."), fields={"value": [_("This field is required.")]})
+    note = actual.note if note is None else note
+    warnings = plausibility_warnings(actual)
+    if warnings and not note.strip():
+        raise FigureInvalid(
+            _("This value looks unusual: add a note explaining it before submitting."),
+            fields={"note": warnings},
+        )
+    current = _conditional_update(
+        actual,
+        version=version,
+        expect_status={ActualStatus.DRAFT, ActualStatus.RETURNED},
+        status=ActualStatus.SUBMITTED,
+        note=note,
+        submitted_by=by,
+        submitted_at=timezone.now(),
+    )
+    _record(current, by=by, action=Action.SUBMIT, old=current.value, message=note)
+    return current
+
+
+def _check_reviewer(actual: Actual, by: User) -> None:
+    _require(by, actual.org_unit, {Role.REVIEWER.value}, _("Only a reviewer of a unit above may review this figure."))
+
+
+@transaction.atomic
+def actual_approve(*, actual: Actual, by: User, version: int | None = None) -> Actual:
+    _check_reviewer(actual, by)
+    current = _conditional_update(
+        actual,
+        version=actual.version if version is None else version,
+        expect_status={ActualStatus.SUBMITTED},
+        status=ActualStatus.APPROVED,
+        message="",
+        reviewed_by=by,
+        reviewed_at=timezone.now(),
+    )
+    _record(current, by=by, action=Action.APPROVE, old=current.value)
+    return current
+
+
+@transaction.atomic
+def actual_return(*, actual: Actual, by: User, message: str, version: int | None = None) -> Actual:
+    _check_reviewer(actual, by)
+    if not message.strip():
+        raise FigureInvalid(_("Say why the figure is returned."), fields={"message": [_("This field is required.")]})
+    current = _conditional_update(
+        actual,
+        version=actual.version if version is None else version,
+        expect_status={ActualStatus.SUBMITTED},
+        status=ActualStatus.RETURNED,
+        message=message,
+        reviewed_by=by,
+        reviewed_at=timezone.now(),
+    )
+    _record(current, by=by, action=Action.RETURN, old=current.value, message=message)
+    if current.submitted_by_id:
+        submitter = User.objects.get(pk=current.submitted_by_id)
+        text = _("%(reviewer)s returned «%(indicator)s» (%(unit)s, %(period)s): %(message)s") % {
+            "reviewer": by.get_username(),
+            "indicator": current.indicator.name,
+            "unit": current.org_unit.name,
+            "period": current.period,
+            "message": message,
+        }
+        notification_send(user=submitter, text=text, link=f"/figures/{current.org_unit.code}/{current.period}/")
+    return current
+
+
+@transaction.atomic
+def actual_unlock(*, actual: Actual, by: User, reason: str, version: int | None = None) -> Actual:
+    _check_reviewer(actual, by)
+    if not reason.strip():
+        raise FigureInvalid(_("Say why the figure is unlocked."), fields={"reason": [_("This field is required.")]})
+    current = _conditional_update(
+        actual,
+        version=actual.version if version is None else version,
+        expect_status={ActualStatus.APPROVED},
+        status=ActualStatus.DRAFT,
+        reviewed_by=by,
+        reviewed_at=timezone.now(),
+    )
+    _record(current, by=by, action=Action.UNLOCK, old=current.value, message=reason)
+    return current
+
+
+def notification_send(*, user: User, text: str, link: str = "") -> Notification:
+    """An in-app notification, and the same text by e-mail once the transaction commits."""
+    notification = Notification.objects.create(user=user, text=text, link=link)
+    if user.email:
+        transaction.on_commit(
+            lambda: send_mail(
+                subject=_("healthplans: a figure needs your attention"),
+                message=f"{text}\n\n{link}",
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                recipient_list=[user.email],
+            )
+        )
+    return notification
