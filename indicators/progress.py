@@ -6,10 +6,10 @@ whole, never the mean of the unit rates). A figure that does not aggregate is sh
 where exactly one unit reported it. An actual entered at the unit itself wins over a roll-up.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import Count, Max, Q, QuerySet, Sum

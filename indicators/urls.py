@@ -1,0 +1,3 @@
+from indicators.views import grid, review, station
+
+urlpatterns = [*station.urlpatterns, *review.urlpatterns, *grid.urlpatterns]

@@ -1,0 +1,5 @@
+"""Pages: grid (see urlpatterns)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
