@@ -1,0 +1,137 @@
+"""Browser tests: Debian's Chromium, driven by Playwright, against a real server process.
+
+The site runs as `manage.py runserver` on its own PostgreSQL database, migrated and seeded as
+`make run` does, so the browser and the server share nothing with pytest-django's test
+database and its per-test rollbacks. Screenshots go to artefacts/screenshots/.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.request import urlopen
+
+import psycopg
+import pytest
+from django.conf import settings
+from playwright.sync_api import Browser, Page, sync_playwright
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARTEFACTS = Path(settings.BASE_DIR) / "artefacts" / "screenshots"
+ADMIN_DSN = os.environ.get("BROWSER_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveSite:
+    """A served healthplans with a database of its own; `sql` reads that database."""
+
+    def __init__(self, url: str, dsn: str) -> None:
+        self.url = url
+        self.dsn = dsn
+
+    def sql(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
+        with psycopg.connect(self.dsn) as connection:
+            return connection.execute(query, params).fetchall()
+
+
+@pytest.fixture(scope="session")
+def live_site() -> Iterator[LiveSite]:
+    name = f"healthplans_browser_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    dsn = ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "healthplans.settings.local",
+        "DATABASE_URL": dsn,
+        "REDIS_URL": "",
+        "DEBUG": "true",
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+    }
+    manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True)
+    subprocess.run([*manage, "load_seed"], env=env, check=True, stdout=subprocess.DEVNULL)
+    port = free_port()
+    server = subprocess.Popen(
+        [*manage, "runserver", "--noreload", f"127.0.0.1:{port}"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _attempt in range(100):
+            try:
+                urlopen(f"{url}/login/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        yield LiveSite(url, dsn)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page_as(browser: Browser, live_site: LiveSite) -> Iterator[Any]:
+    """page_as("muongkhuong.station") → a Page logged in as that demo user (Vietnamese locale)."""
+    contexts = []
+
+    def login(username: str) -> Page:
+        context = browser.new_context(locale="vi-VN", viewport={"width": 1400, "height": 1000})
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(f"{live_site.url}/login/")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", settings.DEMO_PASSWORD)
+        page.click("form.login button[type=submit]")
+        page.wait_for_url(lambda url: "/login/" not in url)
+        return page
+
+    yield login
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def screenshot() -> Any:
+    """screenshot(page, "name") writes a full-page PNG to artefacts/screenshots/ as a test artefact."""
+
+    def take(page: Page, name: str) -> Path:
+        ARTEFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTEFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
