@@ -8,7 +8,18 @@ from rest_framework.authtoken.views import obtain_auth_token
 
 from budgets.api import BudgetLineDetailAPI, BudgetLineListAPI
 from healthplans.api import AgencyListAPI, OrgUnitListAPI, TenantListAPI
-from indicators.api import IndicatorDetailAPI, IndicatorListAPI
+from indicators.api import (
+    ActualApproveAPI,
+    ActualDetailAPI,
+    ActualHistoryAPI,
+    ActualListCreateAPI,
+    ActualReturnAPI,
+    ActualSubmitAPI,
+    ActualUnlockAPI,
+    IndicatorDetailAPI,
+    IndicatorListAPI,
+    PlanProgressAPI,
+)
 from plans.api import PlanDetailAPI, PlanListAPI
 
 api_patterns = [
@@ -19,8 +30,16 @@ api_patterns = [
     path("agencies/", AgencyListAPI.as_view(), name="agency-list"),
     path("plans/", PlanListAPI.as_view(), name="plan-list"),
     path("plans/<int:pk>/", PlanDetailAPI.as_view(), name="plan-detail"),
+    path("plans/<int:pk>/progress/", PlanProgressAPI.as_view(), name="plan-progress"),
     path("indicators/", IndicatorListAPI.as_view(), name="indicator-list"),
     path("indicators/<int:pk>/", IndicatorDetailAPI.as_view(), name="indicator-detail"),
+    path("actuals/", ActualListCreateAPI.as_view(), name="actual-list"),
+    path("actuals/<int:pk>/", ActualDetailAPI.as_view(), name="actual-detail"),
+    path("actuals/<int:pk>/submit/", ActualSubmitAPI.as_view(), name="actual-submit"),
+    path("actuals/<int:pk>/approve/", ActualApproveAPI.as_view(), name="actual-approve"),
+    path("actuals/<int:pk>/return/", ActualReturnAPI.as_view(), name="actual-return"),
+    path("actuals/<int:pk>/unlock/", ActualUnlockAPI.as_view(), name="actual-unlock"),
+    path("actuals/<int:pk>/history/", ActualHistoryAPI.as_view(), name="actual-history"),
     path("budget-lines/", BudgetLineListAPI.as_view(), name="budget-line-list"),
     path("budget-lines/<int:pk>/", BudgetLineDetailAPI.as_view(), name="budget-line-detail"),
 ]

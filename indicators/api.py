@@ -1,10 +1,31 @@
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
+from django.http import Http404
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from healthplans.api import SelectorDetailAPI, SelectorListAPI
-from indicators.models import COMPARATOR_VALUES, Baseline, Indicator, Target
-from indicators.selectors import indicator_list
+from healthplans.selectors import org_unit_list
+from indicators.models import COMPARATOR_VALUES, Actual, ActualEvent, Baseline, Indicator, Target
+from indicators.periods import PeriodError, parse_period
+from indicators.progress import IndicatorProgress, plan_progress
+from indicators.selectors import actual_get, actual_history, actual_list, indicator_list, progress_unit
+from indicators.services import (
+    FigureConflict,
+    FigureError,
+    actual_approve,
+    actual_create,
+    actual_return,
+    actual_submit,
+    actual_unlock,
+    actual_update,
+)
+from plans.selectors import plan_list
 
 
 class IndicatorOutputSerializer(serializers.ModelSerializer):
@@ -60,3 +81,252 @@ class IndicatorListAPI(SelectorListAPI):
 class IndicatorDetailAPI(SelectorDetailAPI):
     OutputSerializer = IndicatorOutputSerializer
     selector = indicator_list
+
+
+class FigureErrorResponse(Response):
+    """A refused write: its status, a machine-readable code, the message, field errors, and the
+    stored figure when the refusal is a conflict."""
+
+    def __init__(self, error: FigureError) -> None:
+        body: dict[str, Any] = {"code": error.code, "detail": error.message, "errors": error.fields}
+        if isinstance(error, FigureConflict) and error.current is not None:
+            body["current"] = ActualOutputSerializer(error.current).data
+        super().__init__(body, status=error.status)
+
+
+class ActualOutputSerializer(serializers.ModelSerializer):
+    value = serializers.DecimalField(max_digits=24, decimal_places=6, normalize_output=True, allow_null=True)
+    numerator = serializers.DecimalField(max_digits=24, decimal_places=6, normalize_output=True, allow_null=True)
+    denominator = serializers.DecimalField(max_digits=24, decimal_places=6, normalize_output=True, allow_null=True)
+    submitted_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    reviewed_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Actual
+        fields = [
+            "id",
+            "indicator",
+            "org_unit",
+            "period",
+            "value",
+            "numerator",
+            "denominator",
+            "note",
+            "source",
+            "status",
+            "message",
+            "version",
+            "is_demo",
+            "submitted_by",
+            "submitted_at",
+            "reviewed_by",
+            "reviewed_at",
+        ]
+
+
+def figure_write(write: Callable[[], Actual], *, created: bool = False) -> Response:
+    try:
+        actual = write()
+    except FigureError as error:
+        return FigureErrorResponse(error)
+    return Response(ActualOutputSerializer(actual).data, status=201 if created else 200)
+
+
+def visible_actual(request: Request, pk: int) -> Actual:
+    actual = actual_get(fetched_by=request.user, pk=pk)
+    if actual is None:
+        raise Http404
+    return actual
+
+
+class ActualListCreateAPI(SelectorListAPI):
+    """GET: the figures within reach (filters plan, indicator, org_unit, period, status). POST: a new draft."""
+
+    OutputSerializer = ActualOutputSerializer
+    selector = actual_list
+
+    class InputSerializer(serializers.Serializer):
+        indicator = serializers.IntegerField()
+        org_unit = serializers.IntegerField()
+        period = serializers.CharField(max_length=16)
+        value = serializers.DecimalField(max_digits=24, decimal_places=6, allow_null=True)
+        numerator = serializers.DecimalField(max_digits=24, decimal_places=6, allow_null=True, required=False)
+        denominator = serializers.DecimalField(max_digits=24, decimal_places=6, allow_null=True, required=False)
+        note = serializers.CharField(allow_blank=True, required=False, default="")
+        source = serializers.CharField(allow_blank=True, required=False, default="", max_length=200)  # type: ignore[assignment]  # shadows Field.source
+
+    @extend_schema(request=InputSerializer, responses={201: ActualOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        indicator = indicator_list(fetched_by=request.user).filter(pk=fields.pop("indicator")).first()
+        org_unit = org_unit_list(fetched_by=request.user).filter(pk=fields.pop("org_unit")).first()
+        missing = {
+            name: [_("Not found among what you may see.")]
+            for name, obj in (("indicator", indicator), ("org_unit", org_unit))
+            if obj is None
+        }
+        if missing:
+            return Response({"code": "invalid", "detail": _("The figure was not saved."), "errors": missing}, 400)
+        assert indicator is not None and org_unit is not None
+        return figure_write(
+            lambda: actual_create(indicator=indicator, org_unit=org_unit, by=request.user, **fields),  # type: ignore[arg-type]
+            created=True,
+        )
+
+
+class ActualDetailAPI(SelectorDetailAPI):
+    """GET one figure; PATCH {"value", "version"} (and note, numerator, denominator)."""
+
+    OutputSerializer = ActualOutputSerializer
+    selector = actual_list
+
+    class InputSerializer(serializers.Serializer):
+        version = serializers.IntegerField(min_value=1)
+        value = serializers.DecimalField(max_digits=24, decimal_places=6, allow_null=True)
+        numerator = serializers.DecimalField(max_digits=24, decimal_places=6, allow_null=True, required=False)
+        denominator = serializers.DecimalField(max_digits=24, decimal_places=6, allow_null=True, required=False)
+        note = serializers.CharField(allow_blank=True, required=False)
+
+    @extend_schema(request=InputSerializer, responses={200: ActualOutputSerializer})
+    def patch(self, request: Request, pk: int) -> Response:
+        actual = visible_actual(request, pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return figure_write(lambda: actual_update(actual=actual, by=request.user, **data.validated_data))  # type: ignore[arg-type]
+
+
+class TransitionAPI(GenericAPIView):
+    """A workflow step on one figure; what it needs and which service makes it is per subclass."""
+
+    class InputSerializer(serializers.Serializer):
+        version = serializers.IntegerField(min_value=1, required=False)
+
+    serializer_class = InputSerializer
+    transition: ClassVar[Callable[..., Actual]]
+
+    @extend_schema(responses={200: ActualOutputSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        actual = visible_actual(request, pk)
+        data = self.get_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        fields.setdefault("version", actual.version)
+        return figure_write(lambda: type(self).transition(actual=actual, by=request.user, **fields))
+
+
+class ActualSubmitAPI(TransitionAPI):
+    class InputSerializer(TransitionAPI.InputSerializer):
+        note = serializers.CharField(allow_blank=True, required=False)
+
+    serializer_class = InputSerializer
+    transition = actual_submit
+
+
+class ActualApproveAPI(TransitionAPI):
+    transition = actual_approve
+
+
+class ActualReturnAPI(TransitionAPI):
+    class InputSerializer(TransitionAPI.InputSerializer):
+        message = serializers.CharField(allow_blank=True)
+
+    serializer_class = InputSerializer
+    transition = actual_return
+
+
+class ActualUnlockAPI(TransitionAPI):
+    class InputSerializer(TransitionAPI.InputSerializer):
+        reason = serializers.CharField(allow_blank=True)
+
+    serializer_class = InputSerializer
+    transition = actual_unlock
+
+
+class ActualHistoryAPI(GenericAPIView):
+    class OutputSerializer(serializers.ModelSerializer):
+        by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+        old_value = serializers.DecimalField(max_digits=24, decimal_places=6, normalize_output=True, allow_null=True)
+        new_value = serializers.DecimalField(max_digits=24, decimal_places=6, normalize_output=True, allow_null=True)
+
+        class Meta:
+            model = ActualEvent
+            fields = ["at", "by", "action", "old_value", "new_value", "message"]
+
+    serializer_class = OutputSerializer
+
+    @extend_schema(responses={200: OutputSerializer(many=True)})
+    def get(self, request: Request, pk: int) -> Response:
+        actual = visible_actual(request, pk)
+        return Response(self.OutputSerializer(actual_history(actual=actual), many=True).data)
+
+
+class PlanProgressAPI(GenericAPIView):
+    """How a plan stands for a period at a unit (default: the plan's issuer, or the caller's unit)."""
+
+    class OutputSerializer(serializers.Serializer):
+        class IndicatorProgressSerializer(serializers.Serializer):
+            indicator = serializers.IntegerField(source="indicator.pk")
+            number = serializers.CharField(source="indicator.number")
+            target = serializers.SerializerMethodField()
+            actual = serializers.DecimalField(
+                source="actual.value", max_digits=24, decimal_places=6, normalize_output=True, allow_null=True
+            )
+            provisional = serializers.BooleanField(source="actual.provisional")
+            units = serializers.IntegerField(source="actual.units")
+            status = serializers.CharField()
+            progress = serializers.DecimalField(max_digits=12, decimal_places=1, allow_null=True)
+
+            def get_target(self, item: IndicatorProgress) -> dict[str, str] | None:
+                target = item.target
+                if target is None:
+                    return None
+                return {"comparator": target.comparator, "value": str(target.value.normalize()), "text": target.text}
+
+        plan = serializers.IntegerField()
+        period = serializers.CharField()
+        org_unit = serializers.IntegerField()
+        include_submitted = serializers.BooleanField()
+        indicators = IndicatorProgressSerializer(many=True)
+
+    serializer_class = OutputSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("period", str, required=True),
+            OpenApiParameter("org_unit", int),
+            OpenApiParameter("include_submitted", bool),
+        ]
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        plan = plan_list(fetched_by=request.user).filter(pk=pk).select_related("issuer_org_unit").first()
+        if plan is None:
+            raise Http404
+        params = request.query_params
+        try:
+            period = parse_period(params.get("period", ""))
+            org_unit_id = int(params["org_unit"]) if params.get("org_unit") else None
+        except (PeriodError, ValueError) as error:
+            return Response({"code": "invalid", "detail": str(error), "errors": {"period": [str(error)]}}, 400)
+        unit = progress_unit(fetched_by=request.user, plan=plan, org_unit_id=org_unit_id)
+        if unit is None:
+            raise Http404
+        include_submitted = params.get("include_submitted") in {"1", "true", "True"}
+        items = plan_progress(
+            plan=plan,
+            indicators=indicator_list(fetched_by=request.user, filters={"plan": plan.pk}),
+            period=period,
+            unit=unit,
+            include_submitted=include_submitted,
+        )
+        body = {
+            "plan": plan.pk,
+            "period": period.code,
+            "org_unit": unit.pk,
+            "include_submitted": include_submitted,
+            "indicators": items,
+        }
+        return Response(self.OutputSerializer(body).data)
