@@ -60,7 +60,8 @@ def live_site() -> Iterator[LiveSite]:
     }
     manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True)
-    subprocess.run([*manage, "load_seed"], env=env, check=True, stdout=subprocess.DEVNULL)
+    # Without demo figures: the tests enter their own, in periods nobody else has touched.
+    subprocess.run([*manage, "load_seed", "--without-demo-figures"], env=env, check=True, stdout=subprocess.DEVNULL)
     port = free_port()
     server = subprocess.Popen(
         [*manage, "runserver", "--noreload", f"127.0.0.1:{port}"],

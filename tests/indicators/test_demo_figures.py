@@ -1,0 +1,23 @@
+"""Demo figures go through the services, are marked as demo, and load once."""
+
+from datetime import date
+
+import pytest
+
+from indicators.demo import demo_figures_load
+from indicators.models import Actual
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_figures_cover_closed_periods_once_with_history() -> None:
+    # On 20 January 2024 only 2023 has closed: Mường Khương township's year.
+    added = demo_figures_load(today=date(2024, 1, 20))
+    assert added == Actual.objects.count() > 0
+    assert set(Actual.objects.values_list("indicator__plan__slug", "period").distinct()) == {
+        ("muongkhuong-de-an-07-2023", "2023")
+    }
+    assert not Actual.objects.filter(is_demo=False).exists()
+    assert all(actual.events.filter(action="create").exists() for actual in Actual.objects.all())
+    assert Actual.objects.filter(status="approved").count() > added / 2
+    assert demo_figures_load(today=date(2024, 1, 20)) == 0
