@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
-from healthplans.models import Agency, OrgUnit, RoleAssignment, Tenant, User
+from healthplans.models import Agency, Notification, OrgUnit, RoleAssignment, Tenant, User
 from healthplans.selectors import reach_of, tenant_q
 
 # Offers only the tenants present in the admin's own rows, so the filter names no other tenant.
@@ -76,3 +76,12 @@ class RoleAssignmentAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[RoleAssignment]:
         subtree = reach_of(request.user).subtree_q("org_unit__path")
         return super().get_queryset(request).filter(subtree).select_related("user", "org_unit")
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["user", "created_at", "text", "read_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Notification]:
+        subtree = reach_of(request.user).subtree_q("user__role_assignments__org_unit__path")
+        return super().get_queryset(request).filter(subtree).distinct()

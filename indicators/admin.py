@@ -1,7 +1,8 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from healthplans.admin import TENANT_FILTER, TenantScopedAdmin
-from indicators.models import Actual, Baseline, CatalogueMeasure, Indicator, Target
+from indicators.models import Actual, ActualEvent, Baseline, CatalogueMeasure, Indicator, Target
 
 
 class TargetInline(admin.TabularInline):
@@ -43,3 +44,21 @@ class BaselineAdmin(TenantScopedAdmin):
 class ActualAdmin(TenantScopedAdmin):
     list_display = ["indicator", "org_unit", "period", "value", "status", "version"]
     list_filter = ["status", "period", TENANT_FILTER]
+
+
+@admin.register(ActualEvent)
+class ActualEventAdmin(TenantScopedAdmin):
+    """The history is a record: it is read here, never written."""
+
+    tenant_field = "actual__tenant"
+    list_display = ["actual", "action", "by", "at", "old_value", "new_value"]
+    list_filter = ["action"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
