@@ -306,3 +306,29 @@ def test_progress_queries_do_not_grow_with_actuals(api_as: Any) -> None:
     with CaptureQueriesContext(connection) as after:
         client.get(url)
     assert len(after) == len(before)
+
+
+@pytest.mark.parametrize("username", ["quangngai.planner", "laocai.station"])
+def test_another_tenant_or_a_sibling_station_gets_404_everywhere(
+    station: Any, api_as: Any, percent: Indicator, username: str
+) -> None:
+    pk = create(station, percent, unit("muongkhuong-tt-tyt"), "2023", "90").json()["id"]
+    client = api_as(username)
+    for url in (f"/api/actuals/{pk}/", f"/api/actuals/{pk}/history/"):
+        assert client.get(url).status_code == 404, url
+    assert client.patch(f"/api/actuals/{pk}/", {"value": "1", "version": 1}, format="json").status_code == 404
+    assert client.post(f"/api/actuals/{pk}/submit/", {}, format="json").status_code == 404
+    if username == "quangngai.planner":
+        assert client.get(f"/api/plans/{percent.plan_id}/progress/?period=2023").status_code == 404
+    assert Actual.objects.get(pk=pk).version == 1
+
+
+def test_history_queries_do_not_grow_with_steps(station: Any, percent: Indicator) -> None:
+    pk = create(station, percent, unit("muongkhuong-tt-tyt"), "2023", "90").json()["id"]
+    with CaptureQueriesContext(connection) as before:
+        station.get(f"/api/actuals/{pk}/history/")
+    for version, value in ((1, "91"), (2, "92"), (3, "93")):
+        station.patch(f"/api/actuals/{pk}/", {"value": value, "version": version}, format="json")
+    with CaptureQueriesContext(connection) as after:
+        assert len(station.get(f"/api/actuals/{pk}/history/").json()) == 4
+    assert len(after) == len(before)
