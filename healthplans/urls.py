@@ -8,6 +8,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 
 from budgets.api import BudgetLineDetailAPI, BudgetLineListAPI
 from healthplans.api import AgencyListAPI, OrgUnitListAPI, TenantListAPI
+from healthplans.health import health_view
 from indicators.api import (
     ActualApproveAPI,
     ActualDetailAPI,
@@ -45,6 +46,7 @@ api_patterns = [
 ]
 
 urlpatterns = [
+    path("healthz/", health_view, name="health"),
     path("api/", include((api_patterns, "api"))),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
