@@ -9,6 +9,6 @@ from healthplans.settings.base import *  # noqa: F403
 
 SECRET_KEY = "test-only-key"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 # Tests that need a worker start a real one; the rest run tasks in-process.
 CELERY_TASK_ALWAYS_EAGER = True

@@ -56,7 +56,7 @@ def live_site() -> Iterator[LiveSite]:
         "DATABASE_URL": dsn,
         "REDIS_URL": "",
         "DEBUG": "true",
-        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "MAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
     }
     manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True)
