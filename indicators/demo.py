@@ -14,7 +14,7 @@ from healthplans.models import OrgUnit, Role, RoleAssignment, User
 from indicators.models import Actual, Direction, Indicator, Rollup, UnitKind
 from indicators.periods import Period, plan_periods
 from indicators.progress import entry_units
-from indicators.services import RATE_SCALE, actual_approve, actual_create, actual_return, actual_submit
+from indicators.services import actual_approve, actual_create, actual_return, actual_submit
 from plans.models import Plan
 
 # A typical denominator per unit for rates (people, births, residents).
@@ -64,8 +64,8 @@ def _figure(
     if indicator.rollup == Rollup.POOLED and indicator.unit_kind in DENOMINATOR:
         low, high = DENOMINATOR[UnitKind(indicator.unit_kind)]
         denominator = Decimal(rng.randint(low, high))
-        numerator = (value * denominator / RATE_SCALE[UnitKind(indicator.unit_kind)]).to_integral_value()
-        return numerator * RATE_SCALE[UnitKind(indicator.unit_kind)] / denominator, numerator, denominator
+        numerator = (value * denominator / indicator.rate_scale).to_integral_value()
+        return numerator * indicator.rate_scale / denominator, numerator, denominator
     return value.quantize(Decimal("0.1")), None, None
 
 

@@ -1,5 +1,6 @@
 """Indicators of a plan, their targets and baselines, and the actual figures entered against them."""
 
+import re
 from decimal import Decimal
 from typing import Any, Literal, overload
 
@@ -33,6 +34,15 @@ class UnitKind(models.TextChoices):
     YEARS = "years", _("years")
     RATIO = "ratio", _("ratio")
     OTHER = "other", _("other")
+
+
+RATE_SCALE: dict[str, Decimal] = {
+    UnitKind.PERCENT: Decimal(100),
+    UnitKind.PERMILLE: Decimal(1000),
+    UnitKind.PER_10000: Decimal(10000),
+    UnitKind.PER_100000: Decimal(100000),
+}
+PER_HUNDRED = re.compile(r"/\s*100\b")
 
 
 class CatalogueMeasure(models.Model):
@@ -121,6 +131,14 @@ class Indicator(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number}. {self.name}"
+
+    @property
+    def rate_scale(self) -> Decimal:
+        """What a rate's numerator/denominator is multiplied by: 100 for %, 1000 for ‰, 10,000
+        per vạn dân; a ratio written per hundred ("trẻ nam/100 trẻ nữ", "trai/100 gái") by 100."""
+        if self.unit_kind == UnitKind.RATIO:
+            return Decimal(100) if PER_HUNDRED.search(self.unit) else Decimal(1)
+        return RATE_SCALE.get(self.unit_kind, Decimal(1))
 
 
 class Baseline(models.Model):

@@ -16,9 +16,8 @@ from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
 from healthplans.models import OrgUnit
-from indicators.models import Actual, ActualStatus, Baseline, Direction, EntryLevel, Indicator, Rollup, Target, UnitKind
-from indicators.periods import Period, plan_periods
-from indicators.services import RATE_SCALE
+from indicators.models import Actual, ActualStatus, Baseline, Direction, EntryLevel, Indicator, Rollup, Target
+from indicators.periods import Period, parse_period, plan_periods
 from plans.models import Plan
 
 MET, NOT_MET, NO_DATA, NO_TARGET = "met", "not_met", "no_data", "no_target"
@@ -72,10 +71,17 @@ def _roll(indicator: Indicator, row: Mapping[str, Any]) -> Decimal | None:
     if indicator.rollup == Rollup.SUM:
         return row["total"]
     if indicator.rollup == Rollup.POOLED and row["den"]:
-        scale = RATE_SCALE.get(UnitKind(indicator.unit_kind), Decimal(1))
-        return (row["num"] / row["den"] * scale).quantize(Decimal("0.000001"))
+        return (row["num"] / row["den"] * indicator.rate_scale).quantize(Decimal("0.000001"))
     # Not aggregable (or a rate without its parts): only a single report stands for the whole.
     return row["any_value"] if row["n"] == 1 else None
+
+
+def _contributors(indicator: Indicator, row: Mapping[str, Any]) -> int:
+    """How many units' figures make the rolled-up one: a pooled rate counts only the units that
+    gave its numerator and denominator."""
+    if indicator.rollup == Rollup.POOLED and row["den"]:
+        return int(row["pooled_n"])
+    return int(row["n"]) if _roll(indicator, row) is not None else 0
 
 
 def rolled_up(
@@ -95,6 +101,7 @@ def rolled_up(
             num=Sum("numerator", filter=Q(denominator__isnull=False)),
             den=Sum("denominator", filter=Q(numerator__isnull=False)),
             n=Count("id"),
+            pooled_n=Count("id", filter=Q(numerator__isnull=False, denominator__isnull=False)),
             any_value=Max("value"),
             submitted=Count("id", filter=Q(status=ActualStatus.SUBMITTED)),
         )
@@ -102,7 +109,7 @@ def rolled_up(
     by_id = {indicator.pk: indicator for indicator in indicators}
     figures = {
         (row["indicator_id"], row["period"]): Figure(
-            _roll(by_id[row["indicator_id"]], row), row["n"], row["submitted"] > 0
+            _roll(by_id[row["indicator_id"]], row), _contributors(by_id[row["indicator_id"]], row), row["submitted"] > 0
         )
         for row in rows
     }
@@ -163,6 +170,11 @@ def indicator_comparison(*, indicator: Indicator, period: str, unit: OrgUnit) ->
         .select_related("org_unit")
     )
     figures = [UnitFigure(a.org_unit, a.value, a.status) for a in actuals if a.value is not None]
+    if indicator.direction == Direction.KEEP:
+        # "Keep at": the closest to the target ranks first.
+        target = _target_for(indicator, parse_period(period).target_year, unit)
+        if target is not None:
+            return sorted(figures, key=lambda f: abs(f.value - target.value))
     return sorted(figures, key=lambda f: f.value, reverse=indicator.direction != Direction.LOWER)
 
 

@@ -22,13 +22,6 @@ from indicators.models import Action, Actual, ActualEvent, ActualStatus, EntryLe
 from indicators.periods import PeriodError, parse_period
 
 WRITER_ROLES: set[str] = {Role.PLANNER, Role.STATION_REPORTER}
-# How a pooled rate's numerator/denominator scale to its value.
-RATE_SCALE = {
-    UnitKind.PERCENT: Decimal(100),
-    UnitKind.PERMILLE: Decimal(1000),
-    UnitKind.PER_10000: Decimal(10000),
-    UnitKind.PER_100000: Decimal(100000),
-}
 
 
 class FigureError(Exception):
@@ -106,7 +99,7 @@ def resolve_value(
         if numerator < 0:
             errors["numerator"] = [_("The numerator cannot be negative.")]
         elif value is None:
-            value = numerator / denominator * RATE_SCALE.get(UnitKind(indicator.unit_kind), Decimal(1))
+            value = numerator / denominator * indicator.rate_scale
             value = value.quantize(Decimal("0.000001"))
     if problems := value_errors(indicator, value):
         errors["value"] = problems
