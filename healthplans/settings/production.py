@@ -1,7 +1,6 @@
 """Production: every secret from the environment, DEBUG off unless told otherwise."""
 
 import os
-from typing import Any
 
 from healthplans.settings.base import *  # noqa: F403
 from healthplans.settings.base import env_bool
@@ -17,7 +16,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 
 # Mail goes out through SMTP, configured only from the environment.
-MAILERS: dict[str, dict[str, Any]] = {
+MAILERS = {
     "default": {
         "BACKEND": os.environ.get("MAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"),
         "OPTIONS": {
