@@ -52,6 +52,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("healthplans.page_urls")),
     path("", include("indicators.urls")),
     path("", include("plans.urls")),
     *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
