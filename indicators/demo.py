@@ -66,6 +66,8 @@ def _figure(
         denominator = Decimal(rng.randint(low, high))
         numerator = (value * denominator / indicator.rate_scale).to_integral_value()
         return numerator * indicator.rate_scale / denominator, numerator, denominator
+    if indicator.unit_kind == UnitKind.COUNT:
+        return value.to_integral_value(), None, None
     return value.quantize(Decimal("0.1")), None, None
 
 
