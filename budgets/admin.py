@@ -1,6 +1,7 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
-from budgets.models import BudgetLine, FundingSource
+from budgets.models import BudgetExecution, BudgetExecutionEvent, BudgetLine, FundingSource
 from healthplans.admin import TENANT_FILTER, TenantScopedAdmin
 
 
@@ -13,3 +14,29 @@ class FundingSourceAdmin(admin.ModelAdmin):
 class BudgetLineAdmin(TenantScopedAdmin):
     list_display = ["code", "name", "year", "amount", "funding_source", "agency", "plan"]
     list_filter = ["year", "funding_source", TENANT_FILTER]
+
+
+@admin.register(BudgetExecution)
+class BudgetExecutionAdmin(TenantScopedAdmin):
+    list_display = ["budget_line", "period", "allocated", "disbursed", "status", "version"]
+    list_filter = ["status", "period", TENANT_FILTER]
+    list_select_related = ["budget_line"]
+
+
+@admin.register(BudgetExecutionEvent)
+class BudgetExecutionEventAdmin(TenantScopedAdmin):
+    """The history is a record: it is read here, never written."""
+
+    tenant_field = "execution__tenant"
+    list_display = ["execution", "at", "by", "action", "new_allocated", "new_disbursed"]
+    list_filter = ["action"]
+    list_select_related = ["execution__budget_line", "by"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -1,10 +1,44 @@
-from typing import Any
+"""API of budget lines and of what is allocated and disbursed on them (the figures' workflow)."""
 
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from django.http import Http404
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
 
-from budgets.models import BudgetLine
-from budgets.selectors import budget_line_list
+from budgets.models import BudgetExecution, BudgetExecutionEvent, BudgetLine
+from budgets.selectors import (
+    GroupFigures,
+    LineFigures,
+    budget_execution_get,
+    budget_execution_history,
+    budget_execution_list,
+    budget_line_list,
+    budget_summary,
+    execution_rate,
+)
+from budgets.services import (
+    MAX_AMOUNT,
+    ExecutionConflict,
+    budget_execution_approve,
+    budget_execution_create,
+    budget_execution_return,
+    budget_execution_submit,
+    budget_execution_unlock,
+    budget_execution_update,
+    execution_warnings,
+)
 from healthplans.api import SelectorDetailAPI, SelectorListAPI
+from indicators.api import FigureErrorResponse
+from indicators.periods import PeriodError, parse_period
+from indicators.services import FigureError
+from plans.selectors import plan_list
 
 
 class BudgetLineOutputSerializer(serializers.ModelSerializer):
@@ -24,3 +58,261 @@ class BudgetLineListAPI(SelectorListAPI):
 class BudgetLineDetailAPI(SelectorDetailAPI):
     OutputSerializer = BudgetLineOutputSerializer
     selector = budget_line_list
+
+
+class BudgetExecutionOutputSerializer(serializers.ModelSerializer):
+    plan = serializers.IntegerField(source="budget_line.plan_id", read_only=True)
+    rate = serializers.SerializerMethodField()
+    warnings = serializers.SerializerMethodField()
+    submitted_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    reviewed_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = BudgetExecution
+        fields = [
+            "id",
+            "budget_line",
+            "plan",
+            "period",
+            "allocated",
+            "disbursed",
+            "rate",
+            "warnings",
+            "note",
+            "status",
+            "message",
+            "version",
+            "submitted_by",
+            "submitted_at",
+            "reviewed_by",
+            "reviewed_at",
+        ]
+
+    def get_rate(self, obj: BudgetExecution) -> str | None:
+        """Disbursed as a percentage of allocated, as a decimal string ("45.3")."""
+        rate = execution_rate(obj.allocated, obj.disbursed)
+        return None if rate is None else str(rate)
+
+    def get_warnings(self, obj: BudgetExecution) -> list[str]:
+        return execution_warnings(obj)
+
+
+def execution_write(write: Callable[[], BudgetExecution], *, created: bool = False) -> Response:
+    """Run a service; a refusal answers as the figures' do, a conflict with the stored amounts."""
+    try:
+        execution = write()
+    except FigureError as error:
+        response = FigureErrorResponse(error)
+        if isinstance(error, ExecutionConflict) and error.current is not None:
+            response.data["current"] = BudgetExecutionOutputSerializer(error.current).data
+        return response
+    return Response(BudgetExecutionOutputSerializer(execution).data, status=201 if created else 200)
+
+
+def visible_execution(request: Request, pk: int) -> BudgetExecution:
+    execution = budget_execution_get(fetched_by=request.user, pk=pk)
+    if execution is None:
+        raise Http404
+    return execution
+
+
+def money_input() -> serializers.IntegerField:
+    """Whole đồng as a JSON integer; null until known."""
+    return serializers.IntegerField(min_value=0, max_value=MAX_AMOUNT, allow_null=True, required=False)
+
+
+class BudgetExecutionListCreateAPI(SelectorListAPI):
+    """GET: the amounts of visible plans (filters budget_line, plan, period, status). POST: a new draft,
+    amounts in whole đồng."""
+
+    OutputSerializer = BudgetExecutionOutputSerializer
+    selector = budget_execution_list
+
+    class InputSerializer(serializers.Serializer):
+        budget_line = serializers.IntegerField()
+        period = serializers.CharField(max_length=16)
+        allocated = money_input()
+        disbursed = money_input()
+        note = serializers.CharField(allow_blank=True, required=False, default="")
+
+    @extend_schema(request=InputSerializer, responses={201: BudgetExecutionOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        line = (
+            budget_line_list(fetched_by=request.user)
+            .select_related("plan__issuer_org_unit")
+            .filter(pk=fields.pop("budget_line"))
+            .first()
+        )
+        if line is None:
+            errors = {"budget_line": [_("Not found among what you may see.")]}
+            return Response({"code": "invalid", "detail": _("The amounts were not saved."), "errors": errors}, 400)
+        fields.setdefault("allocated", None)
+        fields.setdefault("disbursed", None)
+        return execution_write(
+            lambda: budget_execution_create(budget_line=line, by=request.user, **fields),  # type: ignore[arg-type]
+            created=True,
+        )
+
+
+class BudgetExecutionDetailAPI(SelectorDetailAPI):
+    """GET one line's amounts for a period; PATCH {"version", "allocated", "disbursed", "note"} (an amount
+    left out keeps its value)."""
+
+    OutputSerializer = BudgetExecutionOutputSerializer
+    selector = budget_execution_list
+
+    class InputSerializer(serializers.Serializer):
+        version = serializers.IntegerField(min_value=1)
+        allocated = money_input()
+        disbursed = money_input()
+        note = serializers.CharField(allow_blank=True, required=False)
+
+    @extend_schema(request=InputSerializer, responses={200: BudgetExecutionOutputSerializer})
+    def patch(self, request: Request, pk: int) -> Response:
+        execution = visible_execution(request, pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = {"allocated": execution.allocated, "disbursed": execution.disbursed, **data.validated_data}
+        return execution_write(
+            lambda: budget_execution_update(execution=execution, by=request.user, **fields)  # type: ignore[arg-type]
+        )
+
+
+class ExecutionTransitionAPI(GenericAPIView):
+    """A workflow step on one line's amounts; what it needs and which service makes it is per subclass."""
+
+    class InputSerializer(serializers.Serializer):
+        version = serializers.IntegerField(min_value=1, required=False)
+
+    serializer_class = InputSerializer
+    transition: ClassVar[Callable[..., BudgetExecution]]
+
+    @extend_schema(responses={200: BudgetExecutionOutputSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        execution = visible_execution(request, pk)
+        data = self.get_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        fields.setdefault("version", execution.version)
+        return execution_write(lambda: type(self).transition(execution=execution, by=request.user, **fields))
+
+
+class BudgetExecutionSubmitAPI(ExecutionTransitionAPI):
+    class InputSerializer(ExecutionTransitionAPI.InputSerializer):
+        note = serializers.CharField(allow_blank=True, required=False)
+
+    serializer_class = InputSerializer
+    transition = budget_execution_submit
+
+
+class BudgetExecutionApproveAPI(ExecutionTransitionAPI):
+    transition = budget_execution_approve
+
+
+class BudgetExecutionReturnAPI(ExecutionTransitionAPI):
+    class InputSerializer(ExecutionTransitionAPI.InputSerializer):
+        message = serializers.CharField(allow_blank=True)
+
+    serializer_class = InputSerializer
+    transition = budget_execution_return
+
+
+class BudgetExecutionUnlockAPI(ExecutionTransitionAPI):
+    class InputSerializer(ExecutionTransitionAPI.InputSerializer):
+        reason = serializers.CharField(allow_blank=True)
+
+    serializer_class = InputSerializer
+    transition = budget_execution_unlock
+
+
+class BudgetExecutionHistoryAPI(GenericAPIView):
+    class OutputSerializer(serializers.ModelSerializer):
+        by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+        class Meta:
+            model = BudgetExecutionEvent
+            fields = [
+                "at",
+                "by",
+                "action",
+                "old_allocated",
+                "new_allocated",
+                "old_disbursed",
+                "new_disbursed",
+                "message",
+            ]
+
+    serializer_class = OutputSerializer
+
+    @extend_schema(responses={200: OutputSerializer(many=True)})
+    def get(self, request: Request, pk: int) -> Response:
+        execution = visible_execution(request, pk)
+        return Response(self.OutputSerializer(budget_execution_history(execution=execution), many=True).data)
+
+
+def rate_text(rate: Decimal | None) -> str | None:
+    return None if rate is None else str(rate)
+
+
+class PlanBudgetSummaryAPI(GenericAPIView):
+    """A plan's budget execution for a period, from approved amounts: per line, agency, funding
+    source and for the whole plan. Rates are percentages as decimal strings ("45.3")."""
+
+    class OutputSerializer(serializers.Serializer):
+        class GroupSerializer(serializers.Serializer):
+            key = serializers.CharField()
+            name = serializers.CharField(source="label")
+            planned = serializers.IntegerField()
+            allocated = serializers.IntegerField(allow_null=True)
+            disbursed = serializers.IntegerField(allow_null=True)
+            rate = serializers.SerializerMethodField()
+
+            def get_rate(self, group: GroupFigures) -> str | None:
+                return rate_text(group.rate)
+
+        class LineSerializer(serializers.Serializer):
+            budget_line = serializers.IntegerField(source="line.pk")
+            parent = serializers.IntegerField(source="line.parent_id", allow_null=True)  # type: ignore[assignment]  # shadows Field.parent
+            code = serializers.CharField(source="line.code")
+            name = serializers.CharField(source="line.name")
+            year = serializers.IntegerField(source="line.year")
+            depth = serializers.IntegerField()
+            planned = serializers.IntegerField()
+            planned_below = serializers.IntegerField(allow_null=True)
+            allocated = serializers.IntegerField(allow_null=True)
+            disbursed = serializers.IntegerField(allow_null=True)
+            rate = serializers.SerializerMethodField()
+            recorded_allocated = serializers.IntegerField(source="own.allocated", allow_null=True)
+            recorded_disbursed = serializers.IntegerField(source="own.disbursed", allow_null=True)
+            planned_mismatch = serializers.BooleanField()
+            execution_mismatch = serializers.BooleanField()
+
+            def get_rate(self, line: LineFigures) -> str | None:
+                return rate_text(line.rate)
+
+        plan = serializers.IntegerField(source="plan.pk")
+        period = serializers.CharField(source="period.code")
+        total = GroupSerializer()
+        by_agency = GroupSerializer(many=True)
+        by_funding_source = GroupSerializer(many=True)
+        lines = LineSerializer(many=True)
+        awaiting_approval = serializers.IntegerField(source="awaiting")
+
+    serializer_class = OutputSerializer
+
+    @extend_schema(parameters=[OpenApiParameter("period", str, required=True)])
+    def get(self, request: Request, pk: int) -> Response:
+        plan = plan_list(fetched_by=request.user).filter(pk=pk).first()
+        if plan is None:
+            raise Http404
+        try:
+            period = parse_period(request.query_params.get("period", ""))
+        except PeriodError as error:
+            return Response({"code": "invalid", "detail": str(error), "errors": {"period": [str(error)]}}, 400)
+        summary = budget_summary(fetched_by=request.user, plan=plan, period=period)
+        return Response(self.OutputSerializer(summary).data)

@@ -6,7 +6,18 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.authtoken.views import obtain_auth_token
 
-from budgets.api import BudgetLineDetailAPI, BudgetLineListAPI
+from budgets.api import (
+    BudgetExecutionApproveAPI,
+    BudgetExecutionDetailAPI,
+    BudgetExecutionHistoryAPI,
+    BudgetExecutionListCreateAPI,
+    BudgetExecutionReturnAPI,
+    BudgetExecutionSubmitAPI,
+    BudgetExecutionUnlockAPI,
+    BudgetLineDetailAPI,
+    BudgetLineListAPI,
+    PlanBudgetSummaryAPI,
+)
 from healthplans.api import AgencyListAPI, OrgUnitListAPI, TenantListAPI
 from healthplans.health import health_view
 from indicators.api import (
@@ -43,6 +54,14 @@ api_patterns = [
     path("actuals/<int:pk>/history/", ActualHistoryAPI.as_view(), name="actual-history"),
     path("budget-lines/", BudgetLineListAPI.as_view(), name="budget-line-list"),
     path("budget-lines/<int:pk>/", BudgetLineDetailAPI.as_view(), name="budget-line-detail"),
+    path("budget-executions/", BudgetExecutionListCreateAPI.as_view(), name="budget-execution-list"),
+    path("budget-executions/<int:pk>/", BudgetExecutionDetailAPI.as_view(), name="budget-execution-detail"),
+    path("budget-executions/<int:pk>/submit/", BudgetExecutionSubmitAPI.as_view(), name="budget-execution-submit"),
+    path("budget-executions/<int:pk>/approve/", BudgetExecutionApproveAPI.as_view(), name="budget-execution-approve"),
+    path("budget-executions/<int:pk>/return/", BudgetExecutionReturnAPI.as_view(), name="budget-execution-return"),
+    path("budget-executions/<int:pk>/unlock/", BudgetExecutionUnlockAPI.as_view(), name="budget-execution-unlock"),
+    path("budget-executions/<int:pk>/history/", BudgetExecutionHistoryAPI.as_view(), name="budget-execution-history"),
+    path("plans/<int:pk>/budget-summary/", PlanBudgetSummaryAPI.as_view(), name="plan-budget-summary"),
 ]
 
 urlpatterns = [
@@ -54,6 +73,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("healthplans.page_urls")),
     path("", include("indicators.urls")),
+    path("", include("budgets.urls")),
     path("", include("plans.urls")),
     *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
 ]

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
-from budgets.selectors import budget_line_list
+from budgets.selectors import budget_line_list, budget_summary
 from healthplans.models import OrgUnit
 from healthplans.selectors import org_unit_list
 from healthplans.templatetags.charts import Bar
@@ -251,6 +251,7 @@ def plan_dashboard_view(request: HttpRequest, slug: str) -> HttpResponse:
         "plan": scope.plan,
         "groups": groups,
         "summary": [(status, ACHIEVEMENT_LABELS[status], summary.get(status, 0)) for status in ACHIEVEMENT_LABELS],
+        "budget_summary": budget_summary(fetched_by=request.user, plan=scope.plan, period=scope.period),
     }
     return render(request, "plans/dashboard.html", context)
 
