@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any
 
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -34,7 +34,7 @@ from budgets.services import (
     budget_execution_update,
     execution_warnings,
 )
-from healthplans.api import SelectorDetailAPI, SelectorListAPI
+from healthplans.api import MessageInput, NoteInput, ReasonInput, SelectorDetailAPI, SelectorListAPI, WorkflowAPI
 from indicators.api import FigureErrorResponse
 from indicators.periods import PeriodError, parse_period
 from indicators.services import FigureError
@@ -183,50 +183,29 @@ class BudgetExecutionDetailAPI(SelectorDetailAPI):
         )
 
 
-class ExecutionTransitionAPI(GenericAPIView):
-    """A workflow step on one line's amounts; what it needs and which service makes it is per subclass."""
-
-    class InputSerializer(serializers.Serializer):
-        version = serializers.IntegerField(min_value=1, required=False)
-
-    serializer_class = InputSerializer
-    transition: ClassVar[Callable[..., BudgetExecution]]
-
-    @extend_schema(responses={200: BudgetExecutionOutputSerializer})
-    def post(self, request: Request, pk: int) -> Response:
-        execution = visible_execution(request, pk)
-        data = self.get_serializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        fields.setdefault("version", execution.version)
-        return execution_write(lambda: type(self).transition(execution=execution, by=request.user, **fields))
+@extend_schema(responses={200: BudgetExecutionOutputSerializer})
+class ExecutionWorkflowAPI(WorkflowAPI):
+    subject = "execution"
+    fetch = visible_execution
+    write = execution_write
 
 
-class BudgetExecutionSubmitAPI(ExecutionTransitionAPI):
-    class InputSerializer(ExecutionTransitionAPI.InputSerializer):
-        note = serializers.CharField(allow_blank=True, required=False)
-
-    serializer_class = InputSerializer
+class BudgetExecutionSubmitAPI(ExecutionWorkflowAPI):
+    serializer_class = NoteInput
     transition = budget_execution_submit
 
 
-class BudgetExecutionApproveAPI(ExecutionTransitionAPI):
+class BudgetExecutionApproveAPI(ExecutionWorkflowAPI):
     transition = budget_execution_approve
 
 
-class BudgetExecutionReturnAPI(ExecutionTransitionAPI):
-    class InputSerializer(ExecutionTransitionAPI.InputSerializer):
-        message = serializers.CharField(allow_blank=True)
-
-    serializer_class = InputSerializer
+class BudgetExecutionReturnAPI(ExecutionWorkflowAPI):
+    serializer_class = MessageInput
     transition = budget_execution_return
 
 
-class BudgetExecutionUnlockAPI(ExecutionTransitionAPI):
-    class InputSerializer(ExecutionTransitionAPI.InputSerializer):
-        reason = serializers.CharField(allow_blank=True)
-
-    serializer_class = InputSerializer
+class BudgetExecutionUnlockAPI(ExecutionWorkflowAPI):
+    serializer_class = ReasonInput
     transition = budget_execution_unlock
 
 

@@ -5,6 +5,7 @@ from typing import Any, ClassVar
 
 from django.db.models import QuerySet
 from django.http import Http404
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
@@ -15,10 +16,18 @@ from healthplans.models import Agency, OrgUnit, Tenant
 from healthplans.selectors import agency_list, org_unit_list, tenant_list
 
 
+class ListSchema(AutoSchema):
+    """Documents a selector list as what it is: a paginated list (count, next, results)."""
+
+    def _is_list_view(self, serializer: Any = None) -> bool:
+        return self.method == "GET"
+
+
 class SelectorListAPI(GenericAPIView):
     """A paginated list read through a selector that takes the acting user and the query filters."""
 
     OutputSerializer: ClassVar[type[serializers.Serializer]]
+    schema = ListSchema()
     # Called as selector(fetched_by=user, filters=query parameters).
     selector: ClassVar[Callable[..., QuerySet[Any]]]
 
@@ -104,3 +113,41 @@ class AgencyListAPI(SelectorListAPI):
             fields = ["id", "code", "name", "kind", "tenant", "org_unit"]
 
     selector = agency_list
+
+
+class WorkflowAPI(GenericAPIView):
+    """A step of the draft → submitted → approved | returned path on one object within reach.
+
+    A domain names how the object is found (`fetch`, 404 outside reach), how a write answers
+    (`write`), and the keyword its services take the object by (`subject`); each step names its
+    service (`transition`) and what it needs (`serializer_class`)."""
+
+    class InputSerializer(serializers.Serializer):
+        version = serializers.IntegerField(min_value=1, required=False)
+
+    serializer_class: type[serializers.Serializer] = InputSerializer
+    subject: ClassVar[str]
+    fetch: ClassVar[Callable[[Request, int], Any]]
+    write: ClassVar[Callable[[Callable[[], Any]], Response]]
+    transition: ClassVar[Callable[..., Any]]
+
+    def post(self, request: Request, pk: int) -> Response:
+        step = type(self)
+        subject = step.fetch(request, pk)
+        data = self.get_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        fields.setdefault("version", subject.version)
+        return step.write(lambda: step.transition(**{step.subject: subject}, by=request.user, **fields))
+
+
+class NoteInput(WorkflowAPI.InputSerializer):
+    note = serializers.CharField(allow_blank=True, required=False)
+
+
+class MessageInput(WorkflowAPI.InputSerializer):
+    message = serializers.CharField(allow_blank=True)
+
+
+class ReasonInput(WorkflowAPI.InputSerializer):
+    reason = serializers.CharField(allow_blank=True)

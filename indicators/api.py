@@ -1,5 +1,5 @@
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -9,7 +9,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from healthplans.api import SelectorDetailAPI, SelectorListAPI
+from healthplans.api import MessageInput, NoteInput, ReasonInput, SelectorDetailAPI, SelectorListAPI, WorkflowAPI
 from healthplans.selectors import org_unit_list
 from indicators.models import COMPARATOR_VALUES, Actual, ActualEvent, Baseline, Indicator, Target
 from indicators.periods import PeriodError, parse_period
@@ -199,50 +199,29 @@ class ActualDetailAPI(SelectorDetailAPI):
         return figure_write(lambda: actual_update(actual=actual, by=request.user, **data.validated_data))  # type: ignore[arg-type]
 
 
-class TransitionAPI(GenericAPIView):
-    """A workflow step on one figure; what it needs and which service makes it is per subclass."""
-
-    class InputSerializer(serializers.Serializer):
-        version = serializers.IntegerField(min_value=1, required=False)
-
-    serializer_class = InputSerializer
-    transition: ClassVar[Callable[..., Actual]]
-
-    @extend_schema(responses={200: ActualOutputSerializer})
-    def post(self, request: Request, pk: int) -> Response:
-        actual = visible_actual(request, pk)
-        data = self.get_serializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        fields.setdefault("version", actual.version)
-        return figure_write(lambda: type(self).transition(actual=actual, by=request.user, **fields))
+@extend_schema(responses={200: ActualOutputSerializer})
+class ActualWorkflowAPI(WorkflowAPI):
+    subject = "actual"
+    fetch = visible_actual
+    write = figure_write
 
 
-class ActualSubmitAPI(TransitionAPI):
-    class InputSerializer(TransitionAPI.InputSerializer):
-        note = serializers.CharField(allow_blank=True, required=False)
-
-    serializer_class = InputSerializer
+class ActualSubmitAPI(ActualWorkflowAPI):
+    serializer_class = NoteInput
     transition = actual_submit
 
 
-class ActualApproveAPI(TransitionAPI):
+class ActualApproveAPI(ActualWorkflowAPI):
     transition = actual_approve
 
 
-class ActualReturnAPI(TransitionAPI):
-    class InputSerializer(TransitionAPI.InputSerializer):
-        message = serializers.CharField(allow_blank=True)
-
-    serializer_class = InputSerializer
+class ActualReturnAPI(ActualWorkflowAPI):
+    serializer_class = MessageInput
     transition = actual_return
 
 
-class ActualUnlockAPI(TransitionAPI):
-    class InputSerializer(TransitionAPI.InputSerializer):
-        reason = serializers.CharField(allow_blank=True)
-
-    serializer_class = InputSerializer
+class ActualUnlockAPI(ActualWorkflowAPI):
+    serializer_class = ReasonInput
     transition = actual_unlock
 
 
