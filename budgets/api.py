@@ -25,7 +25,6 @@ from budgets.selectors import (
 )
 from budgets.services import (
     MAX_AMOUNT,
-    ExecutionConflict,
     budget_execution_approve,
     budget_execution_create,
     budget_execution_return,
@@ -37,7 +36,7 @@ from budgets.services import (
 from healthplans.api import MessageInput, NoteInput, ReasonInput, SelectorDetailAPI, SelectorListAPI, WorkflowAPI
 from indicators.api import FigureErrorResponse
 from indicators.periods import PeriodError, parse_period
-from indicators.services import FigureError
+from indicators.services import FigureConflict, FigureError
 from plans.selectors import plan_list
 
 
@@ -105,7 +104,7 @@ def execution_write(write: Callable[[], BudgetExecution], *, created: bool = Fal
         execution = write()
     except FigureError as error:
         response = FigureErrorResponse(error)
-        if isinstance(error, ExecutionConflict) and error.current is not None:
+        if isinstance(error, FigureConflict) and isinstance(error.current, BudgetExecution):
             response.data["current"] = BudgetExecutionOutputSerializer(error.current).data
         return response
     return Response(BudgetExecutionOutputSerializer(execution).data, status=201 if created else 200)

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from budgets.models import BudgetExecution, BudgetExecutionEvent, BudgetLine
 from healthplans.models import OrgUnit, Role, User
@@ -23,7 +24,14 @@ from healthplans.selectors import roles_at
 from healthplans.vnnumber import format_money
 from indicators.models import Action, ActualStatus
 from indicators.periods import Period, PeriodError, parse_period
-from indicators.services import FigureError, FigureForbidden, FigureInvalid, notification_send
+from indicators.services import (
+    FigureConflict,
+    FigureForbidden,
+    FigureInvalid,
+    Wording,
+    conditional_update,
+    notification_send,
+)
 
 # Finance work is a planner's: no separate finance role exists (yet).
 WRITER_ROLES: set[str] = {Role.PLANNER}
@@ -31,17 +39,6 @@ REVIEWER_ROLES: set[str] = {Role.REVIEWER}
 OPEN_STATUSES = {ActualStatus.DRAFT, ActualStatus.RETURNED}
 # A thousand trillion đồng: far above any health budget, far below the column's limit.
 MAX_AMOUNT = 10**15
-
-
-class ExecutionConflict(FigureError):
-    """The amounts are locked, awaiting review, or changed since they were read; `current` is what is stored."""
-
-    status = 409
-
-    def __init__(self, message: str, *, code: str, current: BudgetExecution | None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.current = current
 
 
 def execution_warnings(execution: BudgetExecution) -> list[str]:
@@ -118,30 +115,20 @@ def _record(
     )
 
 
+AMOUNTS_WORDING = Wording(
+    locked=gettext_lazy("These amounts are approved and locked."),
+    stale=gettext_lazy("Someone changed these amounts after you opened them; the current amounts are shown."),
+    status=gettext_lazy("These amounts are %(status)s and cannot be changed that way."),
+)
+
+
 def _conditional_update(
     execution: BudgetExecution, *, version: int, expect_status: Collection[str], **changes: Any
 ) -> BudgetExecution:
-    """Apply changes only if the row still has the version (and a status) it was read with."""
-    updated = BudgetExecution.objects.filter(pk=execution.pk, version=version, status__in=expect_status).update(
-        version=version + 1, **changes
+    executions = BudgetExecution.objects.select_related("budget_line__plan__issuer_org_unit")
+    return conditional_update(
+        executions, execution, version=version, expect_status=expect_status, wording=AMOUNTS_WORDING, **changes
     )
-    current = BudgetExecution.objects.select_related("budget_line__plan__issuer_org_unit").get(pk=execution.pk)
-    if not updated:
-        if current.status == ActualStatus.APPROVED and ActualStatus.APPROVED not in expect_status:
-            raise ExecutionConflict(_("These amounts are approved and locked."), code="locked", current=current)
-        if current.version != version:
-            raise ExecutionConflict(
-                _("Someone changed these amounts after you opened them; the current amounts are shown."),
-                code="stale_version",
-                current=current,
-            )
-        raise ExecutionConflict(
-            _("These amounts are %(status)s and cannot be changed that way.")
-            % {"status": current.get_status_display()},
-            code=f"status_{current.status}",
-            current=current,
-        )
-    return current
 
 
 @transaction.atomic
@@ -159,7 +146,7 @@ def budget_execution_create(
     _check_amounts(allocated, disbursed)
     existing = BudgetExecution.objects.filter(budget_line=budget_line, period=parsed.code).first()
     if existing is not None:
-        raise ExecutionConflict(_("Amounts for this line and period exist already."), code="exists", current=existing)
+        raise FigureConflict(_("Amounts for this line and period exist already."), code="exists", current=existing)
     try:
         # A savepoint: another planner may record the same line and period between the check and here.
         with transaction.atomic():
@@ -174,7 +161,7 @@ def budget_execution_create(
             )
     except IntegrityError as exc:
         current = BudgetExecution.objects.filter(budget_line=budget_line, period=parsed.code).first()
-        raise ExecutionConflict(
+        raise FigureConflict(
             _("Amounts for this line and period exist already."), code="exists", current=current
         ) from exc
     _record(execution, by=by, action=Action.CREATE, old=(None, None), message=note)

@@ -39,7 +39,6 @@ from budgets.services import (
     OPEN_STATUSES,
     REVIEWER_ROLES,
     WRITER_ROLES,
-    ExecutionConflict,
     budget_execution_approve,
     budget_execution_create,
     budget_execution_return,
@@ -53,7 +52,7 @@ from healthplans.selectors import roles_at
 from healthplans.vnnumber import FigureError as MoneyTextError
 from healthplans.vnnumber import format_money, parse_money
 from indicators.periods import Period, PeriodError, parse_period
-from indicators.services import FigureError, FigureForbidden
+from indicators.services import FigureConflict, FigureError, FigureForbidden
 from plans.models import Plan
 from plans.selectors import plan_list
 
@@ -273,7 +272,7 @@ def _row_failed(row: BudgetRow, exc: FigureError, data: QueryDict) -> None:
     """Put a service's refusal next to the field it concerns."""
     if isinstance(exc, FigureForbidden):
         raise PermissionDenied(exc.message)
-    if isinstance(exc, ExecutionConflict):
+    if isinstance(exc, FigureConflict):
         row.conflict = exc.current
         row.errors.append(exc.message)
         if exc.current is not None:

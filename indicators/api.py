@@ -89,7 +89,7 @@ class FigureErrorResponse(Response):
 
     def __init__(self, error: FigureError) -> None:
         body: dict[str, Any] = {"code": error.code, "detail": error.message, "errors": error.fields}
-        if isinstance(error, FigureConflict) and error.current is not None:
+        if isinstance(error, FigureConflict) and isinstance(error.current, Actual):
             body["current"] = ActualOutputSerializer(error.current).data
         super().__init__(body, status=error.status)
 

@@ -5,16 +5,22 @@ that a save over a value that changed since it was read is refused rather than l
 conditional UPDATEs (…WHERE version = read version), which hold on PostgreSQL and SQLite alike.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 from healthplans.models import Notification, OrgUnit, Role, User
 from healthplans.selectors import roles_at
@@ -47,11 +53,12 @@ class FigureForbidden(FigureError):
 
 
 class FigureConflict(FigureError):
-    """The value is locked, awaiting review, or changed since it was read; `current` is what is stored."""
+    """The record (a figure, budget amounts) is locked, awaiting review, or changed since it was
+    read; `current` is what is stored."""
 
     status = 409
 
-    def __init__(self, message: str, *, code: str, current: Actual | None) -> None:
+    def __init__(self, message: str, *, code: str, current: Any) -> None:
         super().__init__(message)
         self.code = code
         self.current = current
@@ -183,27 +190,55 @@ def _record(actual: Actual, *, by: User, action: str, old: Decimal | None = None
     )
 
 
-def _conditional_update(actual: Actual, *, version: int, expect_status: set[str], **changes: Any) -> Actual:
-    """Apply changes only if the row still has the version (and a status) it was read with."""
-    updated = Actual.objects.filter(pk=actual.pk, version=version, status__in=expect_status).update(
+@dataclass(frozen=True)
+class Wording:
+    """How a conflict speaks of the record it refuses to change."""
+
+    locked: "StrOrPromise"
+    stale: "StrOrPromise"
+    status: "StrOrPromise"  # with %(status)s
+
+
+FIGURE_WORDING = Wording(
+    locked=gettext_lazy("This figure is approved and locked."),
+    stale=gettext_lazy("Someone changed this figure after you opened it; its current value is shown."),
+    status=gettext_lazy("This figure is %(status)s and cannot be changed that way."),
+)
+
+
+def conditional_update[Record: Any](
+    queryset: QuerySet[Record],
+    record: Record,
+    *,
+    version: int,
+    expect_status: Collection[str],
+    wording: Wording,
+    **changes: Any,
+) -> Record:
+    """Apply changes only if the row still has the version (and a status) it was read with, and
+    return it as stored; otherwise say why not (locked, changed meanwhile, wrong status)."""
+    updated = queryset.filter(pk=record.pk, version=version, status__in=expect_status).update(
         version=version + 1, **changes
     )
-    current = Actual.objects.select_related("indicator__plan__issuer_org_unit", "org_unit").get(pk=actual.pk)
+    current = queryset.get(pk=record.pk)
     if not updated:
         if current.status == ActualStatus.APPROVED and ActualStatus.APPROVED not in expect_status:
-            raise FigureConflict(_("This figure is approved and locked."), code="locked", current=current)
+            raise FigureConflict(str(wording.locked), code="locked", current=current)
         if current.version != version:
-            raise FigureConflict(
-                _("Someone changed this figure after you opened it; its current value is shown."),
-                code="stale_version",
-                current=current,
-            )
+            raise FigureConflict(str(wording.stale), code="stale_version", current=current)
         raise FigureConflict(
-            _("This figure is %(status)s and cannot be changed that way.") % {"status": current.get_status_display()},
+            str(wording.status) % {"status": current.get_status_display()},
             code=f"status_{current.status}",
             current=current,
         )
     return current
+
+
+def _conditional_update(actual: Actual, *, version: int, expect_status: Collection[str], **changes: Any) -> Actual:
+    figures = Actual.objects.select_related("indicator__plan__issuer_org_unit", "org_unit")
+    return conditional_update(
+        figures, actual, version=version, expect_status=expect_status, wording=FIGURE_WORDING, **changes
+    )
 
 
 def _check_writer(actual_or_unit: OrgUnit, by: User) -> None:
