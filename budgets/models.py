@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from healthplans.models import Agency, Tenant
-from indicators.models import Action, ActualStatus
+from indicators.models import Action, ActualStatus, ReviewedRecord
 from plans.models import Plan, Section
 
 
@@ -78,7 +78,7 @@ def money_field(verbose_name: Any) -> "models.BigIntegerField[int | None, int | 
     return models.BigIntegerField(verbose_name, null=True, blank=True)
 
 
-class BudgetExecution(models.Model):
+class BudgetExecution(ReviewedRecord):
     """What was allocated (dự toán giao) and disbursed (giải ngân) on a budget line for a period.
 
     It follows the figures' path: draft → submitted → approved | returned, with a version that
@@ -100,36 +100,6 @@ class BudgetExecution(models.Model):
     allocated = money_field(_("allocated (đồng)"))
     disbursed = money_field(_("disbursed (đồng)"))
     note = models.TextField(_("note"), blank=True)
-    status = models.CharField(_("status"), max_length=16, choices=ActualStatus.choices, default=ActualStatus.DRAFT)
-    message = models.TextField(_("reviewer's message"), blank=True)
-    version = models.PositiveIntegerField(_("version"), default=1)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("created by"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("submitted by"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("reviewed by"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("budget execution")

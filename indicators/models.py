@@ -205,24 +205,13 @@ class ActualStatus(models.TextChoices):
     RETURNED = "returned", _("returned")
 
 
-class Actual(models.Model):
-    """A figure entered for an indicator, an org unit and a period ("2024", "2024H1", "2021-2025")."""
+class ReviewedRecord(models.Model):
+    """What moves draft → submitted → approved | returned, with a version and who did what when:
+    a figure, a line's budget amounts."""
 
-    tenant = models.ForeignKey(Tenant, verbose_name=_("tenant"), on_delete=models.PROTECT, related_name="actuals")
-    indicator = models.ForeignKey(
-        Indicator, verbose_name=_("indicator"), on_delete=models.PROTECT, related_name="actuals"
-    )
-    org_unit = models.ForeignKey(OrgUnit, verbose_name=_("org unit"), on_delete=models.PROTECT, related_name="actuals")
-    period = models.CharField(_("period"), max_length=16)
-    value = value_field(_("value"), null=True)
-    numerator = value_field(_("numerator"), null=True)
-    denominator = value_field(_("denominator"), null=True)
-    note = models.TextField(_("note"), blank=True)
-    source = models.CharField(_("source"), max_length=200, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=ActualStatus.choices, default=ActualStatus.DRAFT)
     message = models.TextField(_("reviewer's message"), blank=True)
     version = models.PositiveIntegerField(_("version"), default=1)
-    is_demo = models.BooleanField(_("demo figure"), default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),
@@ -250,6 +239,26 @@ class Actual(models.Model):
         related_name="+",
     )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Actual(ReviewedRecord):
+    """A figure entered for an indicator, an org unit and a period ("2024", "2024H1", "2021-2025")."""
+
+    tenant = models.ForeignKey(Tenant, verbose_name=_("tenant"), on_delete=models.PROTECT, related_name="actuals")
+    indicator = models.ForeignKey(
+        Indicator, verbose_name=_("indicator"), on_delete=models.PROTECT, related_name="actuals"
+    )
+    org_unit = models.ForeignKey(OrgUnit, verbose_name=_("org unit"), on_delete=models.PROTECT, related_name="actuals")
+    period = models.CharField(_("period"), max_length=16)
+    value = value_field(_("value"), null=True)
+    numerator = value_field(_("numerator"), null=True)
+    denominator = value_field(_("denominator"), null=True)
+    note = models.TextField(_("note"), blank=True)
+    source = models.CharField(_("source"), max_length=200, blank=True)
+    is_demo = models.BooleanField(_("demo figure"), default=False)
 
     class Meta:
         verbose_name = _("actual")
