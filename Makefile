@@ -26,6 +26,7 @@ run: $(BIN)/.installed
 	$(MANAGE) compilemessages --ignore '.venv' -v0
 	$(MANAGE) migrate --noinput -v0
 	$(MANAGE) load_seed
+	$(MANAGE) demo_pki
 	$(MANAGE) runserver $(HOST):$(PORT)
 
 test: lint typecheck pytest

@@ -1,5 +1,3 @@
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -33,6 +31,15 @@ from indicators.api import (
     PlanProgressAPI,
 )
 from plans.api import PlanDetailAPI, PlanListAPI
+from reporting.api import (
+    ReportDetailAPI,
+    ReportListCreateAPI,
+    ReportNarrativeAPI,
+    ReportPdfAPI,
+    ReportRegenerateAPI,
+    ReportSignAPI,
+    VerifyAPI,
+)
 
 api_patterns = [
     path("auth/token/", obtain_auth_token, name="token"),
@@ -62,6 +69,13 @@ api_patterns = [
     path("budget-executions/<int:pk>/unlock/", BudgetExecutionUnlockAPI.as_view(), name="budget-execution-unlock"),
     path("budget-executions/<int:pk>/history/", BudgetExecutionHistoryAPI.as_view(), name="budget-execution-history"),
     path("plans/<int:pk>/budget-summary/", PlanBudgetSummaryAPI.as_view(), name="plan-budget-summary"),
+    path("reports/", ReportListCreateAPI.as_view(), name="report-list"),
+    path("reports/<int:pk>/", ReportDetailAPI.as_view(), name="report-detail"),
+    path("reports/<int:pk>/narrative/", ReportNarrativeAPI.as_view(), name="report-narrative"),
+    path("reports/<int:pk>/regenerate/", ReportRegenerateAPI.as_view(), name="report-regenerate"),
+    path("reports/<int:pk>/sign/", ReportSignAPI.as_view(), name="report-sign"),
+    path("reports/<int:pk>/pdf/", ReportPdfAPI.as_view(), name="report-pdf"),
+    path("verify/", VerifyAPI.as_view(), name="verify"),
 ]
 
 urlpatterns = [
@@ -71,9 +85,9 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("", include("healthplans.page_urls")),
     path("", include("indicators.urls")),
-    path("", include("budgets.urls")),
+    path("", include("healthplans.page_urls")),
     path("", include("plans.urls")),
-    *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
+    path("", include("budgets.urls")),
+    path("", include("reporting.urls")),
 ]

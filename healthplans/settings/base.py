@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -166,3 +167,71 @@ LOGGING = {
 
 # Figures of a period are due this many days after it ends (the statistics deadlines).
 FIGURES_GRACE_DAYS = int(os.environ.get("FIGURES_GRACE_DAYS", "15"))
+
+# --- Reports: Celery worker, queue, time limits, beat ---------------------------------------
+# Report generation runs on its own queue, so that a long WeasyPrint render never delays other
+# tasks: `celery -A healthplans worker -Q celery,reports`.
+# The daily scheduler (reports_schedule_due) is light and stays on the default queue.
+CELERY_TASK_ROUTES = {"reporting.tasks.report_generate": {"queue": "reports"}}
+# A worker takes one report at a time (acks_late: a message is acknowledged only when done), and
+# a child process is replaced once it has held this many KiB: WeasyPrint keeps whole documents in
+# memory and does not give it all back.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = int(os.environ.get("CELERY_WORKER_MAX_MEMORY_PER_CHILD", str(600 * 1024)))
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Seconds before a report's render is interrupted (soft: it fails with a reason) or killed (hard).
+REPORT_SOFT_TIME_LIMIT = int(os.environ.get("REPORT_SOFT_TIME_LIMIT", "300"))
+REPORT_TIME_LIMIT = int(os.environ.get("REPORT_TIME_LIMIT", "360"))
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # A message taken by a worker that died is handed out again after this many seconds; it must
+    # be longer than the longest task (REPORT_TIME_LIMIT), or a running render would be repeated.
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+    # How often (seconds, and every how many rounds) a worker looks for such messages.
+    "unacked_restore_interval": int(os.environ.get("CELERY_UNACKED_RESTORE_INTERVAL", "10")),
+    "unacked_restore_throttle": int(os.environ.get("CELERY_UNACKED_RESTORE_THROTTLE", "10")),
+}
+# The draft report of a period is made this many days after the period ends.
+REPORT_GRACE_DAYS = int(os.environ.get("REPORT_GRACE_DAYS", "15"))
+CELERY_BEAT_SCHEDULE = {
+    "reports-schedule-due": {
+        "task": "reporting.tasks.reports_schedule_due",
+        "schedule": crontab(hour=1, minute=30),
+    },
+}
+
+# The public address printed on reports and encoded in their QR code (/verify/<code>/).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# ---- Report signing (reporting/pki.py, reporting/signing.py) ---------------------------------
+# The demo PKI (root CA, TSA, CRL, a key per tenant) that `make run` creates; never committed.
+REPORT_PKI_DIR = Path(os.environ.get("REPORT_PKI_DIR", VAR_DIR / "pki"))
+# Passphrase of the signing key files and of the demo CA's keys. No default here: local and
+# test settings may give a demo one; production takes it from the environment only.
+REPORT_SIGNING_PASSPHRASE = os.environ.get("REPORT_SIGNING_PASSPHRASE", "")
+# A real key file per tenant: REPORT_SIGNING_P12_LAO_CAI=/run/secrets/lao-cai.p12, with its own
+# passphrase in REPORT_SIGNING_PASSPHRASE_LAO_CAI if it differs (slug upper-cased, "-" → "_").
+REPORT_SIGNING_P12 = {
+    name.removeprefix("REPORT_SIGNING_P12_").lower().replace("_", "-"): Path(value)
+    for name, value in os.environ.items()
+    if name.startswith("REPORT_SIGNING_P12_") and value
+}
+REPORT_SIGNING_PASSPHRASES = {
+    name.removeprefix("REPORT_SIGNING_PASSPHRASE_").lower().replace("_", "-"): value
+    for name, value in os.environ.items()
+    if name.startswith("REPORT_SIGNING_PASSPHRASE_") and value
+}
+# Or a PKCS#11 token holding every tenant's key ("{slug}" in the label becomes the tenant's slug).
+REPORT_PKCS11_MODULE = os.environ.get("REPORT_PKCS11_MODULE", "")
+REPORT_PKCS11_TOKEN_LABEL = os.environ.get("REPORT_PKCS11_TOKEN_LABEL", "")
+REPORT_PKCS11_PIN = os.environ.get("REPORT_PKCS11_PIN", "")
+REPORT_PKCS11_KEY_LABEL = os.environ.get("REPORT_PKCS11_KEY_LABEL", "{slug}")
+# An RFC 3161 time-stamping service; without one the demo TSA stamps in-process.
+REPORT_TSA_URL = os.environ.get("REPORT_TSA_URL", "")
+# Roots (PEM or DER files) trusted for signing and for /verify/, besides the demo root.
+REPORT_TRUST_ROOTS = env_list("REPORT_TRUST_ROOTS", "")
+# Whether the signing worker may fetch CRLs / OCSP responses of real certificates (PAdES B-LT).
+REPORT_FETCH_REVOCATION_INFO = env_bool("REPORT_FETCH_REVOCATION_INFO", False)
+# The stamp's font: 1000 units per em, since pyHanko 0.38 spreads the letters of 2048-unit fonts.
+REPORT_STAMP_FONT = Path(os.environ.get("REPORT_STAMP_FONT", "/usr/share/fonts/truetype/noto/NotoSerif-Regular.ttf"))
+# ---- end of report signing -------------------------------------------------------------------

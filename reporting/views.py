@@ -1,0 +1,187 @@
+"""Pages of reports: a plan's reports, one version (progress, narrative, signing, versions), and
+the public verification pages."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from healthplans.models import Role, User
+from healthplans.selectors import roles_at
+from indicators.periods import PeriodError, parse_period, plan_periods
+from plans.selectors import plan_list
+from plans.views import period_label
+from reporting.forms import NARRATIVE_LABELS, NarrativeForm, ReportRequestForm, VerifyForm
+from reporting.models import Report, ReportStatus
+from reporting.selectors import pdf_verdict, report_by_code, report_get, report_list, report_versions, stored_verdict
+from reporting.services import (
+    REQUESTER_ROLES,
+    ReportError,
+    report_narrative_update,
+    report_regenerate,
+    report_request,
+    report_sign,
+)
+
+# Statuses in which the page polls the API for progress.
+IN_PROGRESS = {ReportStatus.QUEUED, ReportStatus.RUNNING}
+
+
+def _visible_report(request: HttpRequest, pk: int) -> Report:
+    report = report_get(fetched_by=request.user, pk=pk)
+    if report is None:
+        raise Http404
+    return report
+
+
+@login_required
+def plan_reports_view(request: HttpRequest, slug: str) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]  # login_required
+    plan = plan_list(fetched_by=user).select_related("issuer_org_unit").filter(slug=slug).first()
+    if plan is None:
+        raise Http404
+    periods = plan_periods(start_year=plan.start_year, end_year=plan.end_year, frequencies=plan.reporting_frequencies)
+    form = ReportRequestForm(request.POST or None, periods=[(period, period_label(period)) for period in periods])
+    may_request = bool(roles_at(user, plan.issuer_org_unit) & REQUESTER_ROLES)
+    if request.method == "POST" and form.is_valid():
+        try:
+            report = report_request(plan=plan, period=form.cleaned_data["period"], by=user)
+        except ReportError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("The report is being generated."))
+            return redirect("report-detail", pk=report.pk)
+    reports = list(report_list(fetched_by=user, filters={"plan": str(plan.pk)}))
+    labels = {period.code: period_label(period) for period in periods}
+    for report in reports:
+        report.period_label = labels.get(report.period, report.period)  # type: ignore[attr-defined]
+    context = {"plan": plan, "reports": reports, "form": form, "may_request": may_request}
+    return render(request, "reporting/plan_reports.html", context)
+
+
+@login_required
+def report_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]  # login_required
+    report = _visible_report(request, pk)
+    return _render_detail(request, user, report, NarrativeForm(initial=_narrative_initial(report)))
+
+
+def _narrative_initial(report: Report) -> dict[str, str]:
+    return {
+        **{key: report.narrative.get(key, "") for key in NARRATIVE_LABELS},
+        "document_number": report.document_number,
+    }
+
+
+def _render_detail(request: HttpRequest, user: User, report: Report, form: NarrativeForm) -> HttpResponse:
+    roles = roles_at(user, report.plan.issuer_org_unit)
+    editable = report.status in {ReportStatus.READY, ReportStatus.FAILED}
+    context = {
+        "report": report,
+        "plan": report.plan,
+        "period_label": _period_label(report.period),
+        "versions": report_versions(fetched_by=user, report=report)
+        .select_related(None)
+        .only("pk", "version", "status", "created_at", "signed_at"),
+        "narrative_form": form,
+        "narrative_sections": [(NARRATIVE_LABELS[key], report.narrative.get(key, "")) for key in NARRATIVE_LABELS],
+        "may_edit": Role.PLANNER in roles and editable,
+        "may_sign": Role.OFFICIAL in roles and report.status == ReportStatus.READY,
+        "may_regenerate": bool(roles & REQUESTER_ROLES) and report.status in {ReportStatus.FAILED, ReportStatus.SIGNED},
+        "in_progress": report.status in IN_PROGRESS,
+        "has_pdf": report.status in {ReportStatus.READY, ReportStatus.SIGNED} and bool(report.pdf.name),
+        "status_labels": {str(value): str(label) for value, label in ReportStatus.choices},
+    }
+    return render(request, "reporting/report_detail.html", context)
+
+
+def _period_label(code: str) -> str:
+    try:
+        return period_label(parse_period(code))
+    except PeriodError:
+        return code
+
+
+@login_required
+@require_POST
+def report_narrative_view(request: HttpRequest, pk: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]  # login_required
+    report = _visible_report(request, pk)
+    form = NarrativeForm(request.POST)
+    if form.is_valid():
+        try:
+            updated = report_narrative_update(
+                report=report, narrative=form.narrative(), document_number=form.cleaned_data["document_number"], by=user
+            )
+            report_regenerate(report=updated, by=user)
+        except ReportError as error:
+            form.add_error(None, error.message)
+            for field, errors in error.fields.items():
+                if field in form.fields:
+                    for message in errors:
+                        form.add_error(field, message)
+        else:
+            messages.success(request, _("The narrative is saved; the report is being generated again."))
+            return redirect("report-detail", pk=report.pk)
+    return _render_detail(request, user, report, form)
+
+
+@login_required
+@require_POST
+def report_sign_view(request: HttpRequest, pk: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]  # login_required
+    report = _visible_report(request, pk)
+    try:
+        report_sign(report=report, by=user)
+    except ReportError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The report is signed and issued."))
+    return redirect("report-detail", pk=report.pk)
+
+
+@login_required
+@require_POST
+def report_regenerate_view(request: HttpRequest, pk: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]  # login_required
+    report = _visible_report(request, pk)
+    try:
+        regenerated = report_regenerate(report=report, by=user)
+    except ReportError as error:
+        messages.error(request, error.message)
+        return redirect("report-detail", pk=report.pk)
+    messages.success(request, _("The report is being generated."))
+    return redirect("report-detail", pk=regenerated.pk)
+
+
+@login_required
+def report_pdf_view(request: HttpRequest, pk: int) -> FileResponse:
+    report = _visible_report(request, pk)
+    if report.status not in {ReportStatus.READY, ReportStatus.SIGNED} or not report.pdf.name:
+        raise Http404
+    signed = "-da-ky" if report.status == ReportStatus.SIGNED else "-du-thao"
+    filename = f"bao-cao-{report.plan.slug}-{report.period}-v{report.version}{signed}.pdf"
+    return FileResponse(report.pdf.open("rb"), content_type="application/pdf", as_attachment=True, filename=filename)
+
+
+# --- Public verification -------------------------------------------------------------------------
+
+
+def verify_upload_view(request: HttpRequest) -> HttpResponse:
+    """Anyone uploads a PDF and learns whether it is intact and signed, by whom, and which version."""
+    form = VerifyForm(request.POST or None, request.FILES or None)
+    verdict = None
+    if request.method == "POST" and form.is_valid():
+        verdict = pdf_verdict(pdf=form.cleaned_data["file"].read())
+    return render(request, "reporting/verify.html", {"form": form, "verdict": verdict})
+
+
+def verify_code_view(request: HttpRequest, code: str) -> HttpResponse:
+    """What a report's QR code opens: the version, its signer, and whether its stored file is intact."""
+    report = report_by_code(code=code)
+    if report is None:
+        raise Http404
+    context = {"report": report, "period_label": _period_label(report.period), "verdict": stored_verdict(report=report)}
+    return render(request, "reporting/verify_code.html", context)
