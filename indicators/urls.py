@@ -1,3 +1,3 @@
-from indicators.views import grid, review, station
+from indicators.views import grid, review, sheets, station
 
-urlpatterns = [*station.urlpatterns, *review.urlpatterns, *grid.urlpatterns]
+urlpatterns = [*station.urlpatterns, *review.urlpatterns, *grid.urlpatterns, *sheets.urlpatterns]

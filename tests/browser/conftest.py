@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -53,6 +54,8 @@ def live_site() -> Iterator[LiveSite]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "healthplans.settings.local",
+        # Its own var/: report files and a demo PKI made afresh, never the local run's.
+        "HEALTHPLANS_VAR_DIR": tempfile.mkdtemp(prefix="healthplans-browser-"),
         "DATABASE_URL": dsn,
         "REDIS_URL": "",
         "DEBUG": "true",

@@ -6,18 +6,11 @@ page opens; to watch the progress bar move, the test writes the row's status and
 worker would, and the page's own script (polling the API every 2 s) shows them.
 """
 
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 pytestmark = pytest.mark.browser
-
-# The served site (started later, with this process's environment) signs with a demo PKI of its
-# own, under a passphrase for tests only, so that the local run's var/pki is never touched.
-os.environ.setdefault("REPORT_PKI_DIR", str(Path(tempfile.gettempdir()) / "healthplans-browser-pki"))
 
 PLAN = "laocai-city-de-an-07-2024"
 ACHIEVEMENTS = "Tỷ lệ trẻ em được tiêm chủng đầy đủ đạt 98,5 %; <không có> chỉ tiêu nào giảm."
