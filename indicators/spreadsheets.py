@@ -228,19 +228,19 @@ def write_csv(rows: Sequence[Sequence[Any]]) -> bytes:
 def read_table(content: bytes) -> list[list[str]]:
     """The rows of an uploaded .xlsx (recognised by its zip signature) or UTF-8 .csv, as text."""
     if len(content) > MAX_UPLOAD_BYTES:
-        raise SheetRefused(_("Tệp quá lớn: tối đa 5 MB."))
+        raise SheetRefused(_("The file is too large: 5 MB at most."))
     if content.startswith(XLSX_SIGNATURE):
         return read_xlsx(content)
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise SheetRefused(_("Tệp không phải bảng tính: chỉ nhận tệp .xlsx hoặc .csv (UTF-8).")) from exc
+        raise SheetRefused(_("The file is not a spreadsheet: only .xlsx or .csv (UTF-8) files are accepted.")) from exc
     if "\x00" in text:
-        raise SheetRefused(_("Tệp không phải bảng tính: chỉ nhận tệp .xlsx hoặc .csv (UTF-8)."))
+        raise SheetRefused(_("The file is not a spreadsheet: only .xlsx or .csv (UTF-8) files are accepted."))
     try:
         rows = [[cell_text(value) for value in row] for row in csv.reader(io.StringIO(text))]
     except csv.Error as exc:
-        raise SheetRefused(_("Không đọc được tệp CSV.")) from exc
+        raise SheetRefused(_("The CSV file cannot be read.")) from exc
     return trim(rows)
 
 
@@ -254,12 +254,12 @@ def read_xlsx(content: bytes) -> list[list[str]]:
         for row in sheet.iter_rows(values_only=True):
             rows.append([cell_text(value) for value in row])
             if len(rows) > MAX_ROWS + 1:
-                raise SheetRefused(_("Tệp có quá nhiều dòng: tối đa %(n)s dòng.") % {"n": MAX_ROWS})
+                raise SheetRefused(_("The file has too many rows: %(n)s at most.") % {"n": MAX_ROWS})
         workbook.close()
     except SheetRefused:
         raise
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError, EOFError) as exc:
-        raise SheetRefused(_("Tệp .xlsx bị hỏng hoặc không đầy đủ; không đọc được.")) from exc
+        raise SheetRefused(_("The .xlsx file is damaged or incomplete and cannot be read.")) from exc
     return trim(rows)
 
 
@@ -273,7 +273,7 @@ def trim(rows: list[list[str]]) -> list[list[str]]:
     while trimmed and not trimmed[-1]:
         trimmed.pop()
     if len(trimmed) > MAX_ROWS + 1:
-        raise SheetRefused(_("Tệp có quá nhiều dòng: tối đa %(n)s dòng.") % {"n": MAX_ROWS})
+        raise SheetRefused(_("The file has too many rows: %(n)s at most.") % {"n": MAX_ROWS})
     return trimmed
 
 
@@ -286,7 +286,7 @@ def header_errors(found: list[str], expected: list[str]) -> list[SheetError]:
                 SheetError(
                     1,
                     name,
-                    _("Sai tiêu đề cột %(n)s: cần «%(want)s», thấy «%(seen)s».")
+                    _("Wrong heading in column %(n)s: expected «%(want)s», found «%(seen)s».")
                     % {
                         "n": index + 1,
                         "want": name,
@@ -317,7 +317,7 @@ class ActualRow:
 
 def parse_actual_rows(table: list[list[str]]) -> tuple[list[ActualRow], list[SheetError]]:
     if not table:
-        return [], [SheetError(None, None, _("Tệp trống."))]
+        return [], [SheetError(None, None, _("The file is empty."))]
     if errors := header_errors(table[0], ACTUAL_HEADERS):
         return [], errors
     index = {name: position for position, name in enumerate(ACTUAL_HEADERS)}
@@ -360,7 +360,7 @@ def actuals_import(
         indicator = indicators.get(row.number)
         if indicator is None:
             errors.append(
-                SheetError(row.row, COL_NUMBER, _("Không có chỉ số «%(n)s» trong kế hoạch này.") % {"n": row.number})
+                SheetError(row.row, COL_NUMBER, _("This plan has no indicator «%(n)s».") % {"n": row.number})
             )
         unit = units.get(row.org_unit)
         if unit is None:
@@ -369,7 +369,7 @@ def actuals_import(
                 SheetError(
                     row.row,
                     COL_ORG_CODE,
-                    _("Không có đơn vị «%(code)s», hoặc bạn không được nhập số liệu cho đơn vị này.")
+                    _("There is no unit «%(code)s», or you may not enter figures for it.")
                     % {"code": row.org_unit},
                 )
             )
@@ -382,7 +382,7 @@ def actuals_import(
         if key in seen:
             errors.append(
                 SheetError(
-                    row.row, None, _("Dòng trùng với dòng %(row)s (cùng chỉ số, đơn vị và kỳ).") % {"row": seen[key]}
+                    row.row, None, _("This row repeats row %(row)s (same indicator, unit and period).") % {"row": seen[key]}
                 )
             )
             continue
@@ -394,7 +394,7 @@ def actuals_import(
             continue
         if row.version and not row.version.isdigit():
             errors.append(
-                SheetError(row.row, COL_VERSION, _("Phiên bản phải là số nguyên: «%(v)s».") % {"v": row.version})
+                SheetError(row.row, COL_VERSION, _("The version must be a whole number: «%(v)s».") % {"v": row.version})
             )
             continue
         if indicator is not None and unit is not None:
@@ -461,7 +461,7 @@ class TargetChange:
 
 def parse_target_rows(table: list[list[str]], plan: Plan) -> tuple[list[TargetCell], list[SheetError]]:
     if not table:
-        return [], [SheetError(None, None, _("Tệp trống."))]
+        return [], [SheetError(None, None, _("The file is empty."))]
     header = table[0]
     errors = header_errors(header, TARGET_LEAD_HEADERS)
     years: list[int] = []
@@ -471,13 +471,13 @@ def parse_target_rows(table: list[list[str]], plan: Plan) -> tuple[list[TargetCe
                 SheetError(
                     1,
                     text,
-                    _("Cột %(n)s phải là một năm (ví dụ 2025), thấy «%(seen)s».") % {"n": position, "seen": text},
+                    _("Column %(n)s must be a year (e.g. 2025), found «%(seen)s».") % {"n": position, "seen": text},
                 )
             )
         else:
             years.append(int(text))
     if len(set(years)) != len(years):
-        errors.append(SheetError(1, None, _("Một năm xuất hiện ở hai cột.")))
+        errors.append(SheetError(1, None, _("A year appears in two columns.")))
     if errors:
         return [], errors
     cells = []
@@ -496,7 +496,7 @@ def targets_check(
 ) -> tuple[list[TargetChange], list[dict], list[SheetError]]:
     errors: list[SheetError] = []
     if not roles_at(by, plan.issuer_org_unit) & {Role.PLANNER.value}:
-        return [], [], [SheetError(None, None, _("Chỉ cán bộ lập kế hoạch của đơn vị ban hành được nhập chỉ tiêu."))]
+        return [], [], [SheetError(None, None, _("Only planners of the issuing unit may import targets."))]
     indicators = {i.number: i for i in grid_indicators(fetched_by=by, plan=plan)}
     first_row: dict[str, int] = {}
     changes: list[TargetChange] = []
@@ -507,7 +507,7 @@ def targets_check(
             if first_row.setdefault(cell.number, cell.row) == cell.row and cell.year == cells[0].year:
                 errors.append(
                     SheetError(
-                        cell.row, COL_NUMBER, _("Không có chỉ số «%(n)s» trong kế hoạch này.") % {"n": cell.number}
+                        cell.row, COL_NUMBER, _("This plan has no indicator «%(n)s».") % {"n": cell.number}
                     )
                 )
             continue
@@ -517,14 +517,14 @@ def targets_check(
                     SheetError(
                         cell.row,
                         COL_NUMBER,
-                        _("Dòng trùng với dòng %(row)s (cùng chỉ số).") % {"row": first_row[cell.number]},
+                        _("This row repeats row %(row)s (same indicator).") % {"row": first_row[cell.number]},
                     )
                 )
             continue
         if not (plan.start_year <= cell.year <= last_year(plan)) and cell.text:
             errors.append(
                 SheetError(
-                    cell.row, str(cell.year), _("Năm %(y)s nằm ngoài thời gian của kế hoạch.") % {"y": cell.year}
+                    cell.row, str(cell.year), _("The year %(y)s lies outside the plan's period.") % {"y": cell.year}
                 )
             )
             continue
@@ -558,11 +558,11 @@ def targets_check(
 def targets_import(*, plan: Plan, rows: Sequence[TargetChange], by: User) -> list[Target]:
     """Set the plan-wide targets of the given indicators and years; planners of the plan only."""
     if not roles_at(by, plan.issuer_org_unit) & {Role.PLANNER.value}:
-        raise FigureForbidden(_("Chỉ cán bộ lập kế hoạch của đơn vị ban hành được nhập chỉ tiêu."))
+        raise FigureForbidden(_("Only planners of the issuing unit may import targets."))
     saved = []
     for change in rows:
         if change.indicator.plan_id != plan.pk:
-            raise FigureInvalid(_("Chỉ số không thuộc kế hoạch này."))
+            raise FigureInvalid(_("The indicator does not belong to this plan."))
         target = Target.objects.filter(indicator=change.indicator, year=change.year, org_unit=None).first()
         if target is None:
             target = Target(tenant_id=plan.tenant_id, indicator=change.indicator, year=change.year, org_unit=None)

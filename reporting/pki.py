@@ -92,13 +92,13 @@ def ensure_demo_pki(*, tenant_slugs: Iterable[str] | None = None) -> Path:
 
     Returns the PKI directory. Tenants whose key file is configured elsewhere get no demo key.
     """
+    passphrase = signing_passphrase()
     directory = pki_dir()
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     tenants = Tenant.objects.order_by("slug")
     if tenant_slugs is not None:
         tenants = tenants.filter(slug__in=list(tenant_slugs))
     tenant_names = {tenant.slug: tenant.name for tenant in tenants}
-    passphrase = signing_passphrase()
     now = datetime.now(UTC)
     with _locked(directory):
         root_key, root_cert = _ensure_root(directory, passphrase, now)
@@ -201,7 +201,13 @@ def _encrypted_pem(key: rsa.RSAPrivateKey, passphrase: bytes) -> bytes:
 def _ensure_root(directory: Path, passphrase: bytes, now: datetime) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     cert_path, key_path = directory / ROOT_CERT, directory / ROOT_KEY
     if cert_path.exists() and key_path.exists():
-        key = serialization.load_pem_private_key(key_path.read_bytes(), passphrase)
+        try:
+            key = serialization.load_pem_private_key(key_path.read_bytes(), passphrase)
+        except ValueError as error:
+            raise ImproperlyConfigured(
+                f"{key_path} does not open with REPORT_SIGNING_PASSPHRASE: the passphrase changed since the demo "
+                f"PKI was made. Restore it, or delete {key_path.parent} to make a new demo PKI."
+            ) from error
         if not isinstance(key, rsa.RSAPrivateKey):
             raise ImproperlyConfigured(f"{key_path} does not hold an RSA key.")
         return key, x509.load_pem_x509_certificate(cert_path.read_bytes())

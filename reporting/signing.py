@@ -38,11 +38,25 @@ Everything is read from the environment (see the "Report signing" block of
   responses (it then needs outbound HTTP); otherwise the signature is B-T with the
   certificate chain embedded.
 
-Verification validates the signer's certificate at the time of the (trusted) signature
-timestamp, with the revocation data embedded in the document, so that a report stays
-verifiable after its signer's certificate has expired. ``verify_pdf`` and ``sign_pdf`` are
-synchronous (pyHanko runs its own event loop): call them through ``sync_to_async`` from
-async code.
+What verification decides
+-------------------------
+
+``verify_pdf`` runs pyHanko's ``validate_pdf_signature`` on every signature: the digest of
+the signed byte ranges, the CMS signature, the signer's chain to a trusted root (at the time
+of the signature timestamp, with the revocation data embedded in the document, so that a
+report stays verifiable after its signer's certificate has expired), the timestamp token,
+and the difference analysis of later revisions: only DSS and document-timestamp updates
+may follow the last signature (``ModificationLevel.LTA_UPDATES``); anything that touches
+pages, annotations or forms reads as altered. It adds what a signature cannot cover: the
+zero padding of ``/Contents``, the certificate copies carried in the CMS object (each must
+still verify under its issuer) and the unsigned CMS fields (signer identifier byte for byte,
+versions, digest algorithm list). What is left unprotected by design: removing the
+signature-timestamp attribute leaves a valid signature without a timestamp
+(``timestamped=False``). The exact file issued is known only by its SHA-256, which the
+report keeps: the /verify/ pages should also compare the upload's hash with the reports'.
+
+``verify_pdf`` and ``sign_pdf`` are synchronous (pyHanko runs its own event loop): call
+them through ``sync_to_async`` from async code.
 """
 
 import asyncio

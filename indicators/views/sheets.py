@@ -113,7 +113,7 @@ class ImportCreateAPI(JSONOnly):
 def upload_result(*, plan: Plan, kind: str, upload: Any, user: User, dry_run: bool) -> ImportResult:
     # The size is known from the upload's headers before a byte of it is read.
     if upload.size > MAX_UPLOAD_BYTES:
-        return ImportResult("", "refused", [], [SheetError(None, None, _("Tệp quá lớn: tối đa 5 MB."))])
+        return ImportResult("", "refused", [], [SheetError(None, None, _("The file is too large: 5 MB at most."))])
     return import_upload(plan=plan, kind=kind, content=upload.read(), by=user, dry_run=dry_run)
 
 
@@ -146,7 +146,7 @@ def import_page(request: HttpRequest, slug: str) -> HttpResponse:
         elif upload := request.FILES.get("file"):
             result = upload_result(plan=plan, kind=kind, upload=upload, user=request.user, dry_run=True)
         else:
-            result = ImportResult("", "refused", [], [SheetError(None, None, _("Chọn một tệp để nhập."))])
+            result = ImportResult("", "refused", [], [SheetError(None, None, _("Choose a file to import."))])
         context["result"] = result
         return render(request, "sheets/import.html", context, status=200 if result.status != "refused" else 400)
     return render(request, "sheets/import.html", context)

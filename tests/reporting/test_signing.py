@@ -221,14 +221,49 @@ def sign_pdf_without_refreshing_crl(pdf: bytes) -> bytes:
 # --- what must read as altered, unsigned or unreadable ----------------------------------------------
 
 
-@pytest.mark.parametrize("where", ["first range", "second range", "signature", "signature padding"])
+def contents_hex_offset(pdf: bytes, needle: bytes, into: int) -> int:
+    """Where in the file the hex digits of byte ``into`` of ``needle`` (inside /Contents) are."""
+    signature = PdfFileReader(BytesIO(pdf)).embedded_regular_signatures[0]
+    _start1, length1, _start2, _length2 = byte_range(pdf)
+    position = signature.pkcs7_content.find(needle)
+    assert position >= 0
+    return length1 + 1 + 2 * (position + into)
+
+
+def signer_info(pdf: bytes):
+    return PdfFileReader(BytesIO(pdf)).embedded_regular_signatures[0].signer_info
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "first range",
+        "second range",
+        "signature value",
+        "signer identifier",
+        "root certificate copy",
+        "time-stamping authority copy",
+        "signature padding",
+    ],
+)
 def test_one_flipped_byte_makes_the_document_altered(signed_pdf, where):
     start1, length1, start2, length2 = byte_range(signed_pdf)
+    root = pki.demo_root_certificate()
+    assert root is not None
+    tsa = pki.demo_tsa().certificate
+    sid = signer_info(signed_pdf)["sid"].dump()
     offset = {
         "first range": start1 + length1 // 2,
         "second range": start2 + length2 // 2,
-        "signature": length1 + 200,  # inside the CMS object, in /Contents
-        "signature padding": start2 - 3,  # the zeros after it, outside the signed ranges
+        # Inside /Contents, outside the signed ranges:
+        "signature value": contents_hex_offset(signed_pdf, signer_info(signed_pdf)["signature"].contents, 40),
+        # a letter's case in the issuer name of the signer identifier (0x87 → 0x86: "ệ" → "Ệ"):
+        # names match case-insensitively, so validation alone would still find the certificate
+        "signer identifier": contents_hex_offset(signed_pdf, sid, sid.find("ệ".encode()) + 2) + 1,
+        # the issuer name of the copy of the root, which validation takes from the trust list
+        "root certificate copy": contents_hex_offset(signed_pdf, root.dump(), 100),
+        "time-stamping authority copy": contents_hex_offset(signed_pdf, tsa.dump(), 300),
+        "signature padding": start2 - 3,  # the zeros after the CMS object
     }[where]
 
     verification = verify_pdf(flip(signed_pdf, offset))
@@ -239,8 +274,10 @@ def test_one_flipped_byte_makes_the_document_altered(signed_pdf, where):
     assert verification.problems
 
 
-def test_a_flipped_byte_anywhere_in_the_file_is_caught(signed_pdf):
-    for offset in range(0, len(signed_pdf), len(signed_pdf) // 50):
+def test_a_flipped_byte_anywhere_in_the_signed_ranges_is_caught(signed_pdf):
+    start1, length1, start2, length2 = byte_range(signed_pdf)
+    offsets = [*range(start1, length1, 311), *range(start2, start2 + length2, 311), len(signed_pdf) - 2]
+    for offset in offsets:
         verification = verify_pdf(flip(signed_pdf, offset))
         assert not verification.valid, offset
         assert not verification.intact, offset
@@ -477,6 +514,15 @@ def test_missing_passphrase_is_a_configuration_error(settings, tmp_path):
         pki.ensure_demo_pki()
 
 
+def test_a_changed_passphrase_is_a_configuration_error_not_a_new_root(demo_pki, settings):
+    root_before = (demo_pki / pki.ROOT_CERT).read_bytes()
+    settings.REPORT_SIGNING_PASSPHRASE = "another passphrase"
+
+    with pytest.raises(pki.ImproperlyConfigured, match="passphrase changed"):
+        pki.ensure_demo_pki()
+    assert (demo_pki / pki.ROOT_CERT).read_bytes() == root_before
+
+
 def test_demo_pki_command_creates_the_files(settings, tmp_path):
     use_pki(settings, tmp_path / "pki")
 
@@ -496,9 +542,10 @@ SOFTHSM = Path("/usr/lib/softhsm/libsofthsm2.so")
 
 
 def test_a_pkcs11_token_signs_in_place_of_the_key_file(demo_pki, settings, tmp_path, monkeypatch):
-    p11 = pytest.importorskip("pkcs11", reason="python-pkcs11 (pyHanko[pkcs11]) is not installed")
-    if not SOFTHSM.exists() or not shutil.which("softhsm2-util"):
-        pytest.skip("SoftHSM (Debian's softhsm2) is not installed")
+    # python-pkcs11 comes with pyHanko[pkcs11]; .ci/run installs Debian's softhsm2.
+    import pkcs11 as p11
+
+    assert SOFTHSM.exists() and shutil.which("softhsm2-util"), "SoftHSM (Debian's softhsm2) is needed"
     tokens = tmp_path / "tokens"
     tokens.mkdir()
     config = write(tmp_path, "softhsm2.conf", f"directories.tokendir = {tokens}\nobjectstore.backend = file\n".encode())
