@@ -359,9 +359,7 @@ def actuals_import(
             continue  # an empty value cell changes nothing, whatever unit its row names
         indicator = indicators.get(row.number)
         if indicator is None:
-            errors.append(
-                SheetError(row.row, COL_NUMBER, _("This plan has no indicator «%(n)s».") % {"n": row.number})
-            )
+            errors.append(SheetError(row.row, COL_NUMBER, _("This plan has no indicator «%(n)s».") % {"n": row.number}))
         unit = units.get(row.org_unit)
         if unit is None:
             # The same answer for a unit that does not exist and one outside the user's reach.
@@ -369,8 +367,7 @@ def actuals_import(
                 SheetError(
                     row.row,
                     COL_ORG_CODE,
-                    _("There is no unit «%(code)s», or you may not enter figures for it.")
-                    % {"code": row.org_unit},
+                    _("There is no unit «%(code)s», or you may not enter figures for it.") % {"code": row.org_unit},
                 )
             )
         try:
@@ -382,7 +379,9 @@ def actuals_import(
         if key in seen:
             errors.append(
                 SheetError(
-                    row.row, None, _("This row repeats row %(row)s (same indicator, unit and period).") % {"row": seen[key]}
+                    row.row,
+                    None,
+                    _("This row repeats row %(row)s (same indicator, unit and period).") % {"row": seen[key]},
                 )
             )
             continue
@@ -506,9 +505,7 @@ def targets_check(
         if indicator is None:
             if first_row.setdefault(cell.number, cell.row) == cell.row and cell.year == cells[0].year:
                 errors.append(
-                    SheetError(
-                        cell.row, COL_NUMBER, _("This plan has no indicator «%(n)s».") % {"n": cell.number}
-                    )
+                    SheetError(cell.row, COL_NUMBER, _("This plan has no indicator «%(n)s».") % {"n": cell.number})
                 )
             continue
         if first_row.setdefault(cell.number, cell.row) != cell.row:

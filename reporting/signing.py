@@ -70,6 +70,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from asn1crypto import cms
@@ -115,6 +116,8 @@ STAMP_BOTTOM_MM = 20
 STAMP_WIDTH_MM = 80
 STAMP_HEIGHT_MM = 22
 STAMP_FONT_SIZE = 9
+# Below the top of the space the report keeps for the stamp (the signature-stamp destination).
+STAMP_GAP_MM = 6
 STAMP_TEXT = "Ký bởi: %(signer)s\n%(title)s\nThời gian ký: %(signed_at)s"
 
 POINTS_PER_MM = 72 / 25.4
@@ -198,7 +201,8 @@ def sign_pdf(
     )
     try:
         writer = IncrementalPdfFileWriter(BytesIO(pdf))
-        field_spec = SigFieldSpec(SIGNATURE_FIELD, on_page=-1, box=_stamp_box(writer))
+        page, box = _stamp_place(writer)
+        field_spec = SigFieldSpec(SIGNATURE_FIELD, on_page=page, box=box)
         text_params = {
             "signer": signer_name,
             "title": signer_title,
@@ -340,6 +344,55 @@ def _vietnamese_font_file(source: str) -> str:
         logger.warning("Could not cache a Vietnamese cut of %s (%s); the stamp uses the whole font", source, error)
         return source
     return str(target)
+
+
+def _stamp_place(writer: IncrementalPdfFileWriter) -> tuple[int, tuple[int, int, int, int]]:
+    """Where the stamp goes: into the space the report keeps for it above the signer's name (the
+    `signature-stamp` destination the renderer leaves), which is not the last page when a
+    landscape appendix follows; else the bottom right of the last page."""
+    target = _named_destination(writer, "signature-stamp")
+    if target is not None:
+        pages = _page_refs(writer.root["/Pages"])
+        page_ref, left, top = target
+        if page_ref in pages:
+            x1, y2 = left, top - STAMP_GAP_MM * POINTS_PER_MM
+            box = (
+                round(x1),
+                round(y2 - STAMP_HEIGHT_MM * POINTS_PER_MM),
+                round(x1 + STAMP_WIDTH_MM * POINTS_PER_MM),
+                round(y2),
+            )
+            return pages.index(page_ref), box
+    return -1, _stamp_box(writer)
+
+
+def _named_destination(writer: IncrementalPdfFileWriter, name: str) -> tuple[Any, float, float] | None:
+    """The page and the top-left point of a named destination (/XYZ), if the document has it."""
+    names = writer.root.get("/Names")
+    tree = names.get_object().get("/Dests") if names is not None else None
+    pending = [tree.get_object()] if tree is not None else []
+    while pending:
+        node = pending.pop()
+        entries = node.get("/Names", [])
+        for index in range(0, len(entries) - 1, 2):
+            if str(entries[index]) == name:
+                destination = entries[index + 1].get_object()
+                if hasattr(destination, "keys"):  # a dictionary {/D [...]} rather than the array
+                    destination = destination["/D"]
+                if len(destination) >= 4 and str(destination[1]) == "/XYZ":
+                    return destination.raw_get(0).reference, float(destination[2]), float(destination[3])
+        pending.extend(kid.get_object() for kid in node.get("/Kids", []))
+    return None
+
+
+def _page_refs(pages: Any) -> list[Any]:
+    """References of the document's pages, in order."""
+    refs: list[Any] = []
+    kids = pages.get_object()["/Kids"]
+    for index in range(len(kids)):
+        kid = kids.raw_get(index)  # the reference, not the object it points to
+        refs.extend([kid.reference] if kid.get_object().get("/Type") == "/Page" else _page_refs(kid))
+    return refs
 
 
 def _stamp_box(writer: IncrementalPdfFileWriter) -> tuple[int, int, int, int]:

@@ -592,3 +592,29 @@ def test_a_pkcs11_token_signs_in_place_of_the_key_file(demo_pki, settings, tmp_p
 
     assert verification.valid, verification.problems
     assert verification.signed_by == "Sở Y tế tỉnh Lào Cai"
+
+
+def text_of_page(pdf: bytes, page: int, tmp_path: Path) -> str:
+    path = write(tmp_path, f"page-{page}.pdf", pdf)
+    return subprocess.run(
+        ["pdftotext", "-f", str(page), "-l", str(page), str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_stamp_goes_into_the_space_kept_above_the_signer_not_over_an_appendix(demo_pki, tmp_path):
+    # A report whose signature block is followed by a landscape appendix: the stamp belongs in the
+    # block's reserved space (the renderer's #signature-stamp), not over the appendix's table.
+    rows = "".join(f"<tr><td>Chỉ tiêu {n}</td><td>{n},5</td></tr>" for n in range(70))
+    pdf = make_pdf(
+        "<style>@page { size: A4 } @page appendix { size: A4 landscape } .appendix { page: appendix }</style>"
+        "<p>Báo cáo</p><div style='margin-left: 90mm'>KT. CHỦ TỊCH<div id='signature-stamp' style='height: 35mm'>"
+        f"</div>{SIGNER}</div><div class='appendix'><table>{rows}</table></div>"
+    )
+    assert page_count(pdf) >= 3
+
+    signed = sign(pdf)
+
+    assert verify_pdf(signed).valid
+    assert "Ký bởi" in text_of_page(signed, 1, tmp_path)
+    for page in range(2, page_count(signed) + 1):
+        assert "Ký bởi" not in text_of_page(signed, page, tmp_path)

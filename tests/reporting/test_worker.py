@@ -197,7 +197,14 @@ def report_files(media: Path, pk: int) -> list[Path]:
 def write_page_images(pdf: Path, slug: str) -> None:
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     pages = int(re.search(r"Pages:\s+(\d+)", poppler("pdfinfo", str(pdf)))[1])  # type: ignore[index]
-    for name, page in (("page1", 1), ("signature", pages)):
+    # The stamp sits in the space kept above the signer's name, once, before any appendix.
+    stamped = [
+        page
+        for page in range(1, pages + 1)
+        if "Ký bởi" in poppler("pdftotext", "-f", str(page), "-l", str(page), str(pdf), "-")
+    ]
+    assert len(stamped) == 1
+    for name, page in (("page1", 1), ("signature", stamped[0])):
         target = ARTEFACTS / f"{slug}-{name}"
         subprocess.run(
             ["pdftoppm", "-png", "-r", "80", "-f", str(page), "-l", str(page), "-singlefile", str(pdf), str(target)],
