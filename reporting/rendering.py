@@ -27,7 +27,8 @@ from django.utils.translation import pgettext
 from weasyprint import HTML
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
-from budgets.models import BudgetLine
+from budgets.models import BudgetExecution, BudgetLine
+from budgets.selectors import BudgetSummary, line_period, period_years, summarise
 from healthplans.models import Agency, OrgUnit
 from healthplans.vnnumber import COMPARATOR_SYMBOLS, format_money, format_number
 from indicators.models import Actual, ActualStatus, Group, Indicator, Target, UnitKind
@@ -176,6 +177,9 @@ class BudgetRow:
     agency: str
     source: str
     amount: str
+    allocated: str
+    disbursed: str
+    rate: str
 
 
 @dataclass(frozen=True)
@@ -548,33 +552,42 @@ def unit_matrices(plan: Plan, indicators: list[Indicator], period: Period, unit:
     return tables
 
 
-def budget_rows(plan: Plan, period: Period) -> tuple[list[BudgetRow], str]:
+def budget_rows(plan: Plan, period: Period) -> tuple[list[BudgetRow], BudgetSummary | None]:
+    """The plan's budget lines of the period with what was allocated and disbursed (approved
+    amounts), as the budget page and the dashboard count them."""
     lines = list(
-        BudgetLine.objects.filter(plan=plan, year__gte=period.start.year, year__lte=period.end.year)
+        BudgetLine.objects.filter(plan=plan, year__in=period_years(period))
         .select_related("agency", "funding_source")
         .order_by("order")
     )
-    parents = {line.pk: line.parent_id for line in lines}
-
-    def depth(line_id: int) -> int:
-        level, parent = 0, parents.get(line_id)
-        while parent in parents:
-            level, parent = level + 1, parents.get(parent)
-        return level
-
+    if not lines:
+        return [], None
+    wanted = {(line.pk, line_period(line, period)) for line in lines}
+    executions = [
+        execution
+        for execution in BudgetExecution.objects.filter(budget_line__in=lines, status=ActualStatus.APPROVED)
+        if (execution.budget_line_id, execution.period) in wanted
+    ]
+    summary = summarise(plan=plan, period=period, lines=lines, executions=executions)
     rows = [
         BudgetRow(
-            code=line.code,
-            name=line.name,
-            depth=depth(line.pk),
-            agency=line.agency.name if line.agency else "",
-            source=line.funding_source.name if line.funding_source else "",
-            amount=format_money(line.amount),
+            code=figures.line.code,
+            name=figures.line.name,
+            depth=figures.depth,
+            agency=figures.line.agency.name if figures.line.agency else "",
+            source=figures.line.funding_source.name if figures.line.funding_source else "",
+            amount=format_money(figures.planned),
+            allocated=_money_or_blank(figures.allocated),
+            disbursed=_money_or_blank(figures.disbursed),
+            rate=f"{format_number(figures.rate)} %" if figures.rate is not None else "",
         )
-        for line in lines
+        for figures in summary.lines
     ]
-    total = sum(line.amount for line in lines if line.parent_id not in parents)
-    return rows, format_money(total) if lines else ""
+    return rows, summary
+
+
+def _money_or_blank(amount: int | None) -> str:
+    return "" if amount is None else format_money(amount)
 
 
 def agency_rows(plan: Plan) -> list[AgencyRow]:
@@ -693,7 +706,7 @@ def report_context(report: Report) -> dict[str, Any]:
             len(unit_tables[0].rows),
             always_appendix=True,
         )
-    budget, budget_total = budget_rows(plan, period)
+    budget, budget_summary = budget_rows(plan, period)
     if budget:
         place("budget", Block("reporting/pdf/_budget.html", pgettext("report", "Budget"), budget), len(budget))
     agencies = agency_rows(plan)
@@ -756,7 +769,12 @@ def report_context(report: Report) -> dict[str, Any]:
         "blocks": blocks,
         "appendices": appendices,
         "chart_rows": [charts[start : start + 2] for start in range(0, len(charts), 2)],
-        "budget_total": budget_total,
+        "budget_total": _money_or_blank(budget_summary.total.planned) if budget_summary else "",
+        "budget_allocated": _money_or_blank(budget_summary.total.allocated) if budget_summary else "",
+        "budget_disbursed": _money_or_blank(budget_summary.total.disbursed) if budget_summary else "",
+        "budget_rate": format_number(budget_summary.total.rate)
+        if budget_summary and budget_summary.total.rate is not None
+        else "",
         "states": [(label, count) for label, count in states if count],
         "units_count": len(entries),
         "narrative": narrative_sections(report),

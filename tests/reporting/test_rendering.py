@@ -252,3 +252,23 @@ def test_provisional_figures_are_marked(tmp_path: Path) -> None:
 
     assert "(*)" in text
     assert squeezed("Số liệu sơ bộ") in squeezed(text)
+
+
+def test_budget_section_shows_allocation_disbursement_and_rate(tmp_path: Path) -> None:
+    from budgets.models import BudgetExecution, BudgetLine
+
+    hospital_training = BudgetLine.objects.get(plan__slug="laocai-city-de-an-07-2024", amount=2_120_000_000)
+    BudgetExecution.objects.create(
+        tenant=hospital_training.tenant,
+        budget_line=hospital_training,
+        period="2024",
+        allocated=2_120_000_000,
+        disbursed=1_590_000_000,
+        status=ActualStatus.APPROVED,
+    )
+    path = write(render_report_pdf(make_report("laocai-city-de-an-07-2024", "2024")), tmp_path)
+    text = squeezed(pdf_text(path))
+    assert "14.676.220.000" in text  # planned, the document's total
+    assert "1.590.000.000" in text and "2.120.000.000" in text
+    assert "75,0%" in text  # disbursed ÷ allocated of the approved amounts (spaces squeezed out)
+    assert "Đãgiảingân" in text  # the column and the sentence, in Vietnamese
