@@ -7,7 +7,7 @@ page can show every problem at once and the database never holds half a grid.
 """
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -582,32 +582,28 @@ def refused_response(exc: GridRefused) -> JsonResponse:
     return JsonResponse({"errors": exc.errors}, status=exc.status)
 
 
-@require_POST
-def grid_save_view(request: HttpRequest) -> JsonResponse:
-    parsed = cells_request(request, with_value=True)
+def cells_view(request: HttpRequest, *, with_value: bool, write: Callable[..., list[Actual]]) -> JsonResponse:
+    """Save or submit the cells a grid sends: all of them through the services, or none."""
+    parsed = cells_request(request, with_value=with_value)
     if isinstance(parsed, JsonResponse):
         return parsed
     plan, cells = parsed
     assert isinstance(request.user, User)
     try:
-        saved = grid_save(plan=plan, cells=cells, by=request.user)
+        written = write(plan=plan, cells=cells, by=request.user)
     except GridRefused as exc:
         return refused_response(exc)
-    return JsonResponse({"cells": [cell_state(actual) for actual in saved]})
+    return JsonResponse({"cells": [cell_state(actual) for actual in written]})
+
+
+@require_POST
+def grid_save_view(request: HttpRequest) -> JsonResponse:
+    return cells_view(request, with_value=True, write=grid_save)
 
 
 @require_POST
 def grid_submit_view(request: HttpRequest) -> JsonResponse:
-    parsed = cells_request(request, with_value=False)
-    if isinstance(parsed, JsonResponse):
-        return parsed
-    plan, cells = parsed
-    assert isinstance(request.user, User)
-    try:
-        submitted = grid_submit(plan=plan, cells=cells, by=request.user)
-    except GridRefused as exc:
-        return refused_response(exc)
-    return JsonResponse({"cells": [cell_state(actual) for actual in submitted]})
+    return cells_view(request, with_value=False, write=grid_submit)
 
 
 urlpatterns: list[URLPattern] = [
