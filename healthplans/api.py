@@ -5,7 +5,6 @@ from typing import Any, ClassVar
 
 from django.db.models import QuerySet
 from django.http import Http404
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
@@ -13,10 +12,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from healthplans.models import Agency, OrgUnit, Tenant
+from healthplans.schema import Schema
 from healthplans.selectors import agency_list, org_unit_list, tenant_list
 
 
-class ListSchema(AutoSchema):
+class ListSchema(Schema):
     """Documents a selector list as what it is: a paginated list (count, next, results)."""
 
     def _is_list_view(self, serializer: Any = None) -> bool:

@@ -3,7 +3,7 @@ from typing import Any
 
 from django.http import Http404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
@@ -68,6 +68,7 @@ class IndicatorOutputSerializer(serializers.ModelSerializer):
             "targets",
         ]
 
+    @extend_schema_field(BaselineSerializer(allow_null=True))
     def get_baseline(self, obj: Indicator) -> dict[str, object] | None:
         baseline = getattr(obj, "baseline", None)
         return None if baseline is None else self.BaselineSerializer(baseline).data

@@ -141,7 +141,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "healthplans.pagination.Pagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "healthplans.schema.Schema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "COERCE_DECIMAL_TO_STRING": True,
 }
@@ -151,6 +151,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Plans, indicators, targets and budget lines of Vietnamese health administrations.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "ReviewStatusEnum": "indicators.models.ActualStatus",
+        "ReportStatusEnum": "reporting.models.ReportStatus",
+        "PlanStatusEnum": "plans.models.Plan.Status",
+        "PlanKindEnum": "plans.models.Plan.Kind",
+        "AgencyKindEnum": "healthplans.models.Agency.Kind",
+    },
 }
 
 # The seed documents and demo users; the password of every demo user comes from here.

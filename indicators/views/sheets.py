@@ -8,6 +8,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -60,12 +62,27 @@ def export_period(plan: Plan, period: str) -> str | None:
     return code if code in {p.code for p in periods} else None
 
 
+class ImportOutputSerializer(serializers.Serializer):
+    """What an import answers: its id (to confirm a dry run), its status, the rows read and every problem."""
+
+    class ProblemSerializer(serializers.Serializer):
+        row = serializers.IntegerField(allow_null=True)
+        column = serializers.CharField(allow_null=True)
+        message = serializers.CharField()
+
+    id = serializers.CharField()
+    status = serializers.ChoiceField(choices=["valid", "imported", "invalid", "refused"])
+    rows = serializers.ListField(child=serializers.DictField())
+    errors = ProblemSerializer(many=True)  # type: ignore[assignment]  # the answer's key; declared fields leave Serializer.errors alone
+
+
 class PlanExportAPI(JSONOnly):
     class InputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=KINDS)
         format = serializers.ChoiceField(choices=FORMATS, default="xlsx")
         period = serializers.CharField(required=False, allow_blank=True, default="")
 
+    @extend_schema(parameters=[InputSerializer], responses={200: OpenApiTypes.BINARY})
     def get(self, request: Request, pk: int) -> HttpResponse:
         plan = plan_list(fetched_by=request.user).select_related("issuer_org_unit").filter(pk=pk).first()
         if plan is None:
@@ -95,6 +112,7 @@ class ImportCreateAPI(JSONOnly):
         kind = serializers.ChoiceField(choices=KINDS)
         dry_run = serializers.BooleanField(default=True)
 
+    @extend_schema(request=InputSerializer, responses={200: ImportOutputSerializer, 400: ImportOutputSerializer})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -118,6 +136,7 @@ def upload_result(*, plan: Plan, kind: str, upload: Any, user: User, dry_run: bo
 
 
 class ImportConfirmAPI(JSONOnly):
+    @extend_schema(request=None, responses={200: ImportOutputSerializer, 400: ImportOutputSerializer})
     def post(self, request: Request, import_id: str) -> Response:
         assert isinstance(request.user, User)
         result = import_confirm(import_id=import_id, by=request.user, plans=plan_list(fetched_by=request.user))
