@@ -12,7 +12,7 @@ import logging
 import secrets
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -284,7 +284,8 @@ def report_generation_claim(*, report_id: int) -> Report | None:
         report.status = ReportStatus.RUNNING
         report.progress = 0
         report.error = ""
-        report.save(update_fields=["status", "progress", "error"])
+        report.started_at = timezone.now()
+        report.save(update_fields=["status", "progress", "error", "started_at"])
     return report
 
 
@@ -415,6 +416,23 @@ def due_periods(*, plan: Plan, today: date) -> list[Period]:
     frequencies = list(plan.reporting_frequencies or [])
     periods = plan_periods(start_year=plan.start_year, end_year=plan.end_year, frequencies=frequencies)
     return [period for period in periods if period.kind in frequencies and period.end + grace < today]
+
+
+# After the hard time limit, how long a version may still look running before it is failed.
+STALL_MARGIN_SECONDS = 120
+
+
+def reports_fail_stalled(*, now: datetime) -> list[int]:
+    """Versions still running well past the hard time limit: the worker was killed by it (Celery
+    then acknowledges the message, so nothing would ever finish them). They fail with a reason,
+    and a planner can generate them again."""
+    deadline = now - timedelta(seconds=settings.REPORT_TIME_LIMIT + STALL_MARGIN_SECONDS)
+    stalled = list(
+        Report.objects.filter(status=ReportStatus.RUNNING, started_at__lt=deadline).values_list("pk", flat=True)
+    )
+    for report_id in stalled:
+        report_fail(report_id=report_id, reason=_("The generation did not finish in time; generate the report again."))
+    return stalled
 
 
 def reports_request_due(*, today: date) -> list[Report]:

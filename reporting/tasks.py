@@ -24,6 +24,7 @@ from reporting.services import (
     report_fail,
     report_generation_claim,
     report_render,
+    reports_fail_stalled,
     reports_request_due,
 )
 
@@ -106,3 +107,9 @@ def report_generate(self: Task, report_id: int) -> str:
 def reports_schedule_due() -> list[int]:
     """Celery beat, daily: drafts for every plan's periods closed for longer than the grace."""
     return [report.pk for report in reports_request_due(today=timezone.localdate())]
+
+
+@shared_task
+def reports_fail_stalled_task() -> list[int]:
+    """Celery beat, every ten minutes: fail the versions a hard time limit left running."""
+    return reports_fail_stalled(now=timezone.now())

@@ -205,6 +205,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reporting.tasks.reports_schedule_due",
         "schedule": crontab(hour=1, minute=30),
     },
+    "reports-fail-stalled": {
+        "task": "reporting.tasks.reports_fail_stalled_task",
+        "schedule": crontab(minute="*/10"),
+    },
 }
 
 # The public address printed on reports and encoded in their QR code (/verify/<code>/).

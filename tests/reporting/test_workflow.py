@@ -518,3 +518,36 @@ def test_narrative_and_signing_through_the_pages(
     download = client.get(f"/reports/{report.pk}/pdf/")
     assert download["Content-Type"] == "application/pdf"
     assert sha256_of(b"".join(download.streaming_content)) == report.sha256
+
+
+def test_a_version_left_running_past_the_hard_time_limit_fails_with_a_reason(settings: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from reporting.services import reports_fail_stalled
+
+    plan = Plan.objects.get(slug="laocai-city-de-an-07-2024")
+    now = timezone.now()
+
+    def running(version: int, started_seconds_ago: int) -> Report:
+        return Report.objects.create(
+            tenant=plan.tenant,
+            plan=plan,
+            period="2024H1",
+            org_unit=plan.issuer_org_unit,
+            version=version,
+            verification_code=f"STALL{version}",
+            status=ReportStatus.RUNNING,
+            progress=40,
+            started_at=now - timedelta(seconds=started_seconds_ago),
+        )
+
+    killed = running(1, settings.REPORT_TIME_LIMIT + 600)  # the hard limit killed its worker long ago
+    busy = running(2, 30)  # a render under way
+    assert reports_fail_stalled(now=now) == [killed.pk]
+    killed.refresh_from_db()
+    busy.refresh_from_db()
+    assert killed.status == ReportStatus.FAILED and killed.error
+    assert busy.status == ReportStatus.RUNNING
+    assert reports_fail_stalled(now=now) == []  # nothing left to fail
