@@ -196,12 +196,15 @@ def grow_city_plan() -> None:
     planner = user("laocai.planner")
     for n in range(4):
         commune = OrgUnit.objects.get(code="laocai-city-ta-phoi")
-        station = commune.add_child(
-            code=f"grid-extra-{n}-tyt",
-            name=f"Trạm thêm {n}",
-            level="facility",
-            facility_kind="station",
-            tenant=tenant,
+        station = OrgUnit.objects.add_child(
+            commune,
+            create_kwargs={
+                "code": f"grid-extra-{n}-tyt",
+                "name": f"Trạm thêm {n}",
+                "level": "facility",
+                "facility_kind": "station",
+                "tenant": tenant,
+            },
         )
         extra = Indicator.objects.create(
             tenant=tenant,

@@ -386,12 +386,15 @@ def test_figures_home_queries_do_not_grow_with_units(client: Any) -> None:
     commune = OrgUnit.objects.get(code="laocai-city-bac-cuong")
     for n in range(6):
         commune = OrgUnit.objects.get(pk=commune.pk)
-        commune.add_child(
-            code=f"extra-tyt-{n}",
-            name=f"Trạm thêm {n}",
-            level="facility",
-            facility_kind="station",
-            tenant=commune.tenant,
+        OrgUnit.objects.add_child(
+            commune,
+            create_kwargs={
+                "code": f"extra-tyt-{n}",
+                "name": f"Trạm thêm {n}",
+                "level": "facility",
+                "facility_kind": "station",
+                "tenant": commune.tenant,
+            },
         )
     assert queries_for(client, "/figures/") == before
     assert "Trạm thêm 5" in text_of(client.get("/figures/"))

@@ -303,10 +303,19 @@ def grow(plan: Plan) -> None:
     stations = list(OrgUnit.objects.filter(path__startswith=city.path, facility_kind="station")[:3])
     for n in range(3):
         city = OrgUnit.objects.get(pk=city.pk)
-        commune = city.add_child(code=f"grow-{n}", name=f"Xã thêm {n}", level="commune", tenant=tenant)
+        commune = OrgUnit.objects.add_child(
+            city, create_kwargs={"code": f"grow-{n}", "name": f"Xã thêm {n}", "level": "commune", "tenant": tenant}
+        )
         stations.append(
-            commune.add_child(
-                code=f"grow-{n}-tyt", name=f"Trạm thêm {n}", level="facility", facility_kind="station", tenant=tenant
+            OrgUnit.objects.add_child(
+                commune,
+                create_kwargs={
+                    "code": f"grow-{n}-tyt",
+                    "name": f"Trạm thêm {n}",
+                    "level": "facility",
+                    "facility_kind": "station",
+                    "tenant": tenant,
+                },
             )
         )
     for n in range(4):
