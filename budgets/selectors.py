@@ -5,7 +5,7 @@ that the budget page, the plan dashboard and the progress report show alike."""
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
@@ -115,8 +115,30 @@ def amounts_of(execution: BudgetExecution | None) -> Amounts:
     return Amounts() if execution is None else Amounts(execution.allocated, execution.disbursed)
 
 
+class HasAmounts(Protocol):
+    @property
+    def amounts(self) -> Amounts: ...
+
+
+class ShowsAmounts:
+    """Allocated, disbursed and the execution rate, read from the figures' `amounts` (a line's
+    computed ones, a group's summed ones)."""
+
+    @property
+    def allocated(self: HasAmounts) -> int | None:
+        return self.amounts.allocated
+
+    @property
+    def disbursed(self: HasAmounts) -> int | None:
+        return self.amounts.disbursed
+
+    @property
+    def rate(self: HasAmounts) -> Decimal | None:
+        return self.amounts.rate
+
+
 @dataclass
-class LineFigures:
+class LineFigures(ShowsAmounts):
     """One budget line: its planned amount, the amounts recorded on it, and what its children add up to.
 
     A parent's amounts are its children's sum once any child has amounts; amounts recorded on the
@@ -157,18 +179,6 @@ class LineFigures:
         return below if below.recorded else self.own
 
     @property
-    def allocated(self) -> int | None:
-        return self.amounts.allocated
-
-    @property
-    def disbursed(self) -> int | None:
-        return self.amounts.disbursed
-
-    @property
-    def rate(self) -> Decimal | None:
-        return self.amounts.rate
-
-    @property
     def execution_mismatch(self) -> bool:
         own, below = self.own, self.below
         return own.recorded and below.recorded and own != below
@@ -191,25 +201,13 @@ class LineFigures:
 
 
 @dataclass
-class GroupFigures:
+class GroupFigures(ShowsAmounts):
     """A plan's total, or the lines of one agency or one funding source."""
 
     key: str
     label: str
     planned: int = 0
     amounts: Amounts = field(default_factory=Amounts)
-
-    @property
-    def allocated(self) -> int | None:
-        return self.amounts.allocated
-
-    @property
-    def disbursed(self) -> int | None:
-        return self.amounts.disbursed
-
-    @property
-    def rate(self) -> Decimal | None:
-        return self.amounts.rate
 
 
 @dataclass
