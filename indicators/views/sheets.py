@@ -3,11 +3,13 @@ and the page `/plans/<slug>/import/` (upload → preview → confirm)."""
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -20,21 +22,38 @@ from rest_framework.views import APIView
 from healthplans.models import User
 from indicators.periods import PeriodError, parse_period, plan_periods
 from indicators.spreadsheets import (
+    EXPORT_KINDS,
     FORMATS,
-    KINDS,
-    MAX_UPLOAD_BYTES,
+    IMPORT_KINDS,
+    PENDING,
+    STATUSES,
     XLSX_TYPE,
     ImportResult,
-    SheetError,
     attachment_name,
     export_bytes,
     import_confirm,
+    import_status,
     import_upload,
+    refusal,
+    too_large_message,
 )
 from plans.models import Plan
 from plans.selectors import plan_list
 
 CONTENT_TYPES = {"xlsx": XLSX_TYPE, "csv": "text/csv; charset=utf-8"}
+# Room for the multipart boundaries and the form's other fields around the file itself.
+MULTIPART_SLACK = 64 * 1024
+
+
+def declared_too_large(request: HttpRequest) -> bool:
+    """Whether the upload's Content-Length is over the limit: known from the headers, before a
+    byte of the body is read (under WSGI the body read never goes past Content-Length, so this
+    bounds what the server reads; the file itself is checked again once read)."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return True
+    return length > settings.IMPORT_MAX_BYTES + MULTIPART_SLACK
 
 
 class JSONOnly(APIView):
@@ -71,14 +90,15 @@ class ImportOutputSerializer(serializers.Serializer):
         message = serializers.CharField()
 
     id = serializers.CharField()
-    status = serializers.ChoiceField(choices=["valid", "imported", "invalid", "refused"])
+    status = serializers.ChoiceField(choices=STATUSES)
+    progress = serializers.IntegerField(help_text="Percent done: below 100 while queued or running.")
     rows = serializers.ListField(child=serializers.DictField())
     errors = ProblemSerializer(many=True)  # type: ignore[assignment]  # the answer's key; declared fields leave Serializer.errors alone
 
 
 class PlanExportAPI(JSONOnly):
     class InputSerializer(serializers.Serializer):
-        kind = serializers.ChoiceField(choices=KINDS)
+        kind = serializers.ChoiceField(choices=EXPORT_KINDS)
         format = serializers.ChoiceField(choices=FORMATS, default="xlsx")
         period = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -90,29 +110,48 @@ class PlanExportAPI(JSONOnly):
         data = self.InputSerializer(data=request.query_params.dict())
         data.is_valid(raise_exception=True)
         kind, fmt, period = data.validated_data["kind"], data.validated_data["format"], data.validated_data["period"]
-        if kind == "actuals":
+        if kind == "actuals" or (kind == "budget" and period):
             code = export_period(plan, period)
             if code is None:
                 return Response({"period": [_("Choose one of the plan's reporting periods.")]}, status=400)
             period = code
+        elif kind != "budget":
+            period = ""
         return export_response(user=request.user, plan=plan, kind=kind, fmt=fmt, period=period)
 
 
 def result_response(result: ImportResult) -> Response:
-    code = status.HTTP_200_OK if result.status in {"valid", "imported"} else status.HTTP_400_BAD_REQUEST
+    if result.status in PENDING:
+        code = status.HTTP_202_ACCEPTED
+    elif result.status in {"valid", "imported"}:
+        code = status.HTTP_200_OK
+    else:
+        code = status.HTTP_400_BAD_REQUEST
     return Response(result.as_dict(), status=code)
 
 
 class ImportCreateAPI(JSONOnly):
+    """A dry run (the default) or an import; more rows than IMPORT_ASYNC_ROWS answer 202 "queued",
+    and the status endpoint tells the progress and, at the end, the result."""
+
     parser_classes = [MultiPartParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField(allow_empty_file=True)
         plan = serializers.IntegerField()
-        kind = serializers.ChoiceField(choices=KINDS)
+        kind = serializers.ChoiceField(choices=IMPORT_KINDS)
         dry_run = serializers.BooleanField(default=True)
 
-    @extend_schema(request=InputSerializer, responses={200: ImportOutputSerializer, 400: ImportOutputSerializer})
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST" and declared_too_large(request):
+            # Before authentication and parsing, which would read the body.
+            return JsonResponse(refusal(too_large_message()).as_dict(), status=400)
+        return super().dispatch(request, *args, **kwargs)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: ImportOutputSerializer, 202: ImportOutputSerializer, 400: ImportOutputSerializer},
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -129,14 +168,27 @@ class ImportCreateAPI(JSONOnly):
 
 
 def upload_result(*, plan: Plan, kind: str, upload: Any, user: User, dry_run: bool) -> ImportResult:
-    # The size is known from the upload's headers before a byte of it is read.
-    if upload.size > MAX_UPLOAD_BYTES:
-        return ImportResult("", "refused", [], [SheetError(None, None, _("The file is too large: 5 MB at most."))])
-    return import_upload(plan=plan, kind=kind, content=upload.read(), by=user, dry_run=dry_run)
+    if upload.size > settings.IMPORT_MAX_BYTES:
+        return refusal(too_large_message())
+    return import_upload(plan=plan, kind=kind, content=upload.read(), name=upload.name, by=user, dry_run=dry_run)
+
+
+class ImportStatusAPI(JSONOnly):
+    """Where an import stands: queued, running (with its progress), or its result."""
+
+    @extend_schema(responses={200: ImportOutputSerializer})
+    def get(self, request: Request, import_id: str) -> Response:
+        assert isinstance(request.user, User)
+        result = import_status(import_id=import_id, by=request.user)
+        if result is None:
+            raise Http404
+        return Response(result.as_dict())
 
 
 class ImportConfirmAPI(JSONOnly):
-    @extend_schema(request=None, responses={200: ImportOutputSerializer, 400: ImportOutputSerializer})
+    @extend_schema(
+        request=None, responses={200: ImportOutputSerializer, 202: ImportOutputSerializer, 400: ImportOutputSerializer}
+    )
     def post(self, request: Request, import_id: str) -> Response:
         assert isinstance(request.user, User)
         result = import_confirm(import_id=import_id, by=request.user, plans=plan_list(fetched_by=request.user))
@@ -145,6 +197,7 @@ class ImportConfirmAPI(JSONOnly):
         return result_response(result)
 
 
+@csrf_exempt  # checked below, once the upload's size is known to be acceptable
 @login_required
 def import_page(request: HttpRequest, slug: str) -> HttpResponse:
     plan = plan_list(fetched_by=request.user, filters={"slug": slug}).select_related("issuer_org_unit").first()
@@ -152,28 +205,44 @@ def import_page(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404
     assert isinstance(request.user, User)
     periods = plan_periods(start_year=plan.start_year, end_year=plan.end_year, frequencies=plan.reporting_frequencies)
-    context: dict[str, Any] = {"plan": plan, "periods": periods, "kinds": KINDS}
-    if request.method == "POST":
-        kind = request.POST.get("kind", "actuals")
-        if kind not in KINDS:
-            kind = "actuals"
-        context["kind"] = kind
-        if import_id := request.POST.get("confirm"):
-            result = import_confirm(import_id=import_id, by=request.user, plans=plan_list(fetched_by=request.user))
-            if result is None:
+    context: dict[str, Any] = {"plan": plan, "periods": periods, "kinds": IMPORT_KINDS}
+    if request.method == "POST" and declared_too_large(request):
+        # The CSRF check reads the form, and so the body: an oversized upload is refused first.
+        context["result"] = refusal(too_large_message())
+        return render(request, "sheets/import.html", context, status=400)
+    return csrf_protect(import_page_body)(request, plan, context)
+
+
+def import_page_body(request: HttpRequest, plan: Plan, context: dict[str, Any]) -> HttpResponse:
+    assert isinstance(request.user, User)
+    if request.method != "POST":
+        if import_id := request.GET.get("import"):
+            # Back from the progress bar of an import a worker ran.
+            context["result"] = import_status(import_id=import_id, by=request.user)
+            if context["result"] is None:
                 raise Http404
-        elif upload := request.FILES.get("file"):
-            result = upload_result(plan=plan, kind=kind, upload=upload, user=request.user, dry_run=True)
-        else:
-            result = ImportResult("", "refused", [], [SheetError(None, None, _("Choose a file to import."))])
-        context["result"] = result
-        return render(request, "sheets/import.html", context, status=200 if result.status != "refused" else 400)
-    return render(request, "sheets/import.html", context)
+            context["kind"] = request.GET.get("kind", "actuals")
+        return render(request, "sheets/import.html", context)
+    kind = request.POST.get("kind", "actuals")
+    if kind not in IMPORT_KINDS:
+        kind = "actuals"
+    context["kind"] = kind
+    if import_id := request.POST.get("confirm"):
+        result = import_confirm(import_id=import_id, by=request.user, plans=plan_list(fetched_by=request.user))
+        if result is None:
+            raise Http404
+    elif upload := request.FILES.get("file"):
+        result = upload_result(plan=plan, kind=kind, upload=upload, user=request.user, dry_run=True)
+    else:
+        result = refusal(_("Choose a file to import."))
+    context["result"] = result
+    return render(request, "sheets/import.html", context, status=200 if result.status != "refused" else 400)
 
 
 urlpatterns: list[URLPattern] = [
     path("api/plans/<int:pk>/export/", PlanExportAPI.as_view(), name="plan-export"),
     path("api/imports/", ImportCreateAPI.as_view(), name="import-create"),
+    path("api/imports/<str:import_id>/", ImportStatusAPI.as_view(), name="import-status"),
     path("api/imports/<str:import_id>/confirm/", ImportConfirmAPI.as_view(), name="import-confirm"),
     path("plans/<slug:slug>/import/", import_page, name="plan-import"),
 ]

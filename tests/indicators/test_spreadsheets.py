@@ -15,7 +15,7 @@ from openpyxl import Workbook, load_workbook  # type: ignore[import-untyped]
 from healthplans.models import OrgUnit, User
 from indicators.models import Actual, ActualEvent, ActualStatus, Indicator, Target, UnitKind
 from indicators.services import actual_approve, actual_create, actual_submit
-from indicators.spreadsheets import ACTUAL_HEADERS, MAX_UPLOAD_BYTES, safe_cell
+from indicators.spreadsheets import ACTUAL_HEADERS, safe_cell
 from plans.models import Plan
 
 pytestmark = pytest.mark.django_db
@@ -378,9 +378,52 @@ def test_a_file_that_is_not_a_spreadsheet(api_as: Any) -> None:
     assert errors[0]["row"] is None and "không phải bảng tính" in errors[0]["message"]
 
 
-def test_an_oversized_file(api_as: Any) -> None:
-    errors = refused(api_as("laocai.planner"), b"a," * (MAX_UPLOAD_BYTES // 2 + 1))
+def test_an_oversized_file(api_as: Any, settings: Any) -> None:
+    errors = refused(api_as("laocai.planner"), b"a," * (settings.IMPORT_MAX_BYTES // 2 + 1))
     assert errors[0]["row"] is None and "5 MB" in errors[0]["message"]
+
+
+def test_an_oversized_upload_is_refused_from_its_length_before_the_body_is_read(api_as: Any) -> None:
+    """The test client's body raises if read past its end: a Content-Length of 50 MB over a tiny
+    body shows that nothing of it was read."""
+    before = snapshot()
+    response = api_as("laocai.planner").generic(
+        "POST",
+        "/api/imports/",
+        b"--x--",
+        content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(50 * 1024 * 1024),
+    )
+    assert response.status_code == 400
+    assert response.json()["status"] == "refused"
+    assert response.json()["errors"] == [{"row": None, "column": None, "message": "Tệp quá lớn: tối đa 5 MB."}]
+    assert snapshot() == before
+
+
+def test_the_size_limit_is_a_setting(api_as: Any, settings: Any) -> None:
+    settings.IMPORT_MAX_BYTES = 1024 * 1024
+    errors = refused(api_as("laocai.planner"), b"a," * (600 * 1024))
+    assert errors[0]["message"] == "Tệp quá lớn: tối đa 1 MB."
+
+
+@pytest.mark.parametrize(
+    ("content", "name"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "picture.xlsx"),
+        (b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n", "report.xlsx"),
+        (b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n", "report.csv"),
+        (b"plain text, but named as a workbook\n", "figures.xlsx"),
+    ],
+)
+def test_a_renamed_file_is_refused_by_its_content(api_as: Any, content: bytes, name: str) -> None:
+    errors = refused(api_as("laocai.planner"), content, name=name)
+    assert errors == [
+        {
+            "row": None,
+            "column": None,
+            "message": "Tệp không phải bảng tính: chỉ nhận tệp .xlsx hoặc .csv (UTF-8).",
+        }
+    ]
 
 
 def test_an_unreadable_target(api_as: Any) -> None:
