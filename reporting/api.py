@@ -26,6 +26,7 @@ from plans.selectors import plan_list
 from reporting.models import Report, ReportStatus
 from reporting.selectors import Verdict, pdf_verdict, report_get, report_list
 from reporting.services import (
+    DELAYED_NOTICE,
     NARRATIVE_KEYS,
     ReportError,
     report_narrative_update,
@@ -48,6 +49,10 @@ class ReportOutputSerializer(serializers.ModelSerializer):
     signed_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
     pdf_url = serializers.SerializerMethodField()
     verify_url = serializers.SerializerMethodField()
+    delayed = serializers.BooleanField(
+        read_only=True, help_text="Queued while the worker's queue was unavailable; generated once it is back."
+    )
+    notice = serializers.SerializerMethodField()
 
     class Meta:
         model = Report
@@ -72,6 +77,8 @@ class ReportOutputSerializer(serializers.ModelSerializer):
             "signed_at",
             "pdf_url",
             "verify_url",
+            "delayed",
+            "notice",
         ]
 
     def get_pdf_url(self, obj: Report) -> str | None:
@@ -81,6 +88,10 @@ class ReportOutputSerializer(serializers.ModelSerializer):
 
     def get_verify_url(self, obj: Report) -> str:
         return reverse("verify-code", args=[obj.verification_code])
+
+    def get_notice(self, obj: Report) -> str | None:
+        """Why the version is not being generated yet, in the reader's language."""
+        return str(DELAYED_NOTICE) if obj.delayed else None
 
 
 class ReportErrorResponse(Response):

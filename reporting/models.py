@@ -50,6 +50,9 @@ class Report(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # When the version was handed to the broker; empty while it never was (Redis was away), so
+    # that beat hands it over once Redis is back.
+    enqueued_at = models.DateTimeField(_("handed to the queue at"), null=True, blank=True)
     started_at = models.DateTimeField(_("generation started at"), null=True, blank=True)
     generated_at = models.DateTimeField(_("generated at"), null=True, blank=True)
     signed_by = models.ForeignKey(
@@ -79,3 +82,8 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plan} · {self.period} · v{self.version}"
+
+    @property
+    def delayed(self) -> bool:
+        """Queued but never handed to the worker's queue: generation waits for the broker."""
+        return self.status == ReportStatus.QUEUED and self.enqueued_at is None

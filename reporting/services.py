@@ -22,6 +22,8 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from healthplans.models import OrgUnit, Role, User
 from healthplans.selectors import roles_at
@@ -35,6 +37,11 @@ REQUESTER_ROLES: set[str] = {Role.PLANNER, Role.OFFICIAL}
 NARRATIVE_KEYS = tuple(narrative_default())
 NARRATIVE_MAX_CHARS = 20_000
 SIGNING_REASON = "Ký số và phát hành"
+# What the planner reads while a version waits for the broker (Report.delayed).
+DELAYED_NOTICE = gettext_lazy(
+    "Report generation is delayed: the queue is unavailable for now. Your request is saved and the "
+    "report will be generated automatically when the queue is back."
+)
 # Verification codes: unambiguous letters and digits (no 0/O, 1/I), 10 of them = 50 random bits.
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 10
@@ -114,11 +121,26 @@ def _check_period(plan: Plan, code: str) -> Period:
 
 
 def _enqueue(report: Report) -> None:
+    """Hand the version to the worker once the transaction commits. When the broker is away the
+    request still succeeds: the version stays queued and `delayed`, and beat hands it over later
+    (reports_hand_over_delayed)."""
+    transaction.on_commit(lambda: report_hand_over(report))
+
+
+def report_hand_over(report: Report) -> bool:
+    """Send the version to the worker's queue and record when; False when the broker is away."""
     # Imported here: tasks import this module.
     from reporting.tasks import report_generate
 
-    report_id = report.pk
-    transaction.on_commit(lambda: report_generate.delay(report_id))
+    try:
+        # No retries: the user is waiting for the answer, and beat tries again anyway.
+        report_generate.apply_async((report.pk,), retry=False)
+    except (KombuOperationalError, OSError) as error:
+        logger.warning("Report %s not handed to the broker (%s); it waits for beat", report.pk, error)
+        return False
+    report.enqueued_at = timezone.now()
+    Report.objects.filter(pk=report.pk).update(enqueued_at=report.enqueued_at)
+    return True
 
 
 def _delete_file(name: str | None) -> None:
@@ -238,7 +260,8 @@ def report_regenerate(*, report: Report, by: User) -> Report:
         locked.progress = 0
         locked.error = ""
         locked.requested_by = by
-        locked.save(update_fields=["status", "progress", "error", "requested_by"])
+        locked.enqueued_at = None
+        locked.save(update_fields=["status", "progress", "error", "requested_by", "enqueued_at"])
         _enqueue(locked)
     return locked
 
@@ -433,6 +456,19 @@ def reports_fail_stalled(*, now: datetime) -> list[int]:
     for report_id in stalled:
         report_fail(report_id=report_id, reason=_("The generation did not finish in time; generate the report again."))
     return stalled
+
+
+def reports_hand_over_delayed() -> list[int]:
+    """Versions queued while the broker was away (or whose request died before handing them over):
+    handed over now, oldest first; stops at the first failure, as the broker is still away."""
+    handed: list[int] = []
+    for report in Report.objects.filter(status=ReportStatus.QUEUED, enqueued_at__isnull=True).order_by("pk"):
+        if not report_hand_over(report):
+            break
+        handed.append(report.pk)
+    if handed:
+        logger.info("Handed %d delayed report versions to the broker", len(handed))
+    return handed
 
 
 def reports_request_due(*, today: date) -> list[Report]:

@@ -1,4 +1,5 @@
-"""Celery tasks of reports: render one version (queue `reports`), and the daily scheduler.
+"""Celery tasks of reports: render one version (queue `reports`), the daily scheduler, and beat's
+hand-over of versions queued while the broker was away.
 
 report_generate is safe to deliver more than once: messages are acknowledged only when the task
 ends (acks_late) and put back when a worker dies under it (reject_on_worker_lost), so a version
@@ -25,6 +26,7 @@ from reporting.services import (
     report_generation_claim,
     report_render,
     reports_fail_stalled,
+    reports_hand_over_delayed,
     reports_request_due,
 )
 
@@ -113,3 +115,9 @@ def reports_schedule_due() -> list[int]:
 def reports_fail_stalled_task() -> list[int]:
     """Celery beat, every ten minutes: fail the versions a hard time limit left running."""
     return reports_fail_stalled(now=timezone.now())
+
+
+@shared_task
+def reports_hand_over_delayed_task() -> list[int]:
+    """Celery beat, every minute: hand over the versions queued while the broker was away."""
+    return reports_hand_over_delayed()

@@ -17,6 +17,7 @@ from reporting.forms import NARRATIVE_LABELS, NarrativeForm, ReportRequestForm, 
 from reporting.models import Report, ReportStatus
 from reporting.selectors import pdf_verdict, report_by_code, report_get, report_list, report_versions, stored_verdict
 from reporting.services import (
+    DELAYED_NOTICE,
     REQUESTER_ROLES,
     ReportError,
     report_narrative_update,
@@ -51,7 +52,7 @@ def plan_reports_view(request: HttpRequest, slug: str) -> HttpResponse:
         except ReportError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, _("The report is being generated."))
+            _tell_generation(request, report)
             return redirect("report-detail", pk=report.pk)
     reports = list(report_list(fetched_by=user, filters={"plan": str(plan.pk)}))
     labels = {period.code: period_label(period) for period in periods}
@@ -91,6 +92,7 @@ def _render_detail(request: HttpRequest, user: User, report: Report, form: Narra
         "may_sign": Role.OFFICIAL in roles and report.status == ReportStatus.READY,
         "may_regenerate": bool(roles & REQUESTER_ROLES) and report.status in {ReportStatus.FAILED, ReportStatus.SIGNED},
         "in_progress": report.status in IN_PROGRESS,
+        "delayed_notice": DELAYED_NOTICE,
         "has_pdf": report.status in {ReportStatus.READY, ReportStatus.SIGNED} and bool(report.pdf.name),
         "status_labels": {str(value): str(label) for value, label in ReportStatus.choices},
     }
@@ -115,7 +117,7 @@ def report_narrative_view(request: HttpRequest, pk: int) -> HttpResponse:
             updated = report_narrative_update(
                 report=report, narrative=form.narrative(), document_number=form.cleaned_data["document_number"], by=user
             )
-            report_regenerate(report=updated, by=user)
+            updated = report_regenerate(report=updated, by=user)
         except ReportError as error:
             form.add_error(None, error.message)
             for field, errors in error.fields.items():
@@ -123,7 +125,10 @@ def report_narrative_view(request: HttpRequest, pk: int) -> HttpResponse:
                     for message in errors:
                         form.add_error(field, message)
         else:
-            messages.success(request, _("The narrative is saved; the report is being generated again."))
+            if updated.delayed:
+                messages.warning(request, DELAYED_NOTICE)
+            else:
+                messages.success(request, _("The narrative is saved; the report is being generated again."))
             return redirect("report-detail", pk=report.pk)
     return _render_detail(request, user, report, form)
 
@@ -152,8 +157,15 @@ def report_regenerate_view(request: HttpRequest, pk: int) -> HttpResponse:
     except ReportError as error:
         messages.error(request, error.message)
         return redirect("report-detail", pk=report.pk)
-    messages.success(request, _("The report is being generated."))
+    _tell_generation(request, regenerated)
     return redirect("report-detail", pk=regenerated.pk)
+
+
+def _tell_generation(request: HttpRequest, report: Report) -> None:
+    if report.delayed:
+        messages.warning(request, DELAYED_NOTICE)
+    else:
+        messages.success(request, _("The report is being generated."))
 
 
 @login_required

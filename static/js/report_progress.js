@@ -22,6 +22,10 @@
     statusText.textContent = labels[report.status] || report.status;
     statusText.className = "report-status status-" + report.status;
     state.dataset.status = report.status;
+    const delayed = document.getElementById("report-delayed");
+    if (delayed) {
+      delayed.hidden = !report.delayed;
+    }
   }
 
   function poll() {
