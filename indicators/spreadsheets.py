@@ -704,7 +704,7 @@ UNIT_KIND_MARKS = [
     ("năm", UnitKind.YEARS),
     ("tuổi", UnitKind.YEARS),
 ]
-ROLLUP_OF_KIND = {UnitKind.COUNT: Rollup.SUM, UnitKind.YEARS: Rollup.NONE, UnitKind.OTHER: Rollup.NONE}
+ROLLUP_OF_KIND: dict[str, str] = {UnitKind.COUNT: Rollup.SUM, UnitKind.YEARS: Rollup.NONE, UnitKind.OTHER: Rollup.NONE}
 
 
 def unit_kind_of(unit: str) -> str:

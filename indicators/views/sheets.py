@@ -5,7 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
@@ -121,6 +121,7 @@ class PlanExportAPI(JSONOnly):
 
 
 def result_response(result: ImportResult) -> Response:
+    code: int
     if result.status in PENDING:
         code = status.HTTP_202_ACCEPTED
     elif result.status in {"valid", "imported"}:
@@ -142,7 +143,7 @@ class ImportCreateAPI(JSONOnly):
         kind = serializers.ChoiceField(choices=IMPORT_KINDS)
         dry_run = serializers.BooleanField(default=True)
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.method == "POST" and declared_too_large(request):
             # Before authentication and parsing, which would read the body.
             return JsonResponse(refusal(too_large_message()).as_dict(), status=400)
