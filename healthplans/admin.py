@@ -4,12 +4,14 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
-from healthplans.models import Agency, Notification, OrgUnit, RoleAssignment, Tenant, User
+from healthplans.audit import describe
+from healthplans.models import Agency, AuditEvent, Notification, OrgUnit, RoleAssignment, Tenant, User
 from healthplans.selectors import reach_of, tenant_q
 
 # Offers only the tenants present in the admin's own rows, so the filter names no other tenant.
@@ -85,3 +87,36 @@ class NotificationAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Notification]:
         subtree = reach_of(request.user).subtree_q("user__role_assignments__org_unit__path")
         return super().get_queryset(request).filter(subtree).distinct()
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit history, read only: an admin sees the role changes in its tenants and the logins
+    and account changes of the users its roles reach."""
+
+    list_display = ["at", "kind", "username", "actor", "ip_address", "what"]
+    list_filter = ["kind", TENANT_FILTER]
+    search_fields = ["username", "actor", "ip_address"]
+    date_hierarchy = "at"
+
+    @admin.display(description=_("what"))
+    def what(self, event: AuditEvent) -> str:
+        return describe(event)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
+        queryset = super().get_queryset(request)
+        reach = reach_of(request.user)
+        if reach.everything:
+            return queryset
+        reached_users = User.objects.filter(role_assignments__org_unit__in=OrgUnit.objects.filter(reach.subtree_q()))
+        of_reached_users = Q(tenant__isnull=True, username__in=reached_users.values("username"))
+        return queryset.filter((Q(tenant__isnull=False) & tenant_q(request.user)) | of_reached_users)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False

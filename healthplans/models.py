@@ -3,6 +3,7 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from treebeard.mp_tree import MP_Node
 
@@ -180,3 +181,42 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.text[:80]
+
+
+class AuditKind(models.TextChoices):
+    LOGIN = "login", _("login")
+    LOGIN_FAILED = "login_failed", _("failed login")
+    LOCKOUT = "lockout", _("lockout")
+    ROLE_GRANTED = "role_granted", _("role granted")
+    ROLE_CHANGED = "role_changed", _("role changed")
+    ROLE_REVOKED = "role_revoked", _("role revoked")
+    ACCOUNT_CHANGED = "account_changed", _("account changed")
+
+
+class AuditEvent(models.Model):
+    """A login, a refused login, a lockout, or a change of someone's roles or account flags.
+
+    Users and units are kept as text, not foreign keys: the history outlives what it names, and
+    an event written while a user is being deleted must not hold up that deletion.
+    """
+
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    kind = models.CharField(_("kind"), max_length=32, choices=AuditKind.choices)
+    actor = models.CharField(_("by"), max_length=150, blank=True, help_text=_("Empty: nobody logged in."))
+    username = models.CharField(_("user"), max_length=150, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    # The tenant of the unit a role is held on; empty for logins and account changes.
+    tenant = models.ForeignKey(
+        Tenant, verbose_name=_("tenant"), on_delete=models.PROTECT, null=True, blank=True, related_name="audit_events"
+    )
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["username", "at"], name="auditevent_user_at")]
+        constraints = [models.CheckConstraint(condition=Q(kind__in=AuditKind.values), name="auditevent_kind_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} · {self.get_kind_display()} · {self.username}"

@@ -48,7 +48,7 @@ def test_planner_requests_edits_official_signs_and_anyone_verifies(
     bar = planner.locator("#report-progress")
     assert bar.is_visible()
     live_site.sql("UPDATE reporting_report SET progress = 60 WHERE id = %s RETURNING id", pk)
-    planner.wait_for_function("document.getElementById('report-progress').value === 60", timeout=10_000)
+    planner.wait_for_function("() => document.getElementById('report-progress').value === 60", timeout=10_000)
     assert planner.locator("#report-percent").inner_text() == "60 %"
     screenshot(planner, "report-progress")
     live_site.sql("UPDATE reporting_report SET status = 'ready', progress = 100 WHERE id = %s RETURNING id", pk)
