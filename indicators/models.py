@@ -272,7 +272,15 @@ class Actual(ReviewedRecord):
                 name="actual_denominator_positive",
             ),
         ]
-        indexes = [models.Index(fields=["tenant", "period", "status"], name="actual_tenant_period_status")]
+        indexes = [
+            models.Index(fields=["tenant", "period", "status"], name="actual_tenant_period_status"),
+            # Roll-ups over a subtree read each unit's figures of some periods from this index alone.
+            models.Index(
+                fields=["org_unit", "period"],
+                include=["indicator", "status", "value", "numerator", "denominator"],
+                name="actual_unit_period_cover",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.indicator} · {self.org_unit} · {self.period}"

@@ -6,12 +6,17 @@ whole, never the mean of the unit rates). A figure that does not aggregate is sh
 where exactly one unit reported it. An actual entered at the unit itself wins over a roll-up.
 """
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from uuid import uuid4
 
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -84,17 +89,86 @@ def _contributors(indicator: Indicator, row: Mapping[str, Any]) -> int:
     return int(row["n"]) if _roll(indicator, row) is not None else 0
 
 
+# Roll-ups are cached for settings.FIGURES_CACHE_SECONDS (0: not at all) — their rows, not the
+# figures, so that a change of an indicator's rule applies at once — under a generation of their
+# plan, which every service that moves a figure into or out of the approved or submitted ones
+# replaces (figures_changed). Figures written around the services (the admin, tests' fixtures)
+# are seen once the time runs out, which is why the tests run without the cache.
+
+
+def _generation_key(plan_id: int) -> str:
+    return f"figures:generation:{connection.settings_dict['NAME']}:{plan_id}"
+
+
+def figures_changed(plan_id: int) -> None:
+    """A figure of the plan entered or left the approved or submitted ones: every cached roll-up of
+    the plan is out of date. Replaced now (for this transaction's own reads) and again once it
+    commits (against readers that began meanwhile and cached what they saw before the commit)."""
+
+    if not getattr(settings, "FIGURES_CACHE_SECONDS", 0):
+        return
+
+    def replace() -> None:
+        cache.set(_generation_key(plan_id), uuid4().hex, None)
+
+    replace()
+    transaction.on_commit(replace)
+
+
+def _generation(plan_id: int) -> str | None:
+    key = _generation_key(plan_id)
+    generation = cache.get(key)
+    if generation is None:
+        cache.add(key, uuid4().hex, None)
+        generation = cache.get(key)
+    return generation
+
+
+def _rollup_key(indicators: list[Indicator], unit: OrgUnit, periods: list[str], include_submitted: bool) -> str | None:
+    generations = [_generation(plan_id) for plan_id in sorted({indicator.plan_id for indicator in indicators})]
+    if None in generations:
+        return None  # no cache to be had
+    scope = f"{sorted(i.pk for i in indicators)}{sorted(periods)}{unit.pk}:{include_submitted}:{generations}"
+    return f"figures:rollup:{connection.settings_dict['NAME']}:{hashlib.sha256(scope.encode()).hexdigest()}"
+
+
 def rolled_up(
     *, indicators: list[Indicator], unit: OrgUnit, periods: list[str], include_submitted: bool
 ) -> dict[tuple[int, str], Figure]:
     """(indicator id, period) → the figure of `unit`: its own actual, else its subtree's roll-up."""
+    seconds = getattr(settings, "FIGURES_CACHE_SECONDS", 0)
+    key = _rollup_key(indicators, unit, periods, include_submitted) if seconds else None
+    cached = cache.get(key) if key else None
+    if cached is None:
+        cached = _rollup_rows(indicators=indicators, unit=unit, periods=periods, include_submitted=include_submitted)
+        if key:
+            cache.set(key, cached, seconds)
+    rows, own_rows = cached
+    by_id = {indicator.pk: indicator for indicator in indicators}
+    figures = {
+        (row["indicator_id"], row["period"]): Figure(
+            _roll(by_id[row["indicator_id"]], row), _contributors(by_id[row["indicator_id"]], row), row["submitted"] > 0
+        )
+        for row in rows
+    }
+    for own in own_rows:
+        figures[(own["indicator_id"], own["period"])] = Figure(own["value"], 1, own["status"] == ActualStatus.SUBMITTED)
+    return figures
+
+
+def _rollup_rows(
+    *, indicators: list[Indicator], unit: OrgUnit, periods: list[str], include_submitted: bool
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The subtree's sums per indicator and period, and the unit's own figures."""
     statuses = [ActualStatus.APPROVED, ActualStatus.SUBMITTED] if include_submitted else [ActualStatus.APPROVED]
+    # No ordering (the model's would join the plan); the subtree as a list of unit ids, so that
+    # the database reads each unit's figures of these periods from the (unit, period) index
+    # whatever the number of units elsewhere.
     base = Actual.objects.filter(
         indicator__in=[i.pk for i in indicators], period__in=periods, status__in=statuses, value__isnull=False
-    )
+    ).order_by()
     rows = (
-        base.filter(org_unit__path__startswith=unit.path)
-        .exclude(org_unit=unit)
+        base.filter(org_unit__in=subtree_ids(unit))
         .values("indicator_id", "period")
         .annotate(
             total=Sum("value"),
@@ -106,16 +180,16 @@ def rolled_up(
             submitted=Count("id", filter=Q(status=ActualStatus.SUBMITTED)),
         )
     )
-    by_id = {indicator.pk: indicator for indicator in indicators}
-    figures = {
-        (row["indicator_id"], row["period"]): Figure(
-            _roll(by_id[row["indicator_id"]], row), _contributors(by_id[row["indicator_id"]], row), row["submitted"] > 0
-        )
-        for row in rows
-    }
-    for own in base.filter(org_unit=unit).values("indicator_id", "period", "value", "status"):
-        figures[(own["indicator_id"], own["period"])] = Figure(own["value"], 1, own["status"] == ActualStatus.SUBMITTED)
-    return figures
+    own = base.filter(org_unit=unit).values("indicator_id", "period", "value", "status")
+    return [dict(row) for row in rows], [dict(row) for row in own]
+
+
+def subtree_ids(unit: OrgUnit, *, include_self: bool = False) -> QuerySet[OrgUnit, int]:
+    """The ids of the units below `unit` (and of itself if asked), as a subquery."""
+    units = OrgUnit.objects.filter(path__startswith=unit.path)
+    if not include_self:
+        units = units.filter(depth__gt=unit.depth)
+    return units.order_by().values_list("pk", flat=True)
 
 
 def _target_for(indicator: Indicator, year: int, unit: OrgUnit) -> Target | None:
@@ -124,17 +198,28 @@ def _target_for(indicator: Indicator, year: int, unit: OrgUnit) -> Target | None
 
 
 def plan_progress(
-    *, plan: Plan, indicators: QuerySet[Indicator], period: Period, unit: OrgUnit, include_submitted: bool = False
+    *,
+    plan: Plan,
+    indicators: QuerySet[Indicator],
+    period: Period,
+    unit: OrgUnit,
+    include_submitted: bool = False,
+    with_trend: bool = True,
 ) -> list[IndicatorProgress]:
-    """Every indicator of the plan for one period at one unit, with a trend over the plan's periods."""
+    """Every indicator of the plan for one period at one unit, with a trend over the plan's periods
+    (an empty one without `with_trend`: the figures of one period are read, not of all)."""
     items = list(indicators.select_related("baseline").prefetch_related("targets"))
-    trend_periods = [
-        p.code
-        for p in plan_periods(
-            start_year=plan.start_year, end_year=plan.end_year, frequencies=plan.reporting_frequencies
-        )
-        if p.kind == period.kind
-    ]
+    trend_periods = (
+        [
+            p.code
+            for p in plan_periods(
+                start_year=plan.start_year, end_year=plan.end_year, frequencies=plan.reporting_frequencies
+            )
+            if p.kind == period.kind
+        ]
+        if with_trend
+        else []
+    )
     codes = sorted(set(trend_periods) | {period.code})
     figures = rolled_up(indicators=items, unit=unit, periods=codes, include_submitted=include_submitted)
     result = []
@@ -165,9 +250,10 @@ class UnitFigure:
 def indicator_comparison(*, indicator: Indicator, period: str, unit: OrgUnit) -> list[UnitFigure]:
     """One indicator and period across the reporting units under `unit`, best first."""
     actuals = (
-        Actual.objects.filter(indicator=indicator, period=period, org_unit__path__startswith=unit.path)
+        Actual.objects.filter(indicator=indicator, period=period, org_unit__in=subtree_ids(unit, include_self=True))
         .exclude(value=None)
         .select_related("org_unit")
+        .order_by("org_unit_id")
     )
     figures = [UnitFigure(a.org_unit, a.value, a.status) for a in actuals if a.value is not None]
     if indicator.direction == Direction.KEEP:

@@ -52,7 +52,7 @@ def actual_list(*, fetched_by: Actor, filters: dict[str, Any] | None = None) -> 
         Actual.objects.filter(
             reach_of(fetched_by).subtree_q("org_unit__path"), indicator__plan__in=plan_list(fetched_by=fetched_by)
         )
-        .select_related("indicator", "org_unit", "tenant")
+        .select_related("indicator", "org_unit", "tenant", "submitted_by", "reviewed_by")
         .order_by("indicator__plan_id", "indicator__order", "org_unit__path", "period")
     )
     return ActualFilter(filters or {}, qs).qs

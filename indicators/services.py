@@ -27,6 +27,7 @@ from healthplans.selectors import roles_at
 from healthplans.vnnumber import format_number
 from indicators.models import Action, Actual, ActualEvent, ActualStatus, EntryLevel, Indicator, UnitKind
 from indicators.periods import Period, PeriodError, parse_period
+from indicators.progress import figures_changed
 
 WRITER_ROLES: set[str] = {Role.PLANNER, Role.STATION_REPORTER}
 
@@ -346,6 +347,7 @@ def actual_submit(*, actual: Actual, version: int, by: User, note: str | None = 
         submitted_at=timezone.now(),
     )
     _record(current, by=by, action=Action.SUBMIT, old=current.value, message=note)
+    figures_changed(current.indicator.plan_id)
     return current
 
 
@@ -366,6 +368,7 @@ def actual_approve(*, actual: Actual, by: User, version: int | None = None) -> A
         reviewed_at=timezone.now(),
     )
     _record(current, by=by, action=Action.APPROVE, old=current.value)
+    figures_changed(current.indicator.plan_id)
     return current
 
 
@@ -384,6 +387,7 @@ def actual_return(*, actual: Actual, by: User, message: str, version: int | None
         reviewed_at=timezone.now(),
     )
     _record(current, by=by, action=Action.RETURN, old=current.value, message=message)
+    figures_changed(current.indicator.plan_id)
     if current.submitted_by_id:
         submitter = User.objects.get(pk=current.submitted_by_id)
         text = _("%(reviewer)s returned «%(indicator)s» (%(unit)s, %(period)s): %(message)s") % {
@@ -411,6 +415,7 @@ def actual_unlock(*, actual: Actual, by: User, reason: str, version: int | None 
         reviewed_at=timezone.now(),
     )
     _record(current, by=by, action=Action.UNLOCK, old=current.value, message=reason)
+    figures_changed(current.indicator.plan_id)
     return current
 
 

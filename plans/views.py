@@ -308,6 +308,7 @@ def plan_compare_view(request: HttpRequest, slug: str) -> HttpResponse:
         period=scope.period,
         unit=scope.unit,
         include_submitted=scope.include_submitted,
+        with_trend=False,
     )
     # A draft or a returned figure is not reported yet; submitted ones only when asked for.
     reported = {ActualStatus.APPROVED, ActualStatus.SUBMITTED} if scope.include_submitted else {ActualStatus.APPROVED}

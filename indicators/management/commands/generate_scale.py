@@ -44,8 +44,7 @@ from plans.models import Plan
 
 # (provinces, stations) per scale; "tiny" and "small" are for tests.
 SCALES = {"tiny": (2, 6), "small": (2, 24), "province": (1, 150), "nation": (34, 3321)}
-PREFIX = "scale"
-PLAN_SLUG = f"{PREFIX}-national-plan"
+PREFIX = "scale"  # of every code, slug and user name the generator makes
 START_YEAR, END_YEAR = 2016, 2025
 INDICATORS = 50
 PASSWORD_NOTE = "the demo password (settings.DEMO_PASSWORD)"
@@ -112,28 +111,35 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--scale", choices=sorted(SCALES), default="province")
         parser.add_argument("--seed", type=int, default=2025)
+        parser.add_argument("--prefix", default=PREFIX, help="of the generated codes, slugs and user names")
 
-    def handle(self, *args: Any, scale: str, seed: int, verbosity: int, **options: Any) -> None:
-        if Plan.objects.filter(slug=PLAN_SLUG).exists():
-            raise CommandError(f"This database holds generated data already (plan {PLAN_SLUG}).")
+    def handle(self, *args: Any, scale: str, seed: int, prefix: str, verbosity: int, **options: Any) -> None:
+        if Plan.objects.filter(slug=plan_slug(prefix)).exists():
+            raise CommandError(f"This database holds generated data already (plan {plan_slug(prefix)}).")
         provinces, stations = SCALES[scale]
         started = datetime.now()
         with transaction.atomic():
-            figures = generate(provinces=provinces, stations=stations, seed=seed)
+            figures = generate(provinces=provinces, stations=stations, seed=seed, prefix=prefix)
         if verbosity:
             self.stdout.write(
                 f"Generated {provinces} province(s), {stations} stations and {figures} figures "
-                f"in {(datetime.now() - started).total_seconds():.0f} s; users {PREFIX}.planner, "
-                f"{PREFIX}.reviewer, {PREFIX}.reporter, {PREFIX}.national with {PASSWORD_NOTE}."
+                f"in {(datetime.now() - started).total_seconds():.0f} s; users {prefix}.planner, "
+                f"{prefix}.reviewer, {prefix}.reporter, {prefix}.national with {PASSWORD_NOTE}."
             )
+        if connection.in_atomic_block:
+            return  # VACUUM runs outside transactions only (not inside a test's)
+        # Statistics for the planner, and the visibility map that index-only scans need.
         with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {Actual._meta.db_table}")
-            cursor.execute(f"ANALYZE {ActualEvent._meta.db_table}")
-            cursor.execute(f"ANALYZE {OrgUnit._meta.db_table}")
+            for model in (Actual, ActualEvent, OrgUnit):
+                cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
+
+
+def plan_slug(prefix: str) -> str:
+    return f"{prefix}-national-plan"
 
 
 def _root() -> OrgUnit:
-    root = OrgUnit.get_root_nodes().filter(level=OrgUnit.Level.NATION).first()
+    root = OrgUnit.objects.get_root_nodes().filter(level=OrgUnit.Level.NATION).first()
     if root is None:
         root = OrgUnit.objects.add_root(create_kwargs={"code": "vn", "name": "Việt Nam", "level": "nation"})
     return root
@@ -143,16 +149,16 @@ def _children_paths(parent: OrgUnit, count: int) -> list[str]:
     return [OrgUnit._get_path(parent.path, parent.depth + 1, n) for n in range(1, count + 1)]
 
 
-def _units(root: OrgUnit, provinces: int, stations: int) -> list[tuple[OrgUnit, list[OrgUnit]]]:
+def _units(root: OrgUnit, provinces: int, stations: int, prefix: str) -> list[tuple[OrgUnit, list[OrgUnit]]]:
     """Provinces under the root, each with its communes and one station per commune."""
     per_province = [stations // provinces + (1 if n < stations % provinces else 0) for n in range(provinces)]
     result = []
     for p, count in enumerate(per_province, start=1):
-        tenant = Tenant.objects.create(slug=f"{PREFIX}-p{p:02d}", name=f"Tỉnh mẫu {p:02d}")
+        tenant = Tenant.objects.create(slug=f"{prefix}-p{p:02d}", name=f"Tỉnh mẫu {p:02d}")
         province = OrgUnit.objects.add_child(
             OrgUnit.objects.get(pk=root.pk),
             create_kwargs={
-                "code": f"{PREFIX}-p{p:02d}",
+                "code": f"{prefix}-p{p:02d}",
                 "name": f"Tỉnh mẫu {p:02d}",
                 "level": OrgUnit.Level.PROVINCE,
                 "tenant": tenant,
@@ -190,7 +196,7 @@ def _units(root: OrgUnit, provinces: int, stations: int) -> list[tuple[OrgUnit, 
     return result
 
 
-def _users(root: OrgUnit, first_province: OrgUnit) -> dict[str, User]:
+def _users(root: OrgUnit, first_province: OrgUnit, prefix: str) -> dict[str, User]:
     password = make_password(settings.DEMO_PASSWORD)
     roles = {
         "planner": (first_province, Role.PLANNER),
@@ -200,15 +206,15 @@ def _users(root: OrgUnit, first_province: OrgUnit) -> dict[str, User]:
     }
     users = {}
     for name, (unit, role) in roles.items():
-        user = User.objects.create(username=f"{PREFIX}.{name}", password=password)
+        user = User.objects.create(username=f"{prefix}.{name}", password=password)
         RoleAssignment.objects.create(user=user, org_unit=unit, role=role)
         users[name] = user
     return users
 
 
-def _plan(root: OrgUnit, shapes: list[Shape], stations: int) -> tuple[Plan, list[Indicator]]:
+def _plan(root: OrgUnit, shapes: list[Shape], stations: int, prefix: str) -> tuple[Plan, list[Indicator]]:
     plan = Plan.objects.create(
-        slug=PLAN_SLUG,
+        slug=plan_slug(prefix),
         kind=Plan.Kind.STRATEGY,
         issuer="Bộ Y tế",
         issuer_org_unit=root,
@@ -395,14 +401,14 @@ def _history(plan: Plan) -> None:
             )
 
 
-def generate(*, provinces: int, stations: int, seed: int) -> int:
+def generate(*, provinces: int, stations: int, seed: int, prefix: str = PREFIX) -> int:
     """Write the units, users, plan and figures; returns the number of figures."""
     rng = random.Random(seed)
     root = _root()
-    units = _units(root, provinces, stations)
-    users = _users(root, units[0][0])
+    units = _units(root, provinces, stations, prefix)
+    users = _users(root, units[0][0], prefix)
     shapes = _shapes(rng)
-    plan, indicators = _plan(root, shapes, stations)
+    plan, indicators = _plan(root, shapes, stations, prefix)
     count = _copy_actuals(_actual_rows(units, indicators, shapes, users, rng))
     _history(plan)
     return count

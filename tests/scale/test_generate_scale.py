@@ -1,0 +1,141 @@
+"""The benchmark data generator makes valid, deterministic data; the progress pages' query counts do
+not depend on how much of it there is; the roll-up cache never outlives an approval."""
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+from django.db import connection
+from django.db.models import Count
+from django.test import Client
+from django.test.utils import CaptureQueriesContext, override_settings
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from healthplans.models import OrgUnit, User
+from indicators.management.commands.generate_scale import generate
+from indicators.models import Action, Actual, ActualEvent, ActualStatus, Indicator
+from indicators.services import is_entry_unit, resolve_value
+from plans.models import Plan
+
+pytestmark = pytest.mark.django_db
+
+VERSIONS = {ActualStatus.DRAFT: 1, ActualStatus.SUBMITTED: 2, ActualStatus.APPROVED: 3, ActualStatus.RETURNED: 3}
+
+
+def test_tiny_scale_makes_a_valid_tree_plan_and_figures() -> None:
+    call_command("generate_scale", "--scale", "tiny", "--prefix", "t", verbosity=0)
+    plan = Plan.objects.get(slug="t-national-plan")
+    assert plan.issuer_org_unit.level == OrgUnit.Level.NATION
+    assert all(not problems for problems in OrgUnit.objects.find_problems())
+    stations = list(OrgUnit.objects.filter(code__startswith="t-p", facility_kind=OrgUnit.FacilityKind.STATION))
+    assert len(stations) == 6
+    indicators = list(plan.indicators.select_related("plan__issuer_org_unit", "baseline").annotate(n=Count("targets")))
+    assert len(indicators) == 50
+    assert all(indicator.n == 10 and indicator.baseline for indicator in indicators)
+    assert all(is_entry_unit(indicator, station) for indicator in indicators for station in stations)
+
+    actuals = Actual.objects.filter(indicator__plan=plan)
+    # 6 stations × 50 indicators × 20 half-years, less each province's first station's last one.
+    assert actuals.count() == 6 * 50 * 20 - 2 * 50
+    assert actuals.filter(status=ActualStatus.APPROVED).count() > 0.9 * actuals.count()
+    by_pk = {indicator.pk: indicator for indicator in indicators}
+    for actual in actuals.select_related("org_unit"):
+        assert actual.version == VERSIONS[ActualStatus(actual.status)]
+        assert (actual.submitted_at is None) == (actual.status == ActualStatus.DRAFT)
+        assert (actual.reviewed_at is not None) == (actual.status in {ActualStatus.APPROVED, ActualStatus.RETURNED})
+        assert actual.tenant_id == actual.org_unit.tenant_id
+        if actual.numerator is not None:
+            assert resolve_value(by_pk[actual.indicator_id], None, actual.numerator, actual.denominator) == actual.value
+
+    events = ActualEvent.objects.filter(actual__indicator__plan=plan)
+    assert events.filter(action=Action.CREATE).count() == actuals.count()
+    assert events.filter(action=Action.SUBMIT).count() == actuals.exclude(status=ActualStatus.DRAFT).count()
+    assert events.filter(action=Action.APPROVE).count() == actuals.filter(status=ActualStatus.APPROVED).count()
+    assert events.filter(action=Action.RETURN).count() == actuals.filter(status=ActualStatus.RETURNED).count()
+
+
+def figures_of(prefix: str) -> list[tuple[Any, ...]]:
+    return list(
+        Actual.objects.filter(indicator__plan__slug=f"{prefix}-national-plan")
+        .order_by("indicator__order", "org_unit__path", "period")
+        .values_list("indicator__order", "period", "status", "value", "numerator", "denominator")
+    )
+
+
+def test_the_same_seed_gives_the_same_figures() -> None:
+    generate(provinces=1, stations=2, seed=7, prefix="a")
+    generate(provinces=1, stations=2, seed=7, prefix="b")
+    generate(provinces=1, stations=2, seed=8, prefix="c")
+    assert figures_of("a") == figures_of("b")
+    assert figures_of("a") != figures_of("c")
+
+
+def queries(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def progress_urls(prefix: str) -> list[str]:
+    plan = Plan.objects.get(slug=f"{prefix}-national-plan")
+    province = OrgUnit.objects.get(code=f"{prefix}-p01")
+    indicator = Indicator.objects.filter(plan=plan).order_by("order")[4]
+    scope = f"period=2025H1&org_unit={province.pk}"
+    return [
+        f"/api/plans/{plan.pk}/progress/?{scope}",
+        f"/plans/{plan.slug}/dashboard/?{scope}",
+        f"/plans/{plan.slug}/compare/?{scope}&indicator={indicator.pk}",
+        f"/api/actuals/?plan={plan.pk}&page=2",
+    ]
+
+
+def test_progress_query_counts_do_not_grow_with_the_data(client: Client) -> None:
+    generate(provinces=1, stations=3, seed=1, prefix="small")
+    generate(provinces=2, stations=40, seed=1, prefix="large")
+    counts = {}
+    for prefix in ("small", "large"):
+        client.force_login(User.objects.get(username=f"{prefix}.planner"))
+        counts[prefix] = [queries(client, url) for url in progress_urls(prefix)]
+    assert counts["small"] == counts["large"]
+
+
+@override_settings(
+    FIGURES_CACHE_SECONDS=300,
+    CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rollup-test"}},
+)
+def test_an_approval_shows_at_once_through_the_roll_up_cache() -> None:
+    generate(provinces=1, stations=3, seed=1, prefix="cache")
+    plan = Plan.objects.get(slug="cache-national-plan")
+    province = OrgUnit.objects.get(code="cache-p01")
+    waiting = Actual.objects.filter(indicator__plan=plan, period="2025H1", status=ActualStatus.SUBMITTED).first()
+    assert waiting is not None
+    url = f"/api/plans/{plan.pk}/progress/?period=2025H1&org_unit={province.pk}"
+
+    def as_user(username: str) -> APIClient:
+        token, _created = Token.objects.get_or_create(user=User.objects.get(username=username))
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    def units_reporting(client: APIClient) -> tuple[int, Decimal]:
+        body = client.get(url).json()
+        (item,) = [item for item in body["indicators"] if item["indicator"] == waiting.indicator_id]
+        return item["units"], Decimal(item["actual"] or 0)
+
+    planner = as_user("cache.planner")
+    cache.clear()
+    with CaptureQueriesContext(connection) as missed:
+        before = units_reporting(planner)
+    with CaptureQueriesContext(connection) as hit:
+        assert units_reporting(planner) == before
+    # The second read takes the roll-up from the cache.
+    assert len(hit) < len(missed)
+
+    response = as_user("cache.reviewer").post(f"/api/actuals/{waiting.pk}/approve/", {"version": waiting.version})
+    assert response.status_code == 200, response.content
+    after = units_reporting(planner)
+    assert after[0] == before[0] + 1
+    assert after != before
