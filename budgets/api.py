@@ -41,8 +41,12 @@ from plans.selectors import plan_list
 
 
 class BudgetLineOutputSerializer(serializers.ModelSerializer):
-    agency: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    funding_source: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    agency: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
+    funding_source: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = BudgetLine
@@ -64,9 +68,11 @@ class BudgetExecutionOutputSerializer(serializers.ModelSerializer):
     rate = serializers.SerializerMethodField()
     warnings = serializers.SerializerMethodField()
     submitted_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
-    reviewed_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reviewed_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = BudgetExecution
@@ -210,7 +216,9 @@ class BudgetExecutionUnlockAPI(ExecutionWorkflowAPI):
 
 class BudgetExecutionHistoryAPI(GenericAPIView):
     class OutputSerializer(serializers.ModelSerializer):
-        by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+        by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+            slug_field="username", read_only=True, allow_null=True
+        )
 
         class Meta:
             model = BudgetExecutionEvent
@@ -226,6 +234,8 @@ class BudgetExecutionHistoryAPI(GenericAPIView):
             ]
 
     serializer_class = OutputSerializer
+    # A record's whole history in one answer (a plain list, as documented): it stays short.
+    pagination_class = None
 
     @extend_schema(responses={200: OutputSerializer(many=True)})
     def get(self, request: Request, pk: int) -> Response:

@@ -1,10 +1,12 @@
-"""Pages of the core: the user's notifications."""
+"""Pages of the core: the user's notifications, and the answer to an address that matches nothing."""
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.defaults import page_not_found
 
 from healthplans.models import Notification, User
 
@@ -32,3 +34,10 @@ def notification_list_view(request: HttpRequest) -> HttpResponse:
     # the state they were read with, so the new ones stand out on this visit.
     notifications_mark_read(notifications=notifications)
     return render(request, "figures/notifications.html", {"notifications": notifications})
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: an API client gets JSON, as from every API view (e.g. /api/plans/abc/), not a page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": _("Not found.")}, status=404)
+    return page_not_found(request, exception)

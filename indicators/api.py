@@ -37,7 +37,9 @@ class IndicatorOutputSerializer(serializers.ModelSerializer):
             fields = ["year", "value", "text"]
 
     class TargetSerializer(serializers.ModelSerializer):
-        org_unit: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="code", read_only=True)
+        org_unit: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+            slug_field="code", read_only=True, allow_null=True
+        )
         comparator = serializers.ChoiceField(choices=COMPARATOR_VALUES)
         value = serializers.DecimalField(max_digits=24, decimal_places=6, normalize_output=True)
 
@@ -47,7 +49,9 @@ class IndicatorOutputSerializer(serializers.ModelSerializer):
 
     baseline = serializers.SerializerMethodField()
     targets = TargetSerializer(many=True, read_only=True)
-    catalogue: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    catalogue: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Indicator
@@ -100,9 +104,11 @@ class ActualOutputSerializer(serializers.ModelSerializer):
     numerator = serializers.DecimalField(max_digits=24, decimal_places=6, normalize_output=True, allow_null=True)
     denominator = serializers.DecimalField(max_digits=24, decimal_places=6, normalize_output=True, allow_null=True)
     submitted_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
-    reviewed_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reviewed_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Actual
@@ -228,7 +234,9 @@ class ActualUnlockAPI(ActualWorkflowAPI):
 
 class ActualHistoryAPI(GenericAPIView):
     class OutputSerializer(serializers.ModelSerializer):
-        by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+        by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+            slug_field="username", read_only=True, allow_null=True
+        )
         old_value = serializers.DecimalField(max_digits=24, decimal_places=6, normalize_output=True, allow_null=True)
         new_value = serializers.DecimalField(max_digits=24, decimal_places=6, normalize_output=True, allow_null=True)
 
@@ -237,6 +245,8 @@ class ActualHistoryAPI(GenericAPIView):
             fields = ["at", "by", "action", "old_value", "new_value", "message"]
 
     serializer_class = OutputSerializer
+    # A record's whole history in one answer (a plain list, as documented): it stays short.
+    pagination_class = None
 
     @extend_schema(responses={200: OutputSerializer(many=True)})
     def get(self, request: Request, pk: int) -> Response:

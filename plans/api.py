@@ -24,7 +24,9 @@ PLAN_FIELDS = [
 
 
 class PlanOutputSerializer(serializers.ModelSerializer):
-    tenant: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    tenant: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Plan
@@ -46,7 +48,7 @@ class PlanDetailAPI(SelectorDetailAPI):
         class SectionSerializer(serializers.ModelSerializer):
             class TaskSerializer(serializers.ModelSerializer):
                 lead: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-                    slug_field="code", read_only=True
+                    slug_field="code", read_only=True, allow_null=True
                 )
 
                 class Meta:
