@@ -1,0 +1,388 @@
+"""The rules of the isolation matrix: for every route of the URL configuration, how to fill it with
+another tenant's (or a sibling unit's) objects, or why it is tenant-agnostic.
+
+tests/security/test_isolation_matrix.py walks `django.urls.get_resolver()` and asks this table
+for every route it finds; a route without a rule is a failing case ("route X has no isolation rule").
+"""
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from budgets.models import BudgetExecution, BudgetLine
+from healthplans.models import OrgUnit
+from indicators.models import Actual, Indicator
+from plans.models import Plan
+from reporting.models import Report
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+# The objects of a world a rule can name, in the URL, the query or the body.
+OBJECTS = frozenset({"plan", "indicator", "org_unit", "actual", "budget_line", "execution", "report", "import_id"})
+
+
+@dataclass
+class World:
+    """Objects out of an actor's reach, and strings that only they could put in a response."""
+
+    plan: Plan
+    indicator: Indicator  # of `plan`, entered at `org_unit`, with no figure there for `period` yet
+    org_unit: OrgUnit
+    period: str
+    actual: Actual  # a submitted figure at `org_unit` (under `actual.indicator.plan`)
+    markers: list[str]
+    budget_line: BudgetLine | None = None  # a line of `plan` with no amounts yet
+    execution: BudgetExecution | None = None  # submitted amounts on another line of `plan`
+    report: Report | None = None  # a ready version of `plan`'s report for `period`
+    import_id: str | None = None  # a previewed spreadsheet import of the world's owner
+    import_file: bytes = b""  # the owner's export of `plan`'s targets, a plausible upload
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """An actor and the world it must not reach; `reachable` names the world's objects it may see
+    (then only what they hold of the world's unreachable objects must stay out of its pages)."""
+
+    actor: str
+    world: str
+    reachable: frozenset[str] = frozenset()
+    # A national viewer reads every tenant by design: its cases are the writes, which it may not make.
+    writes_only: bool = False
+
+    @property
+    def id(self) -> str:
+        return f"{self.actor}-vs-{self.world}"
+
+
+# Lào Cai's roles against Bắc Kạn; its two station reporters against each other's units (a city
+# ward station and a township station of another district) and against a sibling station in the
+# same city plan; the national viewer's writes.
+SCENARIOS = [
+    Scenario("laocai.planner", "other-tenant"),
+    Scenario("laocai.reviewer", "other-tenant"),
+    Scenario("laocai.official", "other-tenant"),
+    Scenario("laocai.station", "other-tenant"),
+    Scenario("laocai.station", "sibling-district"),
+    Scenario("muongkhuong.station", "sibling-city"),
+    Scenario("laocai.station", "sibling-station", reachable=frozenset({"plan", "indicator"})),
+    Scenario("national.viewer", "other-tenant", reachable=OBJECTS, writes_only=True),
+]
+# The sibling station's world has only a figure and a unit of its own under the city plan.
+ABSENT = {"sibling-station": frozenset({"budget_line", "execution", "report", "import_id"})}
+
+
+Body = Callable[[World], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How a route names a world's objects.
+
+    `uses`: the objects the request names (path, query or body); a request naming one out of
+    reach must be refused with 403 or 404 (405 where the method is not allowed), unless the route
+    is a `listing`, where a GET's query only filters what the actor sees (200, none of the world).
+    `bad_reference_400`: a create that names an object it cannot see in its body answers 400
+    ("not found among what you may see"), as a missing one does.
+    """
+
+    uses: frozenset[str] = frozenset()
+    kwargs: Callable[[World], dict[str, Any]] | None = None
+    query: Callable[[World], dict[str, Any]] | None = None
+    body: Body | None = None
+    body_format: str = "form"  # form | json | multipart
+    listing: bool = False
+    bad_reference_400: bool = False
+
+
+@dataclass(frozen=True)
+class Public:
+    """A route that serves no tenant's data, or serves it to anyone by design."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class StaffOnly:
+    """The admin site: demo role users are not staff and are sent to the admin login."""
+
+    reason: str = "Django admin: staff only; a tenant admin's rows are scoped (tests/core/test_admin.py)"
+
+
+# --- bodies: every field the route's forms or serializers read, with plausible values -------------
+
+
+def actual_step(w: World) -> dict[str, Any]:
+    """Edit, submit, approve, return or unlock the world's figure (each step reads what it needs)."""
+    a = w.actual
+    return {"version": a.version, "value": "12", "note": "x", "message": "Xem lại", "reason": "Sửa số liệu"}
+
+
+def execution_step(w: World) -> dict[str, Any]:
+    e = w.execution
+    assert e is not None
+    return {"version": e.version, "allocated": 1000, "disbursed": 500, "message": "Xem lại", "reason": "Sửa số"}
+
+
+def new_actual(w: World) -> dict[str, Any]:
+    return {"indicator": w.indicator.pk, "org_unit": w.org_unit.pk, "period": w.period, "value": "12"}
+
+
+def new_execution(w: World) -> dict[str, Any]:
+    line = w.budget_line
+    assert line is not None
+    return {"budget_line": line.pk, "period": str(line.year), "allocated": 1000, "disbursed": 500}
+
+
+def grid_cells(w: World) -> dict[str, Any]:
+    a = w.actual
+    cell = {"indicator": a.indicator_id, "org_unit": a.org_unit_id, "period": a.period, "value": "5"}
+    return {"plan": a.indicator.plan.slug, "cells": [{**cell, "version": a.version}]}
+
+
+def period_form(w: World) -> dict[str, Any]:
+    prefix = f"i{w.indicator.pk}"
+    return {f"{prefix}-value": "12", f"{prefix}-note": "", f"{prefix}-version": "", "action": "submit"}
+
+
+def budget_form(w: World) -> dict[str, Any]:
+    line = w.budget_line
+    assert line is not None
+    prefix = f"l{line.pk}"
+    return {f"{prefix}-allocated": "1.000", f"{prefix}-disbursed": "500", f"{prefix}-note": "", "action": "submit"}
+
+
+def narrative(w: World) -> dict[str, Any]:
+    return {"narrative": {"achievements": "Đạt"}, "document_number": "12/BC-SYT", "regenerate": False}
+
+
+def narrative_form(w: World) -> dict[str, Any]:
+    return {"document_number": "12/BC-SYT", "achievements": "Đạt", "shortcomings": "", "causes": "", "directions": ""}
+
+
+def import_upload(w: World) -> dict[str, Any]:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("targets.csv", w.import_file, content_type="text/csv")
+    return {"file": upload, "plan": w.plan.pk, "kind": "targets", "dry_run": "true"}
+
+
+def import_page_upload(w: World) -> dict[str, Any]:
+    body = import_upload(w)
+    return {"file": body["file"], "kind": "targets"}
+
+
+def plan_slug(w: World) -> dict[str, Any]:
+    return {"slug": w.plan.slug}
+
+
+def plan_pk(w: World) -> dict[str, Any]:
+    return {"pk": w.plan.pk}
+
+
+def actual_pk(w: World) -> dict[str, Any]:
+    return {"pk": w.actual.pk}
+
+
+def execution_pk(w: World) -> dict[str, Any]:
+    assert w.execution is not None
+    return {"pk": w.execution.pk}
+
+
+def report_pk(w: World) -> dict[str, Any]:
+    assert w.report is not None
+    return {"pk": w.report.pk}
+
+
+def import_id(w: World) -> dict[str, Any]:
+    return {"import_id": w.import_id}
+
+
+def listing(query: Callable[[World], dict[str, Any]] | None = None, **rule: Any) -> Rule:
+    """A list of what the actor may see, asked for the world's rows, as many as a page holds."""
+
+    def full_page(w: World) -> dict[str, Any]:
+        return {"page_size": 500, **(query(w) if query else {})}
+
+    return Rule(listing=True, query=full_page, **rule)
+
+
+PLAN = frozenset({"plan"})
+ACTUAL = frozenset({"actual"})
+EXECUTION = frozenset({"execution"})
+REPORT = frozenset({"report"})
+IMPORT = frozenset({"import_id"})
+
+
+def plan_page(body: Body | None = None, body_format: str = "form") -> Rule:
+    return Rule(uses=PLAN, kwargs=plan_slug, body=body, body_format=body_format)
+
+
+RULES: dict[str, Rule | Public] = {
+    # -- tenant-agnostic ---------------------------------------------------------------------
+    "admin:login": Public("the admin's login form"),
+    "admin:logout": Public("ends the caller's own session"),
+    "admin:javascript-catalog": Public("the admin's translated interface strings"),
+    "health": Public("liveness probe: says whether the database and Redis answer, nothing of a tenant"),
+    "login": Public("the login form"),
+    "logout": Public("ends the caller's own session"),
+    "set_language": Public("stores the caller's language choice"),
+    "api:token": Public("exchanges the caller's own credentials for the caller's own token"),
+    "api:schema": Public("the OpenAPI description of the routes, the same for everyone"),
+    "api:verify": Public("checks an uploaded PDF's signature: answers about the file the caller holds"),
+    "verify": Public("checks an uploaded PDF's signature: answers about the file the caller holds"),
+    "verify-code": Public(
+        "what a signed report's QR code opens: public by design, reachable only with the code printed on it"
+    ),
+    # -- the actor's own lists: nothing of the world may appear --------------------------------
+    "home": Rule(),
+    "notifications": Rule(),
+    "figures-home": Rule(),
+    "review-queue": Rule(),
+    "api:tenant-list": listing(),
+    "api:agency-list": listing(),
+    "api:org-unit-list": listing(lambda w: {"parent": w.org_unit.pk}, uses=frozenset({"org_unit"})),
+    "api:plan-list": listing(lambda w: {"tenant": w.plan.tenant.slug if w.plan.tenant else ""}),
+    "api:indicator-list": listing(lambda w: {"plan": w.plan.pk}, uses=PLAN),
+    "api:budget-line-list": listing(lambda w: {"plan": w.plan.pk}, uses=PLAN),
+    "api:report-list": listing(
+        lambda w: {"plan": w.plan.pk},
+        uses=PLAN,
+        body=lambda w: {"plan": w.plan.pk, "period": w.period},
+        body_format="json",
+    ),
+    "api:actual-list": listing(
+        lambda w: {"org_unit": w.org_unit.pk},
+        uses=frozenset({"indicator", "org_unit"}),
+        body=new_actual,
+        body_format="json",
+        bad_reference_400=True,
+    ),
+    "api:budget-execution-list": listing(
+        lambda w: {"plan": w.plan.pk},
+        uses=frozenset({"plan", "budget_line"}),
+        body=new_execution,
+        body_format="json",
+        bad_reference_400=True,
+    ),
+    # -- plans ---------------------------------------------------------------------------------
+    "plan-detail": plan_page(),
+    "plan-dashboard": plan_page(),
+    "plan-compare": plan_page(),
+    "plan-completeness": plan_page(),
+    "budget-page": plan_page(budget_form),
+    "plan-reports": plan_page(lambda w: {"period": w.period}),
+    "plan-import": plan_page(import_page_upload, "multipart"),
+    "api:plan-detail": Rule(uses=PLAN, kwargs=plan_pk),
+    "api:plan-progress": Rule(uses=PLAN, kwargs=plan_pk, query=lambda w: {"period": w.period}),
+    "api:plan-budget-summary": Rule(uses=PLAN, kwargs=plan_pk, query=lambda w: {"period": w.period}),
+    "plan-export": Rule(uses=PLAN, kwargs=plan_pk, query=lambda w: {"kind": "targets", "format": "csv"}),
+    "import-create": Rule(uses=PLAN, body=import_upload, body_format="multipart"),
+    "import-status": Rule(uses=IMPORT, kwargs=import_id),
+    "import-confirm": Rule(uses=IMPORT, kwargs=import_id),
+    "api:indicator-detail": Rule(uses=frozenset({"indicator"}), kwargs=lambda w: {"pk": w.indicator.pk}),
+    # -- figures ---------------------------------------------------------------------------------
+    "figures-period": Rule(
+        uses=frozenset({"org_unit", "plan", "indicator"}),
+        kwargs=lambda w: {"code": w.org_unit.code, "period": w.period},
+        query=lambda w: {"plan": w.plan.slug},
+        body=period_form,
+    ),
+    "figures-history": Rule(uses=ACTUAL, kwargs=actual_pk),
+    "review-approve": Rule(uses=ACTUAL, kwargs=actual_pk, body=actual_step),
+    "review-return": Rule(uses=ACTUAL, kwargs=actual_pk, body=actual_step),
+    "review-unlock": Rule(uses=ACTUAL, kwargs=actual_pk, body=actual_step),
+    "review-approve-group": Rule(
+        uses=ACTUAL, body=lambda w: {"actual": [w.actual.pk], f"version-{w.actual.pk}": w.actual.version}
+    ),
+    "grid": Rule(
+        uses=PLAN, query=lambda w: {"plan": w.actual.indicator.plan.slug, "period": w.actual.period}, listing=True
+    ),
+    "grid-save": Rule(uses=ACTUAL, body=grid_cells, body_format="json"),
+    "grid-submit": Rule(uses=ACTUAL, body=grid_cells, body_format="json"),
+    "api:actual-detail": Rule(uses=ACTUAL, kwargs=actual_pk, body=actual_step, body_format="json"),
+    "api:actual-submit": Rule(uses=ACTUAL, kwargs=actual_pk, body=actual_step, body_format="json"),
+    "api:actual-approve": Rule(uses=ACTUAL, kwargs=actual_pk, body=actual_step, body_format="json"),
+    "api:actual-return": Rule(uses=ACTUAL, kwargs=actual_pk, body=actual_step, body_format="json"),
+    "api:actual-unlock": Rule(uses=ACTUAL, kwargs=actual_pk, body=actual_step, body_format="json"),
+    "api:actual-history": Rule(uses=ACTUAL, kwargs=actual_pk),
+    # -- budgets ---------------------------------------------------------------------------------
+    "api:budget-line-detail": Rule(
+        uses=frozenset({"budget_line"}), kwargs=lambda w: {"pk": w.budget_line.pk if w.budget_line else 0}
+    ),
+    "budget-history": Rule(uses=EXECUTION, kwargs=execution_pk),
+    "budget-approve": Rule(uses=EXECUTION, kwargs=execution_pk, body=execution_step),
+    "budget-return": Rule(uses=EXECUTION, kwargs=execution_pk, body=execution_step),
+    "budget-unlock": Rule(uses=EXECUTION, kwargs=execution_pk, body=execution_step),
+    "api:budget-execution-detail": Rule(uses=EXECUTION, kwargs=execution_pk, body=execution_step, body_format="json"),
+    "api:budget-execution-submit": Rule(uses=EXECUTION, kwargs=execution_pk, body=execution_step, body_format="json"),
+    "api:budget-execution-approve": Rule(uses=EXECUTION, kwargs=execution_pk, body=execution_step, body_format="json"),
+    "api:budget-execution-return": Rule(uses=EXECUTION, kwargs=execution_pk, body=execution_step, body_format="json"),
+    "api:budget-execution-unlock": Rule(uses=EXECUTION, kwargs=execution_pk, body=execution_step, body_format="json"),
+    "api:budget-execution-history": Rule(uses=EXECUTION, kwargs=execution_pk),
+    # -- reports ---------------------------------------------------------------------------------
+    "report-detail": Rule(uses=REPORT, kwargs=report_pk),
+    "report-narrative": Rule(uses=REPORT, kwargs=report_pk, body=narrative_form),
+    "report-sign": Rule(uses=REPORT, kwargs=report_pk),
+    "report-regenerate": Rule(uses=REPORT, kwargs=report_pk),
+    "report-pdf": Rule(uses=REPORT, kwargs=report_pk),
+    "api:report-detail": Rule(uses=REPORT, kwargs=report_pk),
+    "api:report-narrative": Rule(uses=REPORT, kwargs=report_pk, body=narrative, body_format="json"),
+    "api:report-regenerate": Rule(uses=REPORT, kwargs=report_pk),
+    "api:report-sign": Rule(uses=REPORT, kwargs=report_pk),
+    "api:report-pdf": Rule(uses=REPORT, kwargs=report_pk),
+}
+
+
+# --- the URL configuration ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    key: str  # namespace:name, or the pattern for an unnamed route
+    pattern: str
+    named: bool = field(default=True)
+
+    @property
+    def is_api(self) -> bool:
+        return self.pattern.startswith("api/")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.pattern.startswith("admin/")
+
+
+def routes() -> list[Route]:
+    """Every URL pattern, depth first, as `reverse()` names it."""
+
+    def walk(resolver: URLResolver, prefix: str, namespace: str) -> Iterator[Route]:
+        for entry in resolver.url_patterns:
+            if isinstance(entry, URLResolver):
+                inner = ":".join(filter(None, [namespace, entry.namespace or ""]))
+                yield from walk(entry, prefix + str(entry.pattern), inner)
+            elif isinstance(entry, URLPattern):
+                pattern = prefix + str(entry.pattern)
+                if entry.name:
+                    yield Route(":".join(filter(None, [namespace, entry.name])), pattern)
+                else:
+                    yield Route(pattern, pattern, named=False)
+
+    seen: dict[str, Route] = {}
+    for route in walk(get_resolver(), "", ""):
+        seen.setdefault(route.key, route)  # the first of two alike names is the one reverse() finds
+    return list(seen.values())
+
+
+def rule_for(route: Route) -> Rule | Public | StaffOnly | None:
+    if route.is_admin and route.key not in RULES:
+        return StaffOnly()
+    return RULES.get(route.key)
+
+
+def sample_path(pattern: str) -> str:
+    """A concrete path for a pattern no rule fills (the admin's): each parameter gets a sample value."""
+    path = re.sub(r"<(?:\w+:)?\w+>", "1", pattern)
+    path = re.sub(r"\(\?P<\w+>([^)|]*)[^)]*\)", r"\1", path)  # a regex group: its first alternative
+    return "/" + path.replace("^", "").replace("$", "")

@@ -1,0 +1,426 @@
+"""The isolation matrix: every route of the URL configuration × every role of Lào Cai (and its two
+station reporters against each other's units, and the national viewer's writes) × every method,
+asked for another tenant's or a sibling unit's objects.
+
+A request naming an object out of reach is refused (403 or 404; 405 where the method is not
+allowed), its response holds none of that world's strings, and nothing is written. A route that
+lists what the actor may see answers with none of the world. Routes come from
+`django.urls.get_resolver()`, so a route added later is in the matrix at once; one without a rule
+in tests/security/isolation_rules.py fails ("route X has no isolation rule").
+"""
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import connection, transaction
+from django.db.models import Model
+from django.test import Client, override_settings
+from django.test.client import MULTIPART_CONTENT, encode_multipart
+from django.urls import reverse
+from django.utils.html import escape
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from budgets.models import BudgetExecution, BudgetExecutionEvent, BudgetLine
+from budgets.services import budget_execution_create, budget_execution_submit
+from healthplans.models import Notification, OrgUnit, RoleAssignment, User
+from indicators.models import Actual, ActualEvent, Baseline, Indicator, Target
+from indicators.services import actual_create, actual_submit, is_entry_unit
+from indicators.spreadsheets import export_bytes, import_upload
+from plans.models import Plan
+from reporting.models import Report, ReportStatus
+from tests.security.isolation_rules import (
+    ABSENT,
+    METHODS,
+    SCENARIOS,
+    Public,
+    Route,
+    Rule,
+    Scenario,
+    StaffOnly,
+    World,
+    routes,
+    rule_for,
+    sample_path,
+)
+
+# Each world's figure holds a value of its own, found as the API writes it or as pages do.
+VALUES = {
+    "other-tenant": Decimal("87.6543"),
+    "sibling-district": Decimal("81.2345"),
+    "sibling-city": Decimal("83.4567"),
+    "sibling-station": Decimal("85.6789"),
+}
+# Rows whose number must not change when a refused request is made.
+COUNTED: list[type[Model]] = [
+    Actual,
+    ActualEvent,
+    BudgetLine,
+    BudgetExecution,
+    BudgetExecutionEvent,
+    Report,
+    Notification,
+    Target,
+    Baseline,
+    Indicator,
+    Plan,
+    OrgUnit,
+    RoleAssignment,
+]
+# The admin site turns away every user who is not staff alike: one demo role stands for all.
+ADMIN_ACTOR = "laocai.planner"
+# Who may see each world whole: the control that its objects are real.
+ENTITLED = {"other-tenant": "backan.planner"}
+
+
+def entry_indicators(plan: Plan, unit: OrgUnit) -> list[Indicator]:
+    indicators = Indicator.objects.filter(plan=plan).select_related("plan__issuer_org_unit").order_by("order")
+    return [indicator for indicator in indicators if is_entry_unit(indicator, unit)]
+
+
+def build_world(
+    name: str,
+    *,
+    plan_slug: str,
+    unit_code: str,
+    period: str,
+    figure_by: str,
+    budget_by: str | None,
+    foreign_names: bool,
+) -> World:
+    """A submitted figure, budget lines with submitted amounts, a ready report and a previewed
+    import, each carrying a string of its own; `foreign_names`: the plan's, the unit's and the
+    indicators' names are the world's own too (another tenant)."""
+    plan = Plan.objects.select_related("tenant", "issuer_org_unit").get(slug=plan_slug)
+    unit = OrgUnit.objects.get(code=unit_code)
+    marked, free = entry_indicators(plan, unit)[:2]
+    figure_user = User.objects.get(username=figure_by)
+    value = VALUES[name]
+    actual = actual_create(
+        indicator=marked,
+        org_unit=unit,
+        period=period,
+        value=value,
+        note=f"isolation-{name}-note",
+        by=figure_user,
+    )
+    actual = actual_submit(actual=actual, version=actual.version, by=figure_user)
+    markers = [f"isolation-{name}-note", str(value), str(value).replace(".", ",")]
+    world = World(plan=plan, indicator=free, org_unit=unit, period=period, actual=actual, markers=markers)
+    if foreign_names:
+        visible_elsewhere = set(Indicator.objects.exclude(plan__tenant=plan.tenant).values_list("name", flat=True))
+        own_names = [i.name for i in (marked, free) if i.name not in visible_elsewhere]
+        markers += [plan.title, unit.name, *own_names]
+        if plan.tenant is not None:
+            markers.append(plan.tenant.name)
+    if budget_by is None:
+        return world
+    budget_user = User.objects.get(username=budget_by)
+    year = int(period[:4])
+    lines = [
+        BudgetLine.objects.create(
+            tenant=plan.tenant,
+            plan=plan,
+            order=9000 + n,
+            code=f"iso.{n}",
+            name=f"isolation-{name}-line-{n}",
+            year=year,
+            amount=5_000_000,
+        )
+        for n in (1, 2)
+    ]
+    execution = budget_execution_create(
+        budget_line=lines[1],
+        period=str(year),
+        allocated=4_000_000,
+        disbursed=1_000_000,
+        note=f"isolation-{name}-amounts",
+        by=budget_user,
+    )
+    world.execution = budget_execution_submit(execution=execution, version=execution.version, by=budget_user)
+    world.budget_line = lines[0]
+    report = Report.objects.create(
+        tenant=plan.tenant,
+        plan=plan,
+        period=period,
+        org_unit=plan.issuer_org_unit,
+        version=1,
+        status=ReportStatus.READY,
+        verification_code=f"ISO{name.replace('-', '')[:12].upper()}",
+        document_number=f"isolation-{name}-number",
+        narrative={"achievements": f"isolation-{name}-narrative"},
+    )
+    report.pdf.save("isolation.pdf", ContentFile(b"%PDF-1.4\n% isolation\n"), save=True)
+    world.report = report
+    world.import_file = export_bytes(fetched_by=budget_user, plan=plan, kind="targets", fmt="csv")
+    preview = import_upload(plan=plan, kind="targets", content=world.import_file, by=budget_user, dry_run=True)
+    assert preview.status == "valid", preview.errors
+    world.import_id = preview.id
+    markers += [f"isolation-{name}-line-1", f"isolation-{name}-line-2", f"isolation-{name}-amounts"]
+    markers += [f"isolation-{name}-number", f"isolation-{name}-narrative"]
+    return world
+
+
+@dataclass
+class Setup:
+    worlds: dict[str, World]
+    sessions: dict[str, str]  # username → session cookie
+    tokens: dict[str, str]  # username → API token
+
+
+def build_worlds() -> dict[str, World]:
+    return {
+        "other-tenant": build_world(
+            "other-tenant",
+            plan_slug="backan-gsd-2025-2030",
+            unit_code="backan-ba-be-demo-1-tyt",
+            period="2025",
+            figure_by="backan.planner",
+            budget_by="backan.planner",
+            foreign_names=True,
+        ),
+        "sibling-district": build_world(
+            "sibling-district",
+            plan_slug="muongkhuong-de-an-07-2023",
+            unit_code="muongkhuong-tt-tyt",
+            period="2023",
+            figure_by="muongkhuong.station",
+            budget_by="laocai.planner",
+            foreign_names=False,
+        ),
+        "sibling-city": build_world(
+            "sibling-city",
+            plan_slug="laocai-city-de-an-07-2024",
+            unit_code="laocai-city-ta-phoi-tyt",
+            period="2024H1",
+            figure_by="laocai.station",
+            budget_by="laocai.planner",
+            foreign_names=False,
+        ),
+        "sibling-station": build_world(
+            "sibling-station",
+            plan_slug="laocai-city-de-an-07-2024",
+            unit_code="laocai-city-bac-cuong-tyt",
+            period="2024H1",
+            figure_by="laocai.planner",
+            budget_by=None,
+            foreign_names=False,
+        ),
+    }
+
+
+@pytest.fixture(scope="module")
+def setup(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: Any) -> Iterator[Setup]:
+    """Built once for the module in a transaction rolled back at its end; every test runs in a
+    savepoint inside it, as Django's setUpTestData does. Each actor logs in once (a session for
+    the pages, a token for the API, as real clients send it)."""
+    media = override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("isolation-media"))
+    with django_db_blocker.unblock(), media, transaction.atomic():
+        worlds = build_worlds()
+        users = User.objects.filter(username__in={s.actor for s in SCENARIOS} | {ADMIN_ACTOR, *ENTITLED.values()})
+        sessions, tokens = {}, {}
+        for user in users:
+            client = Client()
+            client.force_login(user)
+            sessions[user.username] = client.cookies[settings.SESSION_COOKIE_NAME].value
+            tokens[user.username] = Token.objects.get_or_create(user=user)[0].key
+        yield Setup(worlds, sessions, tokens)
+        transaction.set_rollback(True)
+
+
+# --- the cases --------------------------------------------------------------------------------------
+
+
+def refused(rule: Rule, scenario: Scenario, method: str) -> bool:
+    """Whether the request names an object out of the actor's reach (or, for the national
+    viewer, whether it is a write)."""
+    if scenario.writes_only:
+        return True
+    return bool(rule.uses - scenario.reachable) and not (rule.listing and method == "GET")
+
+
+def wanted(rule: Rule, scenario: Scenario, method: str) -> bool:
+    if rule.uses & ABSENT.get(scenario.world, frozenset()):
+        return False
+    if scenario.writes_only:
+        return method != "GET" and bool(rule.uses)
+    # Writes on objects within reach are the actor's own business; their reads must hold none of the world.
+    return method == "GET" or refused(rule, scenario, method) or not rule.uses
+
+
+def matrix() -> Iterator[Any]:
+    for route in routes():
+        rule = rule_for(route)
+        if rule is None:
+            yield pytest.param(route, None, "GET", id=f"{route.key}-NO-RULE")
+        elif isinstance(rule, StaffOnly):
+            yield pytest.param(route, Scenario(ADMIN_ACTOR, "other-tenant"), "GET", id=f"{route.key}-{ADMIN_ACTOR}-GET")
+        elif isinstance(rule, Rule):
+            for scenario in SCENARIOS:
+                for method in METHODS:
+                    if wanted(rule, scenario, method):
+                        yield pytest.param(route, scenario, method, id=f"{route.key}-{scenario.id}-{method}")
+
+
+CASES = list(matrix())
+
+
+def test_every_route_has_an_isolation_rule() -> None:
+    missing = [route.key for route in routes() if rule_for(route) is None]
+    assert not missing, "\n".join(
+        f"route {key} has no isolation rule (tests/security/isolation_rules.py)" for key in missing
+    )
+
+
+def test_matrix_size(capsys: Any) -> None:
+    """The numbers the README gives; the matrix must cover every role on every app route."""
+    every = routes()
+    public = [r for r in every if isinstance(rule_for(r), Public)]
+    admin = [r for r in every if isinstance(rule_for(r), StaffOnly)]
+    app_pairs = {(case.values[0].key, case.values[1].actor) for case in CASES if not case.values[0].is_admin}
+    app_routes = {key for key, _actor in app_pairs}
+    with capsys.disabled():
+        print(
+            f"\nisolation matrix: {len(every)} routes ({len(app_routes)} app routes with rules, {len(admin)} admin,"
+            f" {len(public)} public); {len(app_pairs)} app route × role pairs; {len(CASES)} cases"
+        )
+    for route in app_routes:
+        roles = {actor for key, actor in app_pairs if key == route}
+        assert {"laocai.planner", "laocai.reviewer", "laocai.official", "laocai.station"} <= roles, route
+
+
+# --- one request ----------------------------------------------------------------------------------
+
+
+def fingerprint(world: World) -> tuple[Any, ...]:
+    """Row counts of every table a write could touch, and the state of the world's objects, in one query."""
+    parts = [f"(SELECT count(*) FROM {model._meta.db_table})" for model in COUNTED]
+    params: list[Any] = []
+
+    def state(model: type[Model], pk: int, columns: str) -> None:
+        parts.append(f"(SELECT ({columns})::text FROM {model._meta.db_table} WHERE id = %s)")
+        params.append(pk)
+
+    state(Actual, world.actual.pk, "version, status, value, note")
+    parts.append(
+        f"(SELECT string_agg(t.id || ':' || t.comparator || t.value, ',' ORDER BY t.id) FROM {Target._meta.db_table} t"
+        f" JOIN {Indicator._meta.db_table} i ON i.id = t.indicator_id WHERE i.plan_id = %s)"
+    )
+    params.append(world.plan.pk)
+    if world.execution is not None:
+        state(BudgetExecution, world.execution.pk, "version, status, allocated, disbursed, note")
+    if world.report is not None:
+        state(Report, world.report.pk, "status, narrative, document_number, signed_at, sha256")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)}", params)
+        row = cursor.fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def path_of(route: Route, rule: Rule | StaffOnly, world: World) -> str:
+    if isinstance(rule, StaffOnly) or not route.named:
+        return sample_path(route.pattern)
+    return reverse(route.key, kwargs=rule.kwargs(world) if rule.kwargs else None)
+
+
+def send(route: Route, rule: Rule | StaffOnly, actor: str, method: str, world: World, setup: Setup) -> Any:
+    path = path_of(route, rule, world)
+    query = rule.query(world) if isinstance(rule, Rule) and rule.query else {}
+    body = rule.body(world) if isinstance(rule, Rule) and rule.body and method != "GET" else {}
+    body_format = rule.body_format if isinstance(rule, Rule) else "form"
+    if route.is_api:
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Token {setup.tokens[actor]}")
+        if method == "GET":
+            return api.get(path, query)
+        url = f"{path}?{urlencode(query, doseq=True)}" if query else path
+        return getattr(api, method.lower())(url, body, format="json" if body_format == "json" else "multipart")
+    client = Client()
+    client.cookies[settings.SESSION_COOKIE_NAME] = setup.sessions[actor]
+    if method == "GET":
+        return client.get(path, query)
+    url = f"{path}?{urlencode(query, doseq=True)}" if query else path
+    if body_format == "json":
+        return client.generic(method, url, json.dumps(body), content_type="application/json")
+    return client.generic(method, url, encode_multipart("BoUnDaRy", body), content_type=MULTIPART_CONTENT)
+
+
+def content_of(response: Any) -> str:
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    return content.decode("utf-8", errors="replace") + " " + response.get("Location", "")
+
+
+def marker_forms(marker: str) -> set[str]:
+    """A string as a page (HTML-escaped) or a JSON answer (with or without \\u escapes) would hold it."""
+    return {marker, escape(marker), json.dumps(marker)[1:-1], json.dumps(marker, ensure_ascii=False)[1:-1]}
+
+
+def allowed_statuses(route: Route, rule: Rule, scenario: Scenario, method: str) -> set[int] | None:
+    """The answers that refuse the request; None where it need not be refused."""
+    if scenario.writes_only:
+        # The national viewer may see the object: the API refuses the write with a 4xx; a page may
+        # also show the form again with the reason, or redirect with it as a message.
+        return set(range(400, 500)) if route.is_api else {200, 302, 400, 403, 404, 405}
+    if refused(rule, scenario, method):
+        return {403, 404, 405} | ({400} if rule.bad_reference_400 and method != "GET" else set())
+    return None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("route", "scenario", "method"), CASES)
+def test_isolation(route: Route, scenario: Scenario | None, method: str, setup: Setup) -> None:
+    rule = rule_for(route)
+    assert scenario is not None and isinstance(rule, (Rule, StaffOnly)), (
+        f"route {route.key} ({route.pattern}) has no isolation rule: add one to tests/security/isolation_rules.py"
+    )
+    world = setup.worlds[scenario.world]
+    before = fingerprint(world)
+    response = send(route, rule, scenario.actor, method, world, setup)
+    body = content_of(response)
+    status = response.status_code
+    where = f"{method} {route.key} as {scenario.actor} on {scenario.world}'s objects"
+    if isinstance(rule, StaffOnly):
+        assert status == 302 and response["Location"].startswith("/admin/login/"), f"{where}: {status}"
+    else:
+        allowed = allowed_statuses(route, rule, scenario, method)
+        if allowed is None:
+            assert status < 500, f"{where}: answered {status}"
+        else:
+            assert status in allowed, f"{where}: answered {status}, not one of {sorted(allowed)}: {body[:300]}"
+    if not scenario.writes_only:
+        leaked = sorted(marker for marker in world.markers if any(form in body for form in marker_forms(marker)))
+        assert not leaked, f"{where}: the response holds {leaked}"
+    assert fingerprint(world) == before, f"{where}: something was written"
+
+
+def test_worlds_are_real_to_those_who_may_see_them(setup: Setup) -> None:
+    """The control: the URLs the matrix refuses answer 200 to a user entitled to the world, and
+    every marker is found in some answer, so the refusals and the absent markers mean something."""
+    problems: list[str] = []
+    for name, world in setup.worlds.items():
+        viewer = ENTITLED.get(name, "laocai.planner")
+        seen: list[str] = []
+        for route in routes():
+            rule = rule_for(route)
+            if not isinstance(rule, Rule) or not (rule.uses or rule.listing):
+                continue
+            if rule.uses & ABSENT.get(name, frozenset()):
+                continue
+            response = send(route, rule, viewer, "GET", world, setup)
+            if response.status_code == 405:
+                continue
+            if response.status_code != 200:
+                problems.append(f"{route.key} for {viewer} on {name}: {response.status_code}")
+            seen.append(content_of(response))
+        unseen = [m for m in world.markers if not any(form in page for page in seen for form in marker_forms(m))]
+        if unseen:
+            problems.append(f"{name}: markers found in no answer: {unseen}")
+    assert not problems, "\n".join(problems)
