@@ -999,6 +999,25 @@ def import_status(*, import_id: str, by: User) -> ImportResult | None:
     return result
 
 
+def import_forbidden(*, plan: Plan, kind: str, by: User) -> str | None:
+    """Why the user may not import this kind into the plan at all (answered before the file is
+    read), or None: targets and budget amounts are the issuing unit's planners'; figures need a
+    writer's role somewhere in the plan's area."""
+    if kind == "targets" and not may_plan(plan, by):
+        return _("Only planners of the issuing unit may import targets.")
+    if kind == "budget":
+        from budgets.services import WRITER_ROLES as BUDGET_WRITERS
+
+        if not roles_at(by, plan.issuer_org_unit) & BUDGET_WRITERS:
+            return _("You may not record the budget of this plan.")
+    if kind == "actuals":
+        paths = writer_paths(by)
+        area = plan.issuer_org_unit.path
+        if paths is not None and not any(p.startswith(area) or area.startswith(p) for p in paths):
+            return _("You may not enter figures for this plan.")
+    return None
+
+
 def import_upload(*, plan: Plan, kind: str, content: bytes, name: str = "", by: User, dry_run: bool) -> ImportResult:
     try:
         table = read_table(content, name=name)

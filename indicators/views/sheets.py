@@ -10,8 +10,9 @@ from django.shortcuts import render
 from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -20,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from healthplans.models import User
+from healthplans.schema import ErrorSerializer
 from indicators.periods import PeriodError, parse_period, plan_periods
 from indicators.spreadsheets import (
     EXPORT_KINDS,
@@ -32,6 +34,7 @@ from indicators.spreadsheets import (
     attachment_name,
     export_bytes,
     import_confirm,
+    import_forbidden,
     import_status,
     import_upload,
     refusal,
@@ -102,7 +105,10 @@ class PlanExportAPI(JSONOnly):
         format = serializers.ChoiceField(choices=FORMATS, default="xlsx")
         period = serializers.CharField(required=False, allow_blank=True, default="")
 
-    @extend_schema(parameters=[InputSerializer], responses={200: OpenApiTypes.BINARY})
+    @extend_schema(
+        parameters=[InputSerializer],
+        responses={(200, XLSX_TYPE): OpenApiTypes.BINARY, (200, "text/csv"): OpenApiTypes.BINARY},
+    )
     def get(self, request: Request, pk: int) -> HttpResponse:
         plan = plan_list(fetched_by=request.user).select_related("issuer_org_unit").filter(pk=pk).first()
         if plan is None:
@@ -151,7 +157,16 @@ class ImportCreateAPI(JSONOnly):
 
     @extend_schema(
         request=InputSerializer,
-        responses={200: ImportOutputSerializer, 202: ImportOutputSerializer, 400: ImportOutputSerializer},
+        # 400: a refused import, or the form's own field errors (no file, an unknown kind).
+        responses={
+            200: ImportOutputSerializer,
+            202: ImportOutputSerializer,
+            400: PolymorphicProxySerializer(
+                component_name="ImportRefusal",
+                serializers=[ImportOutputSerializer, ErrorSerializer],
+                resource_type_field_name=None,
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
@@ -161,6 +176,8 @@ class ImportCreateAPI(JSONOnly):
         if plan is None:
             raise Http404
         assert isinstance(request.user, User)
+        if message := import_forbidden(plan=plan, kind=fields["kind"], by=request.user):
+            return Response(refusal(message).as_dict(), status=status.HTTP_403_FORBIDDEN)
         return result_response(
             upload_result(
                 plan=plan, kind=fields["kind"], upload=fields["file"], user=request.user, dry_run=fields["dry_run"]
@@ -199,6 +216,7 @@ class ImportConfirmAPI(JSONOnly):
 
 
 @csrf_exempt  # checked below, once the upload's size is known to be acceptable
+@require_http_methods(["GET", "POST"])
 @login_required
 def import_page(request: HttpRequest, slug: str) -> HttpResponse:
     plan = plan_list(fetched_by=request.user, filters={"slug": slug}).select_related("issuer_org_unit").first()
@@ -232,6 +250,9 @@ def import_page_body(request: HttpRequest, plan: Plan, context: dict[str, Any]) 
         result = import_confirm(import_id=import_id, by=request.user, plans=plan_list(fetched_by=request.user))
         if result is None:
             raise Http404
+    elif message := import_forbidden(plan=plan, kind=kind, by=request.user):
+        context["result"] = refusal(message)
+        return render(request, "sheets/import.html", context, status=403)
     elif upload := request.FILES.get("file"):
         result = upload_result(plan=plan, kind=kind, upload=upload, user=request.user, dry_run=True)
     else:

@@ -202,5 +202,7 @@ def test_locked_and_stale_amounts_are_refused(planner: Any, record: Any) -> None
 
 def test_only_the_plans_planners_import_amounts(reviewer: Any, api_as: Any) -> None:
     rows = with_good_row(xlsx_rows(export(api_as("laocai.planner"), period="2024H1").content))
-    errors = refused(reviewer, rows)
-    assert errors == [{"row": None, "column": None, "message": "Bạn không có quyền nhập kinh phí của kế hoạch này."}]
+    before = snapshot()
+    response = upload(reviewer, xlsx(rows))
+    assert response.status_code == 403 and snapshot() == before
+    assert response.json()["errors"] == [{"row": None, "column": None, "message": "Bạn không có quyền nhập kinh phí của kế hoạch này."}]

@@ -254,7 +254,16 @@ def test_only_planners_import_targets(api_as: Any) -> None:
     client = api_as("laocai.station")
     content = export(client, CITY_PLAN, kind="targets").content
     response = upload(client, content, kind="targets")
-    assert response.status_code == 400 and response.json()["errors"][0]["row"] is None
+    assert response.status_code == 403 and response.json()["errors"][0]["row"] is None
+
+
+def test_a_viewer_of_the_plan_may_not_import_into_it(api_as: Any) -> None:
+    """The national viewer sees every plan but writes none: refused before the file is read."""
+    client = api_as("national.viewer")
+    for kind in ("actuals", "targets", "budget"):
+        response = upload(client, b"not even a spreadsheet", kind=kind)
+        assert response.status_code == 403
+        assert response.json()["status"] == "refused"
 
 
 # ---------------------------------------------------------------------------------------------
