@@ -6,7 +6,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
 WORKDIR /app
 COPY pyproject.toml ./
 COPY . .
-RUN pip install --no-cache-dir . && python manage.py compilemessages -v0 \
-    && SECRET_KEY=build python manage.py collectstatic --noinput -v0
+# Production settings want their secrets; these placeholders only exist during the build.
+RUN pip install --no-cache-dir . \
+    && export SECRET_KEY=build REPORT_SIGNING_PASSPHRASE=build DATABASE_URL=postgres://build/build \
+    && python manage.py compilemessages -v0 && python manage.py collectstatic --noinput -v0
 EXPOSE 8000
 CMD ["gunicorn", "healthplans.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]

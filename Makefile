@@ -12,7 +12,7 @@ MANAGE := $(BIN)/python manage.py
 TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/healthplans} \
 	REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
 
-.PHONY: run test lint typecheck pytest messages clean
+.PHONY: run test lint typecheck pytest messages clean backup restore bench
 
 $(BIN)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is needed (set PYTHON=/path/to/python3.12)"; exit 1; }
@@ -40,6 +40,22 @@ typecheck: $(BIN)/.installed
 pytest: $(BIN)/.installed
 	$(MANAGE) compilemessages --ignore '.venv' -v0
 	$(TEST_ENV) $(BIN)/pytest -n 2 --dist loadfile
+
+# Figures of issue 7 at the province and nation scales (PostgreSQL and Redis as for the tests):
+# generates hp_bench_province / hp_bench_nation once (BENCH_ARGS=--regenerate makes them again),
+# writes benchmarks/out/latest.json and prints the table.
+bench: $(BIN)/.installed
+	$(MANAGE) compilemessages --ignore '.venv' -v0
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+# The database of DATABASE_URL (pg_dump) and the stored report files, into backups/<UTC time>/
+# (or under BACKUP_DIR); `make restore BACKUP=backups/<time>` puts both back (NOINPUT=1: no question).
+backup: $(BIN)/.installed
+	$(MANAGE) backup
+
+restore: $(BIN)/.installed
+	@test -n "$(BACKUP)" || { echo "Say which backup: make restore BACKUP=backups/<time>"; exit 1; }
+	$(MANAGE) restore "$(BACKUP)" $(if $(NOINPUT),--noinput)
 
 messages: $(BIN)/.installed
 	$(MANAGE) makemessages -l vi -l en --ignore '.venv/*' --ignore 'var/*'

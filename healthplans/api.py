@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -68,7 +69,9 @@ class TenantListAPI(SelectorListAPI):
 
 class OrgUnitListAPI(SelectorListAPI):
     class OutputSerializer(serializers.ModelSerializer):
-        tenant: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+        tenant: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+            slug_field="slug", read_only=True, allow_null=True
+        )
         parent = serializers.SerializerMethodField()  # type: ignore[assignment]  # shadows Field.parent
 
         class Meta:
@@ -151,3 +154,24 @@ class MessageInput(WorkflowAPI.InputSerializer):
 
 class ReasonInput(WorkflowAPI.InputSerializer):
     reason = serializers.CharField(allow_blank=True)
+
+
+class TokenAPI(ObtainAuthToken):
+    """POST a username and password → a token. Failures count towards the same lockout as the
+    login page (django-axes): once locked out, 429 with {"detail", "code": "locked_out"}."""
+
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField()
+
+    class LockedOutSerializer(serializers.Serializer):
+        detail = serializers.CharField()
+        code = serializers.CharField()
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        # authenticate() gets Django's request, not DRF's wrapper: django-axes marks a locked-out
+        # request on it, and its middleware answers such a request with the lockout (429).
+        return {**super().get_serializer_context(), "request": self.request._request}
+
+    @extend_schema(responses={200: OutputSerializer, 429: LockedOutSerializer})
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().post(request, *args, **kwargs)

@@ -2,7 +2,6 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from budgets.api import (
     BudgetExecutionApproveAPI,
@@ -16,7 +15,7 @@ from budgets.api import (
     BudgetLineListAPI,
     PlanBudgetSummaryAPI,
 )
-from healthplans.api import AgencyListAPI, OrgUnitListAPI, TenantListAPI
+from healthplans.api import AgencyListAPI, OrgUnitListAPI, TenantListAPI, TokenAPI
 from healthplans.health import health_view
 from indicators.api import (
     ActualApproveAPI,
@@ -42,7 +41,7 @@ from reporting.api import (
 )
 
 api_patterns = [
-    path("auth/token/", obtain_auth_token, name="token"),
+    path("auth/token/", TokenAPI.as_view(), name="token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("tenants/", TenantListAPI.as_view(), name="tenant-list"),
     path("org-units/", OrgUnitListAPI.as_view(), name="org-unit-list"),
@@ -91,3 +90,6 @@ urlpatterns = [
     path("", include("budgets.urls")),
     path("", include("reporting.urls")),
 ]
+
+# An address under /api/ that matches no route answers JSON, as the API views do.
+handler404 = "healthplans.views.not_found"

@@ -311,6 +311,7 @@ class PlanProgressAPI(GenericAPIView):
             period=period,
             unit=unit,
             include_submitted=include_submitted,
+            with_trend=False,
         )
         body = {
             "plan": plan.pk,

@@ -17,6 +17,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from healthplans.api import SelectorDetailAPI, SelectorListAPI
 from healthplans.models import User
@@ -44,9 +45,11 @@ class ReportOutputSerializer(serializers.ModelSerializer):
         source="plan", slug_field="slug", read_only=True
     )
     requested_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
-    signed_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    signed_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     pdf_url = serializers.SerializerMethodField()
     verify_url = serializers.SerializerMethodField()
     delayed = serializers.BooleanField(
@@ -223,7 +226,7 @@ class ReportNarrativeAPI(GenericAPIView):
         return report_write(write, status=202 if fields["regenerate"] else 200)
 
 
-class ReportRegenerateAPI(GenericAPIView):
+class ReportRegenerateAPI(APIView):
     """POST: generate again — the same version while a draft (ready or failed), a new version once
     signed → 202."""
 
@@ -233,7 +236,7 @@ class ReportRegenerateAPI(GenericAPIView):
         return report_write(lambda: report_regenerate(report=report, by=acting_user(request)), status=202)
 
 
-class ReportSignAPI(GenericAPIView):
+class ReportSignAPI(APIView):
     """POST: an official signs a ready version ("Ký số và phát hành") → 200 with the signed version;
     403 for anyone else, 409 when it is not ready or already signed."""
 

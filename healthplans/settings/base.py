@@ -1,11 +1,13 @@
 """Settings shared by every environment; everything that differs comes from the environment."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import dj_database_url
 from celery.schedules import crontab
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -45,10 +47,12 @@ INSTALLED_APPS = [
     "indicators",
     "budgets",
     "reporting",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -56,6 +60,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "healthplans.audit.AuditContextMiddleware",
+    # Last: turns a refused login into the lockout page (or JSON answer).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "healthplans.urls"
@@ -92,12 +99,43 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username and address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Login throttling (django-axes): a username is locked out from one address after
+# AXES_FAILURE_LIMIT failed logins, on the login page and the API token endpoint alike, for
+# AXES_COOLOFF_MINUTES; a successful login clears its count. The lockout is answered by
+# healthplans.audit.lockout_response (429, Vietnamese page or JSON).
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "healthplans.audit.lockout_response"
+# Logins are recorded in the audit history (healthplans.AuditEvent), not twice.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+
+# Content-Security-Policy (Django's own middleware): scripts and styles only from our static
+# files, no inline <script>, no style= attributes, no frames.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
 
 LANGUAGE_CODE = "vi"
 LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
@@ -121,9 +159,15 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 
+# A Redis outage reads as cache misses, never as failed pages (healthplans/cache.py); the short
+# timeouts keep a page from waiting on an unreachable Redis.
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {
+            "BACKEND": "healthplans.cache.TolerantRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -172,6 +216,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 
+# Plan roll-ups (dashboard, comparison, reports) are cached this long at most; an approval (or any
+# other review step) replaces them at once. 0 turns the cache off.
+FIGURES_CACHE_SECONDS = int(os.environ.get("FIGURES_CACHE_SECONDS", "300"))
+
 # Figures of a period are due this many days after it ends (the statistics deadlines).
 FIGURES_GRACE_DAYS = int(os.environ.get("FIGURES_GRACE_DAYS", "15"))
 
@@ -197,6 +245,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # How often (seconds, and every how many rounds) a worker looks for such messages.
     "unacked_restore_interval": int(os.environ.get("CELERY_UNACKED_RESTORE_INTERVAL", "10")),
     "unacked_restore_throttle": int(os.environ.get("CELERY_UNACKED_RESTORE_THROTTLE", "10")),
+    # A web request handing a task over gives up within a second or two when Redis is away,
+    # instead of kombu's connection retries (celery/celery#4627); the task waits for beat.
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+    "socket_connect_timeout": 2,
 }
 # The draft report of a period is made this many days after the period ends.
 REPORT_GRACE_DAYS = int(os.environ.get("REPORT_GRACE_DAYS", "15"))
@@ -208,6 +263,11 @@ CELERY_BEAT_SCHEDULE = {
     "reports-fail-stalled": {
         "task": "reporting.tasks.reports_fail_stalled_task",
         "schedule": crontab(minute="*/10"),
+    },
+    # Versions requested while Redis was away are handed to the worker once it is back.
+    "reports-hand-over-delayed": {
+        "task": "reporting.tasks.reports_hand_over_delayed_task",
+        "schedule": float(os.environ.get("REPORT_HAND_OVER_SECONDS", "60")),
     },
 }
 
@@ -246,3 +306,10 @@ REPORT_FETCH_REVOCATION_INFO = env_bool("REPORT_FETCH_REVOCATION_INFO", False)
 # The stamp's font: 1000 units per em, since pyHanko 0.38 spreads the letters of 2048-unit fonts.
 REPORT_STAMP_FONT = Path(os.environ.get("REPORT_STAMP_FONT", "/usr/share/fonts/truetype/noto/NotoSerif-Regular.ttf"))
 # ---- end of report signing -------------------------------------------------------------------
+
+# ---- spreadsheet imports ---------------------------------------------------------------------
+# Uploads above this many bytes are refused from their Content-Length, before the body is read.
+IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(5 * 1024 * 1024)))
+# Imports of more data rows than this run as a Celery task, with a progress bar on the page.
+IMPORT_ASYNC_ROWS = int(os.environ.get("IMPORT_ASYNC_ROWS", "2000"))
+# ---- end of spreadsheet imports --------------------------------------------------------------

@@ -2,10 +2,24 @@
 
 import os
 
+from django.core.exceptions import ImproperlyConfigured
+
 from healthplans.settings.base import *  # noqa: F403
 from healthplans.settings.base import env_bool
 
-SECRET_KEY = os.environ["SECRET_KEY"]
+
+def required_env(name: str) -> str:
+    """A secret the deployment must give; never a default in the code."""
+    value = os.environ.get(name, "")
+    if not value:
+        raise ImproperlyConfigured(f"{name} must be set in the environment for production.")
+    return value
+
+
+SECRET_KEY = required_env("SECRET_KEY")
+REPORT_SIGNING_PASSPHRASE = required_env("REPORT_SIGNING_PASSPHRASE")
+# base.py falls back to a SQLite file without DATABASE_URL; production never does.
+required_env("DATABASE_URL")
 DEBUG = env_bool("DEBUG", False)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
