@@ -205,4 +205,5 @@ def test_only_the_plans_planners_import_amounts(reviewer: Any, api_as: Any) -> N
     before = snapshot()
     response = upload(reviewer, xlsx(rows))
     assert response.status_code == 403 and snapshot() == before
-    assert response.json()["errors"] == [{"row": None, "column": None, "message": "Bạn không có quyền nhập kinh phí của kế hoạch này."}]
+    message = "Bạn không có quyền nhập kinh phí của kế hoạch này."
+    assert response.json()["errors"] == [{"row": None, "column": None, "message": message}]
