@@ -1,12 +1,22 @@
 """Importing a workbook through the page: download the template, fill it, preview, confirm, and
-find the values on the grid. Uses cells of its own: Tả Phời's station in 2024H2."""
+find the values on the grid. Uses cells of its own: Tả Phời's station in 2024H2, and one target
+of the GSD plan for the large import."""
 
 import io
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.request import urlopen
 
 import pytest
+from django.conf import settings
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 
 pytestmark = pytest.mark.browser
@@ -57,3 +67,81 @@ def test_planner_imports_a_workbook_previews_confirms_and_sees_it_on_the_grid(
     page.goto(f"{live_site.url}/grid/?plan={PLAN}&period=2024H2")
     cell = page.locator(f'input[aria-label="{number} · {unit_name} · 2024H2"]')
     assert cell.input_value() == "1.234"
+
+
+@pytest.fixture(scope="module")
+def small_async_site(live_site: Any) -> Iterator[str]:
+    """A second server on the live site's database where any file of more than five rows is a
+    large import: it goes through the task (run in-process, as the served site has no broker) and
+    the page's progress bar. The session cookie of the live site is valid here too (same host,
+    same database)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "healthplans.settings.local",
+        "HEALTHPLANS_VAR_DIR": tempfile.mkdtemp(prefix="healthplans-browser-"),
+        "DATABASE_URL": live_site.dsn,
+        "REDIS_URL": "",
+        "DEBUG": "true",
+        "IMPORT_ASYNC_ROWS": "5",
+    }
+    manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+    server = subprocess.Popen(
+        [*manage, "runserver", "--noreload", f"127.0.0.1:{port}"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _attempt in range(100):
+            try:
+                urlopen(f"{url}/login/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+GSD_PLAN = "backan-gsd-2025-2030"
+GSD_TARGET = """
+    SELECT t.text, t.value FROM indicators_target t
+    JOIN indicators_indicator i ON i.id = t.indicator_id JOIN plans_plan p ON p.id = i.plan_id
+    WHERE p.slug = %s AND i.number = '16' AND t.year = 2029 AND t.org_unit_id IS NULL
+"""
+
+
+def test_a_large_import_shows_a_progress_bar_then_the_preview_and_the_result(
+    page_as: Any, live_site: Any, small_async_site: str, screenshot: Any, tmp_path: Path
+) -> None:
+    page = page_as("backan.planner")
+    page.goto(f"{small_async_site}/plans/{GSD_PLAN}/import/")
+    with page.expect_download() as download_info:
+        page.click("#export-targets")
+    workbook = load_workbook(io.BytesIO(Path(download_info.value.path()).read_bytes()))
+    sheet = workbook.active
+    assert sheet.max_row - 1 > 5  # sixteen indicators: more than the second server's IMPORT_ASYNC_ROWS
+    [row] = [r for r in sheet.iter_rows(min_row=2) if r[0].value == "16"]
+    column = next(c.column - 1 for c in sheet[1] if c.value == "2029")
+    row[column].value = "≥ 97"
+    filled = tmp_path / "targets.xlsx"
+    workbook.save(filled)
+
+    page.select_option("#upload-form select[name=kind]", "targets")
+    page.set_input_files("#upload-form input[type=file]", str(filled))
+    page.click("#upload-form button[type=submit]")
+    # The worker's answer comes through the status API; the poller then opens the result.
+    page.wait_for_selector("#import-result[data-status=valid]")
+    assert "?import=" in page.url
+    assert page.locator(".sheet-rows tbody tr").count() == 1
+    assert live_site.sql(GSD_TARGET, GSD_PLAN) == [("95", Decimal(95))]
+
+    page.click("#confirm-form button[type=submit]")
+    page.wait_for_selector("#import-result[data-status=imported]")
+    screenshot(page, "sheets-large-import")
+    assert live_site.sql(GSD_TARGET, GSD_PLAN) == [("≥ 97", Decimal(97))]
