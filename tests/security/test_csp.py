@@ -148,7 +148,8 @@ def test_pages_without_login_carry_the_policy_and_nothing_inline(client: Client)
     assert {url: problems for url, problems in pages.items() if problems} == {}
 
 
-def test_lockout_page_and_api_answers_carry_the_policy(client: Client, api_as: Any) -> None:
+def test_lockout_page_error_pages_and_api_answers_carry_the_policy(client: Client, api_as: Any) -> None:
+    assert client.get("/no-such-page/")["Content-Security-Policy"] == POLICY
     for _attempt in range(settings.AXES_FAILURE_LIMIT):
         locked = client.post("/login/", {"username": "laocai.planner", "password": "wrong-password"})
     assert locked.status_code == 429
