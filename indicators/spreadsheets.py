@@ -32,6 +32,7 @@ from django.utils import translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from budgets.services import WRITER_ROLES as BUDGET_WRITERS
 from healthplans.models import OrgUnit, Role, User
 from healthplans.selectors import Actor, org_unit_list, roles_at
 from healthplans.vnnumber import COMPARATOR_SYMBOLS, format_number, parse_figure, parse_number
@@ -1005,11 +1006,8 @@ def import_forbidden(*, plan: Plan, kind: str, by: User) -> str | None:
     writer's role somewhere in the plan's area."""
     if kind == "targets" and not may_plan(plan, by):
         return _("Only planners of the issuing unit may import targets.")
-    if kind == "budget":
-        from budgets.services import WRITER_ROLES as BUDGET_WRITERS
-
-        if not roles_at(by, plan.issuer_org_unit) & BUDGET_WRITERS:
-            return _("You may not record the budget of this plan.")
+    if kind == "budget" and not roles_at(by, plan.issuer_org_unit) & BUDGET_WRITERS:
+        return _("You may not record the budget of this plan.")
     if kind == "actuals":
         paths = writer_paths(by)
         area = plan.issuer_org_unit.path

@@ -283,3 +283,29 @@ def test_the_import_page_shows_a_progress_bar_for_a_large_file(client: Any, asyn
     assert page.status_code == 200
     assert 'id="import-progress"' in html and "/api/imports/" in html and "import_progress.js" in html
     assert "<script>" not in html  # the poller is a static file
+
+
+# ---------------------------------------------------------------------------------------------
+# No query per row
+
+
+def import_queries(client: Any, rows: list[list[Any]], *, dry_run: bool) -> int:
+    plan = Plan.objects.get(slug=CITY_PLAN)
+    with CaptureQueriesContext(connection) as queries:
+        response = upload(client, xlsx(rows), plan=plan, kind="actuals", dry_run=dry_run)
+    assert response.json()["status"] == ("valid" if dry_run else "imported"), response.json()
+    return len(queries)
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_an_import_takes_the_same_queries_however_many_rows_it_has(api_as: Any, dry_run: bool) -> None:
+    client = api_as("laocai.planner")
+    rows = city_actual_rows(client)
+    counts = {i.number for i in Indicator.objects.filter(plan__slug=CITY_PLAN, unit_kind=UnitKind.COUNT)}
+    filled = [row for row in rows[1:] if row[1] in counts]
+    assert len(filled) >= 20
+    for row in filled:
+        row[8] = "3"
+    few = import_queries(client, [rows[0], *filled[:5]], dry_run=dry_run)
+    many = import_queries(client, [rows[0], *filled[5:20]], dry_run=dry_run)
+    assert many == few
