@@ -89,11 +89,11 @@ def _contributors(indicator: Indicator, row: Mapping[str, Any]) -> int:
     return int(row["n"]) if _roll(indicator, row) is not None else 0
 
 
-# Roll-ups are cached for settings.FIGURES_CACHE_SECONDS (0: not at all) — their rows, not the
-# figures, so that a change of an indicator's rule applies at once — under a generation of their
-# plan, which every service that moves a figure into or out of the approved or submitted ones
-# replaces (figures_changed). Figures written around the services (the admin, tests' fixtures)
-# are seen once the time runs out, which is why the tests run without the cache.
+# Roll-ups are cached for settings.FIGURES_CACHE_SECONDS (0: not at all) under a generation of
+# their plan, which every service that moves a figure into or out of the approved or submitted
+# ones replaces (figures_changed), and under the indicators' roll-up rules, so that a changed rule
+# applies at once. Figures written around the services (the admin, tests' fixtures) are seen once
+# the time runs out, which is why the tests run without the cache.
 
 
 def _generation_key(plan_id: int) -> str:
@@ -128,7 +128,8 @@ def _rollup_key(indicators: list[Indicator], unit: OrgUnit, periods: list[str], 
     generations = [_generation(plan_id) for plan_id in sorted({indicator.plan_id for indicator in indicators})]
     if None in generations:
         return None  # no cache to be had
-    scope = f"{sorted(i.pk for i in indicators)}{sorted(periods)}{unit.pk}:{include_submitted}:{generations}"
+    rules = sorted((i.pk, i.rollup, i.unit_kind, i.unit) for i in indicators)
+    scope = f"{rules}{sorted(periods)}{unit.pk}:{include_submitted}:{generations}"
     return f"figures:rollup:{connection.settings_dict['NAME']}:{hashlib.sha256(scope.encode()).hexdigest()}"
 
 
@@ -138,12 +139,26 @@ def rolled_up(
     """(indicator id, period) → the figure of `unit`: its own actual, else its subtree's roll-up."""
     seconds = getattr(settings, "FIGURES_CACHE_SECONDS", 0)
     key = _rollup_key(indicators, unit, periods, include_submitted) if seconds else None
-    cached = cache.get(key) if key else None
-    if cached is None:
-        cached = _rollup_rows(indicators=indicators, unit=unit, periods=periods, include_submitted=include_submitted)
-        if key:
-            cache.set(key, cached, seconds)
-    rows, own_rows = cached
+    stored = cache.get(key) if key else None
+    if stored is not None:
+        return {
+            code: Figure(None if value is None else Decimal(value), units, provisional)
+            for code, (value, units, provisional) in stored.items()
+        }
+    figures = _rolled_up(indicators=indicators, unit=unit, periods=periods, include_submitted=include_submitted)
+    if key:
+        # Compact: a text per value unpickles far faster than Decimals in dataclasses.
+        compact = {
+            code: (None if f.value is None else str(f.value), f.units, f.provisional) for code, f in figures.items()
+        }
+        cache.set(key, compact, seconds)
+    return figures
+
+
+def _rolled_up(
+    *, indicators: list[Indicator], unit: OrgUnit, periods: list[str], include_submitted: bool
+) -> dict[tuple[int, str], Figure]:
+    rows, own_rows = _rollup_rows(indicators, unit, periods, include_submitted)
     by_id = {indicator.pk: indicator for indicator in indicators}
     figures = {
         (row["indicator_id"], row["period"]): Figure(
@@ -157,7 +172,7 @@ def rolled_up(
 
 
 def _rollup_rows(
-    *, indicators: list[Indicator], unit: OrgUnit, periods: list[str], include_submitted: bool
+    indicators: list[Indicator], unit: OrgUnit, periods: list[str], include_submitted: bool
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The subtree's sums per indicator and period, and the unit's own figures."""
     statuses = [ActualStatus.APPROVED, ActualStatus.SUBMITTED] if include_submitted else [ActualStatus.APPROVED]

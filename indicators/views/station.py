@@ -33,7 +33,8 @@ from indicators.services import (
     FigureConflict,
     FigureError,
     FigureForbidden,
-    actual_create,
+    NewFigure,
+    actual_create_many,
     actual_submit,
     actual_update,
     is_entry_unit,
@@ -197,28 +198,48 @@ def _row_failed(row: FigureRow, exc: FigureError, data: QueryDict, user: User) -
         row.errors.append(exc.message)
 
 
-def _save(row: FigureRow, sheet: Sheet, user: User, data: QueryDict) -> bool:
+def _is_new(row: FigureRow) -> bool:
+    return row.actual is None or row.form.cleaned_data["version"] is None
+
+
+def _create(rows: list[FigureRow], sheet: Sheet, user: User, data: QueryDict) -> int:
+    """The rows without a stored figure, created together; how many were."""
+    for row in rows:
+        row.version = row.form.cleaned_data["version"]
+    wanted = [row for row in rows if row.form.cleaned_data["value"] is not None or row.form.cleaned_data["note"]]
+    if not wanted:
+        return 0
+    figures = [
+        NewFigure(row.indicator, row.form.cleaned_data["value"], note=row.form.cleaned_data["note"]) for row in wanted
+    ]
+    try:
+        # Also where someone else created a value meanwhile: the service answers "exists".
+        results = actual_create_many(org_unit=sheet.unit, period=sheet.period.code, figures=figures, by=user)
+    except FigureError as exc:
+        for row in wanted:
+            _row_failed(row, exc, data, user)
+        return 0
+    created = 0
+    for row, result in zip(wanted, results, strict=True):
+        if isinstance(result, FigureError):
+            _row_failed(row, result, data, user)
+            continue
+        row.actual, row.version = result, result.version
+        created += 1
+    return created
+
+
+def _save(row: FigureRow, user: User, data: QueryDict) -> bool:
+    """A stored figure's new value or note."""
     cleaned = row.form.cleaned_data
     value, note, version = cleaned["value"], cleaned["note"], cleaned["version"]
     row.version = version
     actual = row.actual
+    assert actual is not None and version is not None
+    if value == actual.value and note == actual.note:
+        return False
     try:
-        if actual is None or version is None:
-            if value is None and not note:
-                return False
-            # Also where someone else created the value meanwhile: the service answers "exists".
-            row.actual = actual_create(
-                indicator=row.indicator,
-                org_unit=sheet.unit,
-                period=sheet.period.code,
-                value=value,
-                note=note,
-                by=user,
-            )
-        elif value == actual.value and note == actual.note:
-            return False
-        else:
-            row.actual = actual_update(actual=actual, version=version, value=value, note=note, by=user)
+        row.actual = actual_update(actual=actual, version=version, value=value, note=note, by=user)
     except FigureError as exc:
         _row_failed(row, exc, data, user)
         return False
@@ -261,7 +282,8 @@ def _post_sheet(request: HttpRequest, sheet: Sheet, user: User) -> HttpResponse:
     # A list, not a generator: every row is validated, not only those up to the first error.
     if all([row.form.is_valid() for row in entered]):
         with transaction.atomic():
-            saved = sum(_save(row, sheet, user, data) for row in entered)
+            saved = _create([row for row in entered if _is_new(row)], sheet, user, data)
+            saved += sum(_save(row, user, data) for row in entered if not _is_new(row))
             if submitting and not any(row.failed for row in entered):
                 submitted = sum(_submit(row, user, data) for row in entered)
             if any(row.failed for row in entered):
