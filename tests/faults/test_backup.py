@@ -9,7 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from django.conf import settings
+
+# pytest-django creates its test database only for marked tests; it is the throwaway one's template.
+pytestmark = pytest.mark.django_db
 
 VENV = Path(sys.executable).parent.parent
 REPORT = ("laocai-city-de-an-07-2024", "2024H1", "laocai.planner")

@@ -5,7 +5,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 import requests
+
+# pytest-django creates its test database only for marked tests; it is the throwaway one's template.
+pytestmark = pytest.mark.django_db
 
 PLAN = "laocai-city-de-an-07-2024"
 STATION = "laocai-city-ta-phoi-tyt"

@@ -10,7 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
+import pytest
 import requests
+
+# pytest-django creates its test database only for marked tests; it is the throwaway one's template.
+pytestmark = pytest.mark.django_db
 
 PLAN = "laocai-city-de-an-07-2024"
 STATION = "laocai-city-ta-phoi-tyt"

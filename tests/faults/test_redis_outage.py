@@ -5,7 +5,11 @@ failing; once Redis is back, beat hands the delayed versions to the worker and t
 from html.parser import HTMLParser
 from typing import Any
 
+import pytest
 import requests
+
+# pytest-django creates its test database only for marked tests; it is the throwaway one's template.
+pytestmark = pytest.mark.django_db
 
 PLAN = "muongkhuong-de-an-07-2023"
 STATION = "muongkhuong-tt-tyt"
