@@ -179,17 +179,22 @@ def in_process(scale: str, n: int) -> list[dict[str, Any]]:
     # dashboard: the plan's indicators for one period over the province's subtree, with targets;
     # the page also shows each indicator's trend over the plan's half-years.
     rollup_sql = """
-        SELECT i.id, a.period, SUM(a.value), SUM(a.numerator) FILTER (WHERE a.denominator IS NOT NULL),
-               SUM(a.denominator) FILTER (WHERE a.numerator IS NOT NULL), COUNT(a.id), MAX(a.value),
-               t.comparator, t.value, b.value
+        SELECT i.id, t.comparator, t.value, b.value, r.period, r.total, r.num, r.den, r.n, r.any_value
         FROM indicators_indicator i
         LEFT JOIN indicators_target t ON t.indicator_id = i.id AND t.year = %s AND t.org_unit_id IS NULL
         LEFT JOIN indicators_baseline b ON b.indicator_id = i.id
-        LEFT JOIN indicators_actual a ON a.indicator_id = i.id AND a.period = ANY(%s) AND a.status = 'approved'
-             AND a.value IS NOT NULL
-             AND a.org_unit_id IN (SELECT id FROM healthplans_orgunit WHERE path LIKE %s AND depth > %s)
+        LEFT JOIN (
+            SELECT a.indicator_id, a.period, SUM(a.value) AS total,
+                   SUM(a.numerator) FILTER (WHERE a.denominator IS NOT NULL) AS num,
+                   SUM(a.denominator) FILTER (WHERE a.numerator IS NOT NULL) AS den,
+                   COUNT(*) AS n, MAX(a.value) AS any_value
+            FROM indicators_actual a
+            WHERE a.period = ANY(%s) AND a.status = 'approved' AND a.value IS NOT NULL
+              AND a.org_unit_id IN (SELECT id FROM healthplans_orgunit WHERE path LIKE %s AND depth > %s)
+              AND a.indicator_id IN (SELECT id FROM indicators_indicator WHERE plan_id = %s)
+            GROUP BY a.indicator_id, a.period
+        ) r ON r.indicator_id = i.id
         WHERE i.plan_id = %s
-        GROUP BY i.id, a.period, t.comparator, t.value, b.value
     """
     year = int(PERIOD[:4])
     trend = [f"{y}H{h}" for y in range(plan.start_year, plan.end_year + 1) for h in (1, 2)]
@@ -197,12 +202,12 @@ def in_process(scale: str, n: int) -> list[dict[str, Any]]:
     bench_rollup(
         "dashboard",
         get(api, f"/api/plans/{plan.pk}/progress/?period={PERIOD}&org_unit={province.pk}"),
-        sql(rollup_sql, [year, [PERIOD], subtree, province.depth, plan.pk]),
+        sql(rollup_sql, [year, [PERIOD], subtree, province.depth, plan.pk, plan.pk]),
     )
     bench_rollup(
         "dashboard_page",
         get(pages, f"/plans/{plan.slug}/dashboard/?period={PERIOD}&org_unit={province.pk}"),
-        sql(rollup_sql, [year, trend, subtree, province.depth, plan.pk]),
+        sql(rollup_sql, [year, trend, subtree, province.depth, plan.pk, plan.pk]),
     )
     # compare: one indicator's approved figures of every unit under the province, ranked, with
     # the province's own roll-up.
@@ -215,7 +220,7 @@ def in_process(scale: str, n: int) -> list[dict[str, Any]]:
         ORDER BY a.value DESC
     """
     one_indicator_sql = rollup_sql.replace("WHERE i.plan_id = %s", "WHERE i.id = %s")
-    overall = sql(one_indicator_sql, [year, [PERIOD], subtree, province.depth, indicator.pk])
+    overall = sql(one_indicator_sql, [year, [PERIOD], subtree, province.depth, plan.pk, indicator.pk])
     ranked = sql(compare_sql, [indicator.pk, PERIOD, subtree])
     bench_rollup(
         "compare",

@@ -141,7 +141,8 @@ def default_period(periods: list[Period], today: date) -> Period:
 def progress_scope(request: HttpRequest, slug: str) -> ProgressScope:
     """Read plan, period, unit and the submitted switch from the request; 404 when out of reach."""
     user = request.user
-    plan = plan_get(fetched_by=user, slug=slug)
+    # The plan alone (not its sections and tasks: the progress pages do not show them).
+    plan = plan_list(fetched_by=user, filters={"slug": slug}).select_related("issuer_org_unit").first()
     if plan is None:
         raise Http404
     periods = plan_periods(start_year=plan.start_year, end_year=plan.end_year, frequencies=plan.reporting_frequencies)
