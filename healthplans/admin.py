@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.options import BaseModelAdmin
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
@@ -18,7 +19,18 @@ from healthplans.selectors import reach_of, tenant_q
 TENANT_FILTER = ("tenant", admin.RelatedOnlyFieldListFilter)
 
 
-class TenantScopedAdmin(admin.ModelAdmin):
+class ScopedChoices(BaseModelAdmin):
+    """A foreign key's choices are the rows its model's admin shows this user, so a form lists
+    no other tenant's plans, units, indicators or users."""
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        related = self.admin_site._registry.get(db_field.related_model)
+        if related is not None and "queryset" not in kwargs:
+            kwargs["queryset"] = related.get_queryset(request)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class TenantScopedAdmin(ScopedChoices, admin.ModelAdmin):
     """Rows whose `tenant_field` lies outside the admin's tenants are neither listed nor editable."""
 
     tenant_field = "tenant"
@@ -34,7 +46,7 @@ class TenantAdmin(TenantScopedAdmin):
 
 
 @admin.register(OrgUnit)
-class OrgUnitAdmin(TreeAdmin):
+class OrgUnitAdmin(ScopedChoices, TreeAdmin):
     form = movenodeform_factory(OrgUnit)
     list_display = ["name", "code", "level", "tenant", "valid_from", "valid_to", "is_demo"]
     list_filter = ["level", TENANT_FILTER, "is_demo"]
@@ -42,6 +54,20 @@ class OrgUnitAdmin(TreeAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OrgUnit]:
         return super().get_queryset(request).filter(reach_of(request.user).subtree_q())
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        reached = self.get_queryset(request).values("pk")
+
+        class ReachedPositions(form):  # type: ignore[valid-type,misc]  # a class made at runtime
+            """treebeard offers the whole tree as the place of a unit: only reached units here."""
+
+            def __init__(self, *args: Any, **form_kwargs: Any) -> None:
+                super().__init__(*args, **form_kwargs)
+                field = self.fields["treebeard_ref_node"]
+                field.queryset = field.queryset.filter(pk__in=reached)
+
+        return ReachedPositions
 
 
 @admin.register(Agency)
@@ -81,7 +107,7 @@ class RoleAssignmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ScopedChoices, admin.ModelAdmin):
     list_display = ["user", "created_at", "text", "read_at"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Notification]:

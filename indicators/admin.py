@@ -1,16 +1,16 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from healthplans.admin import TENANT_FILTER, TenantScopedAdmin
+from healthplans.admin import TENANT_FILTER, ScopedChoices, TenantScopedAdmin
 from indicators.models import Actual, ActualEvent, Baseline, CatalogueMeasure, Indicator, Target
 
 
-class TargetInline(admin.TabularInline):
+class TargetInline(ScopedChoices, admin.TabularInline):
     model = Target
     extra = 0
 
 
-class BaselineInline(admin.StackedInline):
+class BaselineInline(ScopedChoices, admin.StackedInline):
     model = Baseline
     extra = 0
 

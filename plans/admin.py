@@ -1,15 +1,15 @@
 from django.contrib import admin
 
-from healthplans.admin import TENANT_FILTER, TenantScopedAdmin
+from healthplans.admin import TENANT_FILTER, ScopedChoices, TenantScopedAdmin
 from plans.models import Assignment, Objective, Plan, Section, Task
 
 
-class ObjectiveInline(admin.TabularInline):
+class ObjectiveInline(ScopedChoices, admin.TabularInline):
     model = Objective
     extra = 0
 
 
-class AssignmentInline(admin.TabularInline):
+class AssignmentInline(ScopedChoices, admin.TabularInline):
     model = Assignment
     extra = 0
 
@@ -22,7 +22,7 @@ class PlanAdmin(TenantScopedAdmin):
     inlines = [ObjectiveInline, AssignmentInline]
 
 
-class TaskInline(admin.TabularInline):
+class TaskInline(ScopedChoices, admin.TabularInline):
     model = Task
     extra = 0
 
