@@ -10,10 +10,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.apps import apps
+from django.db.models import Model
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from budgets.models import BudgetExecution, BudgetLine
-from healthplans.models import OrgUnit
+from healthplans.models import OrgUnit, Tenant, User
 from indicators.models import Actual, Indicator
 from plans.models import Plan
 from reporting.models import Report
@@ -105,10 +107,10 @@ class Public:
 
 
 @dataclass(frozen=True)
-class StaffOnly:
-    """The admin site: demo role users are not staff and are sent to the admin login."""
-
-    reason: str = "Django admin: staff only; a tenant admin's rows are scoped (tests/core/test_admin.py)"
+class Admin:
+    """The admin site: the demo role users are not staff and are sent to its login; a tenant
+    admin (staff, with every permission on the project's models) asking for another tenant's row
+    of a model is refused, and no admin page shows another tenant's strings."""
 
 
 # --- bodies: every field the route's forms or serializers read, with plausible values -------------
@@ -375,10 +377,43 @@ def routes() -> list[Route]:
     return list(seen.values())
 
 
-def rule_for(route: Route) -> Rule | Public | StaffOnly | None:
+def rule_for(route: Route) -> Rule | Public | Admin | None:
     if route.is_admin and route.key not in RULES:
-        return StaffOnly()
+        return Admin()
     return RULES.get(route.key)
+
+
+# An admin route about one row: change, delete, history, the redirect to change, a user's password.
+ADMIN_OBJECT_ROUTE = re.compile(r"^admin/(?P<app>\w+)/(?P<model>\w+)/(?:<path:object_id>|<id>)/")
+
+
+def admin_model(route: Route) -> type[Model] | None:
+    """The model of an admin route about one row, if that model's rows belong to a tenant."""
+    match = ADMIN_OBJECT_ROUTE.match(route.pattern)
+    if match is None:
+        return None
+    model = apps.get_model(match["app"], match["model"])
+    return model if tenant_lookup(model) is not None else None
+
+
+def tenant_lookup(model: type[Model], depth: int = 0) -> str | None:
+    """The lookup from a model's rows to their tenant (through foreign keys), None for shared rows
+    (the catalogue, funding sources, groups, login attempts)."""
+    if model is Tenant:
+        return "pk"
+    if model is User:
+        return "role_assignments__org_unit__tenant"
+    keys = [f for f in model._meta.get_fields() if f.many_to_one and f.concrete and f.related_model is not None]
+    for key in keys:
+        if key.related_model is Tenant:
+            return key.name
+    for key in keys if depth < 3 else []:
+        related = key.related_model
+        assert isinstance(related, type)
+        inner = tenant_lookup(related, depth + 1)
+        if inner is not None:
+            return f"{key.name}__{inner}"
+    return None
 
 
 def sample_path(pattern: str) -> str:
