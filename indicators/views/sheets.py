@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import render
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, re_path
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
@@ -264,7 +264,8 @@ def import_page_body(request: HttpRequest, plan: Plan, context: dict[str, Any]) 
 urlpatterns: list[URLPattern] = [
     path("api/plans/<int:pk>/export/", PlanExportAPI.as_view(), name="plan-export"),
     path("api/imports/", ImportCreateAPI.as_view(), name="import-create"),
-    path("api/imports/<str:import_id>/", ImportStatusAPI.as_view(), name="import-status"),
-    path("api/imports/<str:import_id>/confirm/", ImportConfirmAPI.as_view(), name="import-confirm"),
+    # Import ids are uuid4 hex: anything else is no import (and never a cache key).
+    re_path(r"^api/imports/(?P<import_id>[0-9a-f]{32})/$", ImportStatusAPI.as_view(), name="import-status"),
+    re_path(r"^api/imports/(?P<import_id>[0-9a-f]{32})/confirm/$", ImportConfirmAPI.as_view(), name="import-confirm"),
     path("plans/<slug:slug>/import/", import_page, name="plan-import"),
 ]
