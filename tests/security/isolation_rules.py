@@ -188,6 +188,11 @@ def actual_pk(w: World) -> dict[str, Any]:
     return {"pk": w.actual.pk}
 
 
+def budget_line_pk(w: World) -> dict[str, Any]:
+    assert w.budget_line is not None
+    return {"pk": w.budget_line.pk}
+
+
 def execution_pk(w: World) -> dict[str, Any]:
     assert w.execution is not None
     return {"pk": w.execution.pk}
@@ -299,9 +304,7 @@ RULES: dict[str, Rule | Public] = {
     "review-approve-group": Rule(
         uses=ACTUAL, body=lambda w: {"actual": [w.actual.pk], f"version-{w.actual.pk}": w.actual.version}
     ),
-    "grid": Rule(
-        uses=PLAN, query=lambda w: {"plan": w.actual.indicator.plan.slug, "period": w.actual.period}, listing=True
-    ),
+    "grid": Rule(uses=PLAN, query=lambda w: {"plan": w.actual.indicator.plan.slug, "period": w.actual.period}),
     "grid-save": Rule(uses=ACTUAL, body=grid_cells, body_format="json"),
     "grid-submit": Rule(uses=ACTUAL, body=grid_cells, body_format="json"),
     "api:actual-detail": Rule(uses=ACTUAL, kwargs=actual_pk, body=actual_step, body_format="json"),
@@ -311,9 +314,7 @@ RULES: dict[str, Rule | Public] = {
     "api:actual-unlock": Rule(uses=ACTUAL, kwargs=actual_pk, body=actual_step, body_format="json"),
     "api:actual-history": Rule(uses=ACTUAL, kwargs=actual_pk),
     # -- budgets ---------------------------------------------------------------------------------
-    "api:budget-line-detail": Rule(
-        uses=frozenset({"budget_line"}), kwargs=lambda w: {"pk": w.budget_line.pk if w.budget_line else 0}
-    ),
+    "api:budget-line-detail": Rule(uses=frozenset({"budget_line"}), kwargs=budget_line_pk),
     "budget-history": Rule(uses=EXECUTION, kwargs=execution_pk),
     "budget-approve": Rule(uses=EXECUTION, kwargs=execution_pk, body=execution_step),
     "budget-return": Rule(uses=EXECUTION, kwargs=execution_pk, body=execution_step),
