@@ -1,6 +1,8 @@
-"""The isolation matrix: every route of the URL configuration × every role of Lào Cai (and its two
-station reporters against each other's units, and the national viewer's writes) × every method,
-asked for another tenant's or a sibling unit's objects.
+"""The isolation matrix: every route of the URL configuration × every role of Lào Cai (planner,
+reviewer, official, station reporter; its two station reporters also against each other's units
+and a sibling station's; the national viewer's writes) × method (all five on the API, GET and POST
+on pages), asked for another tenant's or a sibling unit's objects; and the admin site, for a demo
+role (not staff) and for a Lào Cai tenant admin asking for Bắc Kạn's rows.
 
 A request naming an object out of reach is refused (403 or 404; 405 where the method is not
 allowed), its response holds none of that world's strings, and nothing is written. A route that
