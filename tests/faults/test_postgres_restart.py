@@ -3,6 +3,7 @@ API: every save that was answered 2xx is in the database, and the app, never res
 every request sent once PostgreSQL is back, also when it was restarted while the app sat idle
 on its persistent connections (CONN_HEALTH_CHECKS replaces the dead ones before use)."""
 
+import itertools
 import threading
 import time
 from collections import Counter
@@ -92,8 +93,10 @@ def test_a_postgres_restart_under_load_loses_no_committed_save_and_the_app_recov
     print(f"saves by answer (None: no answer): {dict(answers)}")
     for pk in figures:
         mine = outcomes[pk]
-        # Sent after the restart: every one answered, and saved.
-        assert {status for after, _, status in mine if after} == {200}, mine
+        # Sent after the restart: every one saved — but for a 409 right after a save that was
+        # answered with an error yet committed (its version is then the stale one).
+        for (_, _, previous), (after, _, status) in itertools.pairwise(mine):
+            assert not after or status == 200 or (status == 409 and previous != 200), mine
         stored = [
             Decimal(value)
             for (value,) in site.sql(
