@@ -72,8 +72,13 @@ def test_without_redis_figures_are_entered_and_reports_wait_then_go_through(site
     )
     assert statuses == [("96.500000", "submitted"), ("97.000000", "submitted")]
 
-    # A report asked for on its page: saved, and the page says generation is delayed.
+    # Pages that read cached roll-ups: computed afresh, the cache reads as empty.
     planner = site.browser("laocai.planner")
+    for page_path in (f"/plans/{PLAN}/dashboard/?period=2023&include_submitted=1", f"/plans/{PLAN}/completeness/"):
+        assert planner.get(site.url + page_path, timeout=10).status_code == 200, page_path
+    assert site.browser("laocai.reviewer").get(f"{site.url}/review/", timeout=10).status_code == 200
+
+    # A report asked for on its page: saved, and the page says generation is delayed.
     reports_page = planner.get(f"{site.url}/plans/{PLAN}/reports/", timeout=10)
     assert reports_page.status_code == 200
     asked = planner.post(
