@@ -34,7 +34,7 @@ from rest_framework.test import APIClient
 
 from budgets.models import BudgetExecution, BudgetExecutionEvent, BudgetLine
 from budgets.services import budget_execution_create, budget_execution_submit
-from healthplans.models import Notification, OrgUnit, Role, RoleAssignment, Tenant, User
+from healthplans.models import Agency, Notification, OrgUnit, Role, RoleAssignment, Tenant, User
 from indicators.models import Actual, ActualEvent, Baseline, Indicator, Target
 from indicators.services import actual_create, actual_submit, is_entry_unit
 from indicators.spreadsheets import export_bytes, import_upload
@@ -79,6 +79,7 @@ COUNTED: list[type[Model]] = [
     Plan,
     OrgUnit,
     RoleAssignment,
+    Agency,
 ]
 # Pages are what a browser sends (links and forms): their views handle GET and POST, and answer any
 # other method as one of these; the API's views take each method separately, so it gets them all.
@@ -131,7 +132,9 @@ def build_world(
         own_names = [i.name for i in (marked, free) if i.name not in visible_elsewhere]
         markers += [plan.title, unit.name, *own_names]
         if plan.tenant is not None:
-            markers.append(plan.tenant.name)
+            # The tenant's agencies bear common names ("Sở Y tế"): one with a name of its own.
+            Agency.objects.create(tenant=plan.tenant, code=f"isolation-{name}", name=f"isolation-{name}-agency")
+            markers += [plan.tenant.name, f"isolation-{name}-agency"]
     if budget_by is None:
         return world
     budget_user = User.objects.get(username=budget_by)
