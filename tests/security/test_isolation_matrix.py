@@ -21,11 +21,12 @@ from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
+from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.db.models import Model
-from django.test import Client, override_settings
+from django.test import Client, RequestFactory, override_settings
 from django.test.client import MULTIPART_CONTENT, encode_multipart
 from django.urls import reverse
 from django.utils.html import escape
@@ -88,6 +89,7 @@ PAGE_METHODS = {"GET", "POST"}
 ADMIN_ACTOR = "laocai.planner"
 # Lào Cai's tenant admin, made for the matrix: staff, with every permission on the project's models.
 TENANT_ADMIN = "laocai.tenantadmin"
+OWN_TENANT_ADMIN = "backan.tenantadmin"  # the control: Bắc Kạn's rows open for Bắc Kạn's admin
 PROJECT_APPS = ["healthplans", "plans", "indicators", "budgets", "reporting"]
 # Who may see each world whole: the control that its objects are real.
 ENTITLED = {"other-tenant": "backan.planner"}
@@ -233,16 +235,22 @@ def build_worlds() -> dict[str, World]:
 
 
 def build_admin_world() -> dict[type[Model], int]:
-    """Lào Cai's tenant admin, and one of Bắc Kạn's rows of every model the admin can be asked for
-    (a Bắc Kạn user with a role and a notification join the rows the worlds made)."""
-    admin_user = User.objects.create_user(TENANT_ADMIN, is_staff=True)
-    RoleAssignment.objects.create(user=admin_user, org_unit=OrgUnit.objects.get(code="laocai"), role=Role.TENANT_ADMIN)
-    admin_user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=PROJECT_APPS))
+    """Lào Cai's and Bắc Kạn's tenant admins, and one of Bắc Kạn's rows of every model the admin
+    can be asked for, one Bắc Kạn's admin sees (a Bắc Kạn user with a role and a notification join
+    the rows the worlds made)."""
+    admins = {}
+    for username, province in ((TENANT_ADMIN, "laocai"), (OWN_TENANT_ADMIN, "backan")):
+        admins[username] = User.objects.create_user(username, is_staff=True)
+        unit = OrgUnit.objects.get(code=province)
+        RoleAssignment.objects.create(user=admins[username], org_unit=unit, role=Role.TENANT_ADMIN)
+        admins[username].user_permissions.set(Permission.objects.filter(content_type__app_label__in=PROJECT_APPS))
     reporter = User.objects.create_user("backan.isolation")
     unit = OrgUnit.objects.get(code="backan-ba-be-demo-2-tyt")
     RoleAssignment.objects.create(user=reporter, org_unit=unit, role=Role.STATION_REPORTER)
     Notification.objects.create(user=reporter, text="isolation-admin-notification")
     tenant = Tenant.objects.get(slug="bac-kan")
+    as_own_admin = RequestFactory().get("/admin/")
+    as_own_admin.user = admins[OWN_TENANT_ADMIN]
     rows: dict[type[Model], int] = {}
     for route in routes():
         model = admin_model(route)
@@ -250,7 +258,10 @@ def build_admin_world() -> dict[type[Model], int]:
             continue
         lookup = tenant_lookup(model)
         assert lookup is not None  # admin_model() keeps only models whose rows belong to a tenant
-        row = model._default_manager.filter(**{lookup: tenant.pk}).order_by("-pk").values_list("pk", flat=True).first()
+        candidates = model._default_manager.filter(**{lookup: tenant.pk})
+        if model._meta.app_label in PROJECT_APPS:
+            candidates = candidates.filter(pk__in=admin.site._registry[model].get_queryset(as_own_admin).values("pk"))
+        row = candidates.order_by("-pk").values_list("pk", flat=True).first()
         assert row is not None, f"no Bắc Kạn row of {model.__name__} to ask the admin for: add one in build_admin_world"
         rows[model] = row
     return rows
@@ -265,7 +276,7 @@ def setup(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: Any) 
     with django_db_blocker.unblock(), media, transaction.atomic():
         worlds = build_worlds()
         admin_rows = build_admin_world()
-        actors = {s.actor for s in SCENARIOS} | {ADMIN_ACTOR, TENANT_ADMIN, *ENTITLED.values()}
+        actors = {s.actor for s in SCENARIOS} | {ADMIN_ACTOR, TENANT_ADMIN, OWN_TENANT_ADMIN, *ENTITLED.values()}
         users = User.objects.filter(username__in=actors)
         sessions, tokens = {}, {}
         for user in users:
@@ -468,8 +479,9 @@ def test_isolation(route: Route, scenario: Scenario | None, method: str, setup: 
 
 
 def test_worlds_are_real_to_those_who_may_see_them(setup: Setup) -> None:
-    """The control: the URLs the matrix refuses answer 200 to a user entitled to the world, and
-    every marker is found in some answer, so the refusals and the absent markers mean something."""
+    """The control: the URLs the matrix refuses answer 200 to a user entitled to the world (the
+    admin's change pages of Bắc Kạn's rows to Bắc Kạn's tenant admin), and every marker is found in
+    some answer, so the refusals and the absent markers mean something."""
     problems: list[str] = []
     for name, world in setup.worlds.items():
         viewer = ENTITLED.get(name, "laocai.planner")
@@ -486,6 +498,13 @@ def test_worlds_are_real_to_those_who_may_see_them(setup: Setup) -> None:
             if response.status_code != 200:
                 problems.append(f"{route.key} for {viewer} on {name}: {response.status_code}")
             seen.append(content_of(response))
+        if name == "other-tenant":
+            for route in routes():
+                model = admin_model(route)
+                if model is not None and model._meta.app_label in PROJECT_APPS and route.key.endswith("_change"):
+                    response = send(route, Admin(), OWN_TENANT_ADMIN, "GET", world, setup)
+                    if response.status_code != 200:
+                        problems.append(f"{route.key} for {OWN_TENANT_ADMIN}: {response.status_code}")
         unseen = [m for m in world.markers if not any(form in page for page in seen for form in marker_forms(m))]
         if unseen:
             problems.append(f"{name}: markers found in no answer: {unseen}")
