@@ -137,6 +137,8 @@ def build_world(
             # The tenant's agencies bear common names ("Sở Y tế"): one with a name of its own.
             Agency.objects.create(tenant=plan.tenant, code=f"isolation-{name}", name=f"isolation-{name}-agency")
             markers += [plan.tenant.name, f"isolation-{name}-agency"]
+        Notification.objects.create(user=figure_user, text=f"isolation-{name}-notification")
+        markers.append(f"isolation-{name}-notification")
     if budget_by is None:
         return world
     budget_user = User.objects.get(username=budget_by)
@@ -488,7 +490,7 @@ def test_worlds_are_real_to_those_who_may_see_them(setup: Setup) -> None:
         seen: list[str] = []
         for route in routes():
             rule = rule_for(route)
-            if not isinstance(rule, Rule) or not (rule.uses or rule.listing):
+            if not isinstance(rule, Rule):
                 continue
             if rule.uses & ABSENT.get(name, frozenset()):
                 continue
