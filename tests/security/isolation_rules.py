@@ -221,6 +221,16 @@ ACTUAL = frozenset({"actual"})
 EXECUTION = frozenset({"execution"})
 REPORT = frozenset({"report"})
 IMPORT = frozenset({"import_id"})
+UNIT = frozenset({"org_unit"})
+
+
+def progress_query(w: World) -> dict[str, Any]:
+    """A plan's progress at the world's unit (a unit out of reach, even under a plan within it)."""
+    return {"period": w.period, "org_unit": w.org_unit.pk}
+
+
+def progress_page() -> Rule:
+    return Rule(uses=PLAN | UNIT, kwargs=plan_slug, query=progress_query)
 
 
 def plan_page(body: Body | None = None, body_format: str = "form") -> Rule:
@@ -256,9 +266,10 @@ RULES: dict[str, Rule | Public] = {
     "api:budget-line-list": listing(lambda w: {"plan": w.plan.pk}, uses=PLAN),
     "api:report-list": listing(
         lambda w: {"plan": w.plan.pk},
-        uses=PLAN,
-        body=lambda w: {"plan": w.plan.pk, "period": w.period},
+        uses=PLAN | UNIT,
+        body=lambda w: {"plan": w.plan.pk, "period": w.period, "org_unit": w.org_unit.pk},
         body_format="json",
+        bad_reference_400=True,
     ),
     "api:actual-list": listing(
         lambda w: {"org_unit": w.org_unit.pk},
@@ -276,14 +287,14 @@ RULES: dict[str, Rule | Public] = {
     ),
     # -- plans ---------------------------------------------------------------------------------
     "plan-detail": plan_page(),
-    "plan-dashboard": plan_page(),
-    "plan-compare": plan_page(),
-    "plan-completeness": plan_page(),
+    "plan-dashboard": progress_page(),
+    "plan-compare": progress_page(),
+    "plan-completeness": progress_page(),
     "budget-page": plan_page(budget_form),
     "plan-reports": plan_page(lambda w: {"period": w.period}),
     "plan-import": plan_page(import_page_upload, "multipart"),
     "api:plan-detail": Rule(uses=PLAN, kwargs=plan_pk),
-    "api:plan-progress": Rule(uses=PLAN, kwargs=plan_pk, query=lambda w: {"period": w.period}),
+    "api:plan-progress": Rule(uses=PLAN | UNIT, kwargs=plan_pk, query=progress_query),
     "api:plan-budget-summary": Rule(uses=PLAN, kwargs=plan_pk, query=lambda w: {"period": w.period}),
     "plan-export": Rule(uses=PLAN, kwargs=plan_pk, query=lambda w: {"kind": "targets", "format": "csv"}),
     "import-create": Rule(uses=PLAN, body=import_upload, body_format="multipart"),
