@@ -270,7 +270,7 @@ def build_admin_world() -> dict[type[Model], int]:
 
 
 @pytest.fixture(scope="module")
-def setup(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: Any) -> Iterator[Setup]:
+def matrix_setup(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: Any) -> Iterator[Setup]:
     """Built once for the module in a transaction rolled back at its end; every test runs in a
     savepoint inside it, as Django's setUpTestData does. Each actor logs in once (a session for
     the pages, a token for the API, as real clients send it)."""
@@ -447,14 +447,14 @@ def allowed_statuses(route: Route, rule: Rule, scenario: Scenario, method: str) 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("route", "scenario", "method"), CASES)
-def test_isolation(route: Route, scenario: Scenario | None, method: str, setup: Setup) -> None:
+def test_isolation(route: Route, scenario: Scenario | None, method: str, matrix_setup: Setup) -> None:
     rule = rule_for(route)
     assert scenario is not None and isinstance(rule, (Rule, Admin)), (
         f"route {route.key} ({route.pattern}) has no isolation rule: add one to tests/security/isolation_rules.py"
     )
-    world = setup.worlds[scenario.world]
+    world = matrix_setup.worlds[scenario.world]
     before = fingerprint(world)
-    response = send(route, rule, scenario.actor, method, world, setup)
+    response = send(route, rule, scenario.actor, method, world, matrix_setup)
     body = content_of(response)
     status = response.status_code
     where = f"{method} {route.key} as {scenario.actor} on {scenario.world}'s objects"
@@ -480,12 +480,12 @@ def test_isolation(route: Route, scenario: Scenario | None, method: str, setup: 
     assert fingerprint(world) == before, f"{where}: something was written"
 
 
-def test_worlds_are_real_to_those_who_may_see_them(setup: Setup) -> None:
+def test_worlds_are_real_to_those_who_may_see_them(matrix_setup: Setup) -> None:
     """The control: the URLs the matrix refuses answer 200 to a user entitled to the world (the
     admin's change pages of Bắc Kạn's rows to Bắc Kạn's tenant admin), and every marker is found in
     some answer, so the refusals and the absent markers mean something."""
     problems: list[str] = []
-    for name, world in setup.worlds.items():
+    for name, world in matrix_setup.worlds.items():
         viewer = ENTITLED.get(name, "laocai.planner")
         seen: list[str] = []
         for route in routes():
@@ -494,7 +494,7 @@ def test_worlds_are_real_to_those_who_may_see_them(setup: Setup) -> None:
                 continue
             if rule.uses & ABSENT.get(name, frozenset()):
                 continue
-            response = send(route, rule, viewer, "GET", world, setup)
+            response = send(route, rule, viewer, "GET", world, matrix_setup)
             if response.status_code == 405:
                 continue
             if response.status_code != 200:
@@ -504,7 +504,7 @@ def test_worlds_are_real_to_those_who_may_see_them(setup: Setup) -> None:
             for route in routes():
                 model = admin_model(route)
                 if model is not None and model._meta.app_label in PROJECT_APPS and route.key.endswith("_change"):
-                    response = send(route, Admin(), OWN_TENANT_ADMIN, "GET", world, setup)
+                    response = send(route, Admin(), OWN_TENANT_ADMIN, "GET", world, matrix_setup)
                     if response.status_code != 200:
                         problems.append(f"{route.key} for {OWN_TENANT_ADMIN}: {response.status_code}")
         unseen = [m for m in world.markers if not any(form in page for page in seen for form in marker_forms(m))]
