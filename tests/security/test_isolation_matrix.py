@@ -35,7 +35,7 @@ from rest_framework.test import APIClient
 
 from budgets.models import BudgetExecution, BudgetExecutionEvent, BudgetLine
 from budgets.services import budget_execution_create, budget_execution_submit
-from healthplans.models import Agency, Notification, OrgUnit, Role, RoleAssignment, Tenant, User
+from healthplans.models import Agency, AuditEvent, Notification, OrgUnit, Role, RoleAssignment, Tenant, User
 from indicators.models import Actual, ActualEvent, Baseline, Indicator, Target
 from indicators.services import actual_create, actual_submit, is_entry_unit
 from indicators.spreadsheets import export_bytes, import_upload
@@ -81,6 +81,7 @@ COUNTED: list[type[Model]] = [
     OrgUnit,
     RoleAssignment,
     Agency,
+    AuditEvent,
 ]
 # Pages are what a browser sends (links and forms): their views handle GET and POST, and answer any
 # other method as one of these; the API's views take each method separately, so it gets them all.
