@@ -75,6 +75,9 @@ def prepare(scale: str, regenerate: bool) -> None:
             if generated:
                 print(f"[{scale}] reusing {name}", file=sys.stderr)
                 manage(scale, "migrate", "--noinput", "-v0")
+                # Earlier runs wrote and deleted figures: fresh statistics, as after generating.
+                with psycopg.connect(database_url(scale), autocommit=True) as bench:
+                    bench.execute("VACUUM ANALYZE")
                 return
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         connection.execute(f'CREATE DATABASE "{name}"')
@@ -123,6 +126,7 @@ def in_process(scale: str, n: int) -> list[dict[str, Any]]:
     import django
 
     django.setup()
+    from django.core.cache import cache
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext, override_settings
@@ -132,6 +136,9 @@ def in_process(scale: str, n: int) -> list[dict[str, Any]]:
     from indicators.models import Actual, Indicator
     from plans.models import Plan
 
+    # Every run starts from an empty cache (Redis db of BENCH_REDIS_URL), so that the query
+    # counts are those of a first request at every scale.
+    cache.clear()
     plan = Plan.objects.get(slug="scale-national-plan")
     province = OrgUnit.objects.get(code="scale-p01")
     indicators = list(Indicator.objects.filter(plan=plan).order_by("order"))
