@@ -31,6 +31,7 @@ from django.db.models import Max, QuerySet
 from django.utils import translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from budgets.services import WRITER_ROLES as BUDGET_WRITERS
 from healthplans.models import OrgUnit, Role, User
@@ -934,18 +935,30 @@ def import_start(
     *, plan: Plan, kind: str, table: list[list[str]], by: User, dry_run: bool, import_id: str
 ) -> ImportResult:
     """Run an import now, or hand a large one to a worker and answer "queued"."""
-    # The task module imports this one.
-    from indicators.tasks import import_run
-
     if len(table) - 1 > settings.IMPORT_ASYNC_ROWS:
         result = ImportResult(import_id, "queued", progress=0)
         ImportJob(plan.pk, kind, dry_run, table, result.as_dict(), get_language() or "").save(by)
-        user_id = by.pk
-        transaction.on_commit(lambda: import_run.delay(import_id, user_id))
-        return result
+        # A worker finds the import in the cache; while Redis is away there is neither cache nor
+        # broker, and the import runs in this request instead, slower but whole.
+        if import_job(import_id, by) is not None:
+            user_id = by.pk
+            transaction.on_commit(lambda: import_hand_over(import_id, user_id))
+            return result
+        logger.warning("The cache is unavailable: import %s runs in its request", import_id)
     result = run_import(plan=plan, kind=kind, table=table, by=by, dry_run=dry_run, import_id=import_id)
     ImportJob(plan.pk, kind, dry_run, table, result.as_dict()).save(by)
     return result
+
+
+def import_hand_over(import_id: str, user_id: int) -> None:
+    """Give a queued import to a worker, or run it here when the broker refuses it."""
+    from indicators.tasks import import_run
+
+    try:
+        import_run.apply_async((import_id, user_id), retry=False)
+    except (KombuOperationalError, OSError):
+        logger.warning("The broker is unavailable: import %s runs in its request", import_id)
+        import_work(import_id=import_id, user_id=user_id)
 
 
 def import_work(*, import_id: str, user_id: int) -> None:

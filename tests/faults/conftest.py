@@ -179,6 +179,8 @@ def app_env(var_dir: Path, database_url: str, redis_url: str, **extra: str) -> d
         "REDIS_URL": redis_url,
         "CELERY_BROKER_URL": redis_url,
         "MAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        # A file of more than five rows is a large import, for a worker.
+        "IMPORT_ASYNC_ROWS": "5",
         **extra,
     }
 

@@ -2,6 +2,8 @@
 says plainly that generation is delayed (page and API), /healthz/ says the cache is down without
 failing; once Redis is back, beat hands the delayed versions to the worker and they are generated."""
 
+import csv
+import io
 from html.parser import HTMLParser
 from typing import Any
 
@@ -103,6 +105,46 @@ def test_without_redis_figures_are_entered_and_reports_wait_then_go_through(site
     body = response.json()
     assert (body["status"], body["delayed"]) == ("queued", True)
     assert body["notice"].startswith(DELAYED)
+
+    # A large import (more rows than IMPORT_ASYNC_ROWS) has neither cache nor broker for a worker:
+    # it runs in its request and writes the figures, with their history.
+    headers = site.token("laocai.planner")
+    plan_id = site.sql("SELECT id FROM plans_plan WHERE slug = %s", API_PLAN)[0][0]
+    counts = {
+        number
+        for (number,) in site.sql(
+            "SELECT i.number FROM indicators_indicator i JOIN plans_plan p ON p.id = i.plan_id"
+            " WHERE p.slug = %s AND i.unit_kind = 'count'",
+            API_PLAN,
+        )
+    }
+    template = requests.get(
+        f"{site.url}/api/plans/{plan_id}/export/",
+        params={"kind": "actuals", "format": "csv", "period": API_PERIOD},
+        headers=headers,
+        timeout=10,
+    )
+    assert template.status_code == 200, template.text
+    rows = list(csv.reader(io.StringIO(template.content.decode("utf-8-sig"))))
+    filled = [row for row in rows[1:] if row[1] in counts and not row[8]][:8]
+    for n, row in enumerate(filled, start=1):
+        row[8] = str(900 + n)
+    content = io.StringIO()
+    csv.writer(content).writerows([rows[0], *filled])
+    imported = requests.post(
+        f"{site.url}/api/imports/",
+        data={"plan": plan_id, "kind": "actuals", "dry_run": "false"},
+        files={"file": ("figures.csv", content.getvalue().encode(), "text/csv")},
+        headers=headers,
+        timeout=60,
+    )
+    assert imported.status_code == 200, imported.text
+    assert (imported.json()["status"], len(imported.json()["rows"])) == ("imported", 8)
+    assert site.sql(
+        "SELECT count(*) FROM indicators_actual a JOIN indicators_actualevent e ON e.actual_id = a.id"
+        " WHERE a.value BETWEEN 901 AND 908 AND a.period = %s AND e.action = 'create'",
+        API_PERIOD,
+    ) == [(8,)]
 
     # The health check tells the cache is down; it does not fail itself.
     health = requests.get(f"{site.url}/healthz/", timeout=10)
