@@ -115,8 +115,22 @@ class NotificationAdmin(ScopedChoices, admin.ModelAdmin):
         return super().get_queryset(request).filter(subtree).distinct()
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record kept by the services (history, audit, figures with their versions): read here,
+    never written."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """The audit history, read only: an admin sees the role changes in its tenants and the logins
     and account changes of the users its roles reach."""
 
@@ -137,12 +151,3 @@ class AuditEventAdmin(admin.ModelAdmin):
         reached_users = User.objects.filter(role_assignments__org_unit__in=OrgUnit.objects.filter(reach.subtree_q()))
         of_reached_users = Q(tenant__isnull=True, username__in=reached_users.values("username"))
         return queryset.filter((Q(tenant__isnull=False) & tenant_q(request.user)) | of_reached_users)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
-        return False

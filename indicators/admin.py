@@ -1,7 +1,6 @@
 from django.contrib import admin
-from django.http import HttpRequest
 
-from healthplans.admin import TENANT_FILTER, ScopedChoices, TenantScopedAdmin
+from healthplans.admin import TENANT_FILTER, ReadOnlyAdmin, ScopedChoices, TenantScopedAdmin
 from indicators.models import Actual, ActualEvent, Baseline, CatalogueMeasure, Indicator, Target
 
 
@@ -41,24 +40,18 @@ class BaselineAdmin(TenantScopedAdmin):
 
 
 @admin.register(Actual)
-class ActualAdmin(TenantScopedAdmin):
+class ActualAdmin(ReadOnlyAdmin, TenantScopedAdmin):
+    """Figures change through the entry and review pages, which keep their versions and history
+    and renew the plan's cached roll-ups."""
+
     list_display = ["indicator", "org_unit", "period", "value", "status", "version"]
     list_filter = ["status", "period", TENANT_FILTER]
 
 
 @admin.register(ActualEvent)
-class ActualEventAdmin(TenantScopedAdmin):
+class ActualEventAdmin(ReadOnlyAdmin, TenantScopedAdmin):
     """The history is a record: it is read here, never written."""
 
     tenant_field = "actual__tenant"
     list_display = ["actual", "action", "by", "at", "old_value", "new_value"]
     list_filter = ["action"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
-from uuid import uuid4
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
 from healthplans.models import OrgUnit
@@ -89,45 +88,26 @@ def _contributors(indicator: Indicator, row: Mapping[str, Any]) -> int:
     return int(row["n"]) if _roll(indicator, row) is not None else 0
 
 
-# Roll-ups are cached for settings.FIGURES_CACHE_SECONDS (0: not at all) under a generation of
-# their plan, which every service that moves a figure into or out of the approved or submitted
-# ones replaces (figures_changed), and under the indicators' roll-up rules, so that a changed rule
-# applies at once. Figures written around the services (the admin, tests' fixtures) are seen once
-# the time runs out, which is why the tests run without the cache.
-
-
-def _generation_key(plan_id: int) -> str:
-    return f"figures:generation:{connection.settings_dict['NAME']}:{plan_id}"
+# Roll-ups are cached for settings.FIGURES_CACHE_SECONDS (0: not at all) under their plans'
+# figures generation, which every service that moves a figure into or out of the approved or
+# submitted ones increments in its own transaction (figures_changed), and under the indicators'
+# roll-up rules, so that a changed rule applies at once. The generation lives in PostgreSQL, not
+# in the cache: a reader sees the new one as soon as the step commits, whatever Redis went through
+# meanwhile. Figures change only through those services (the admin shows them read-only).
 
 
 def figures_changed(plan_id: int) -> None:
     """A figure of the plan entered or left the approved or submitted ones: every cached roll-up of
-    the plan is out of date. Replaced now (for this transaction's own reads) and again once it
-    commits (against readers that began meanwhile and cached what they saw before the commit)."""
-
-    if not getattr(settings, "FIGURES_CACHE_SECONDS", 0):
-        return
-
-    def replace() -> None:
-        cache.set(_generation_key(plan_id), uuid4().hex, None)
-
-    replace()
-    transaction.on_commit(replace)
+    the plan is out of date once this transaction commits."""
+    Plan.objects.filter(pk=plan_id).update(figures_generation=F("figures_generation") + 1)
 
 
-def _generation(plan_id: int) -> str | None:
-    key = _generation_key(plan_id)
-    generation = cache.get(key)
-    if generation is None:
-        cache.add(key, uuid4().hex, None)
-        generation = cache.get(key)
-    return generation
-
-
-def _rollup_key(indicators: list[Indicator], unit: OrgUnit, periods: list[str], include_submitted: bool) -> str | None:
-    generations = [_generation(plan_id) for plan_id in sorted({indicator.plan_id for indicator in indicators})]
-    if None in generations:
-        return None  # no cache to be had
+def _rollup_key(indicators: list[Indicator], unit: OrgUnit, periods: list[str], include_submitted: bool) -> str:
+    generations = sorted(
+        Plan.objects.filter(pk__in={indicator.plan_id for indicator in indicators}).values_list(
+            "pk", "figures_generation"
+        )
+    )
     rules = sorted((i.pk, i.rollup, i.unit_kind, i.unit) for i in indicators)
     scope = f"{rules}{sorted(periods)}{unit.pk}:{include_submitted}:{generations}"
     return f"figures:rollup:{connection.settings_dict['NAME']}:{hashlib.sha256(scope.encode()).hexdigest()}"

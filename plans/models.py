@@ -60,6 +60,9 @@ class Plan(models.Model):
     )
     legal_bases = models.JSONField(_("legal bases"), default=list, blank=True)
     recipients = models.JSONField(_("distribution list"), default=list, blank=True)
+    # Counts the review steps that moved a figure of the plan into or out of the approved or
+    # submitted ones: cached roll-ups are keyed by it, so none outlives such a step.
+    figures_generation = models.PositiveBigIntegerField(_("figures generation"), default=0, editable=False)
     source = models.CharField(_("source document"), max_length=200, blank=True)
 
     class Meta:

@@ -1,5 +1,6 @@
 """Every model has an admin page, and a tenant's admin sees only its own rows."""
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -8,6 +9,8 @@ from django.contrib import admin
 from django.contrib.auth.models import Permission
 
 from healthplans.models import OrgUnit, RoleAssignment, User
+from indicators.models import Indicator
+from indicators.services import actual_create
 
 pytestmark = pytest.mark.django_db
 
@@ -32,3 +35,23 @@ def test_tenant_admin_sees_only_its_tenants_rows(client: Any) -> None:
     for url in ("/admin/plans/plan/", "/admin/indicators/indicator/?q=BHYT", "/admin/healthplans/orgunit/"):
         body = client.get(url).content.decode()
         assert "Quảng Ngãi" not in body and "Bắc Kạn" not in body, url
+
+
+def test_figures_and_their_history_are_read_only_even_for_a_superuser(admin_client: Any) -> None:
+    # Figures change through the services alone: they keep versions and history, and renew the
+    # plan's cached roll-ups.
+    population = Indicator.objects.filter(
+        plan__slug="quangngai-chi-thi-37", entry_level="province", unit_kind="count"
+    ).first()
+    planner = User.objects.get(username="quangngai.planner")
+    province = OrgUnit.objects.get(code="quangngai")
+    actual = actual_create(indicator=population, org_unit=province, period="2025", value=Decimal(5), by=planner)
+    event = actual.events.get()
+    assert admin_client.get(f"/admin/indicators/actual/{actual.pk}/change/").status_code == 200  # viewed
+    before = (actual.value, actual.version)
+    response = admin_client.post(f"/admin/indicators/actual/{actual.pk}/change/", {"value": "1", "version": "99"})
+    assert response.status_code == 403
+    actual.refresh_from_db()
+    assert (actual.value, actual.version) == before
+    assert admin_client.get("/admin/indicators/actual/add/").status_code == 403
+    assert admin_client.post(f"/admin/indicators/actualevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
