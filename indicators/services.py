@@ -280,8 +280,9 @@ def actual_create(
     return result
 
 
-def _new_value(figure: NewFigure, org_unit: OrgUnit, parsed: Period | PeriodError) -> Decimal | None:
-    """The value a new figure is stored with, once it passed the checks of a new figure."""
+def new_figure_value(figure: NewFigure, org_unit: OrgUnit, parsed: Period | PeriodError) -> Decimal | None:
+    """The value a new figure is stored with, once it passed the checks of a new figure (its unit's
+    level, the plan's years, its range); FigureInvalid names the fields at fault."""
     indicator = figure.indicator
     if not is_entry_unit(indicator, org_unit):
         raise FigureInvalid(
@@ -327,7 +328,7 @@ def actual_create_many(
     results: list[Actual | FigureError] = []
     for figure in figures:
         try:
-            value = _new_value(figure, org_unit, parsed)
+            value = new_figure_value(figure, org_unit, parsed)
             if (current := existing.get(figure.indicator.pk)) is not None:
                 raise FigureConflict(
                     _("A figure for this unit and period exists already."), code="exists", current=current

@@ -50,7 +50,15 @@ from indicators.models import (
     UnitKind,
 )
 from indicators.periods import Period, PeriodError, parse_period, plan_periods
-from indicators.services import FIGURE_WORDING, FigureForbidden, FigureInvalid, is_entry_unit, value_errors
+from indicators.services import (
+    FIGURE_WORDING,
+    FigureForbidden,
+    FigureInvalid,
+    NewFigure,
+    is_entry_unit,
+    new_figure_value,
+    value_errors,
+)
 from indicators.views.grid import (
     grid_actuals,
     grid_indicators,
@@ -460,19 +468,21 @@ class ActualChange:
 
 
 def placement_errors(change: ActualChange, *, paths: tuple[str, ...] | None) -> list[SheetError]:
-    """actual_create's rules on who, where, when and what: the user's units, the indicator's
-    entry level, the plan's years, the unit's range."""
+    """A new figure's checks (actual_create's): the user's units, then the indicator's entry level,
+    the plan's years and the unit's range, each against its column."""
     if not may_write(paths, change.unit):
         return [SheetError(change.row, COL_ORG_CODE, _("You may not enter figures for this unit."))]
-    if not is_entry_unit(change.indicator, change.unit):
-        return [SheetError(change.row, COL_ORG_CODE, _("This indicator is not entered at this unit."))]
-    plan = change.indicator.plan
-    if not plan.start_year <= change.period.target_year <= (plan.vision_year or plan.end_year):
-        message = _("The plan runs from %(start)s to %(end)s.") % {"start": plan.start_year, "end": plan.end_year}
-        return [SheetError(change.row, COL_PERIOD, message)]
-    if problems := value_errors(change.indicator, change.value):
-        return [SheetError(change.row, COL_VALUE, " ".join(problems))]
+    try:
+        new_figure_value(NewFigure(change.indicator, change.value), change.unit, change.period)
+    except FigureInvalid as error:
+        return [
+            SheetError(change.row, FIELD_COLUMNS.get(field, COL_VALUE), " ".join(messages))
+            for field, messages in (error.fields or {"value": [error.message]}).items()
+        ]
     return []
+
+
+FIELD_COLUMNS = {"org_unit": COL_ORG_CODE, "period": COL_PERIOD, "value": COL_VALUE}
 
 
 def state_errors(change: ActualChange, existing: Actual) -> list[SheetError]:
