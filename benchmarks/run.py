@@ -16,15 +16,15 @@ Writes benchmarks/out/latest.json (a list of objects) and prints the same as a t
 import argparse
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 from collections.abc import Callable
 from decimal import Decimal
-from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ SERVER = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:543
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/4")
 PERIOD, OPEN_PERIOD = "2025H1", "2025H2"
 SAVED_VALUES = 30
-LOAD_SECONDS, LOAD_THREADS, GUNICORN_WORKERS = 10.0, 8, 2
+LOAD_SECONDS, LOAD_THREADS, LOAD_CONNECTIONS, GUNICORN_WORKERS = 10.0, 2, 8, 4
 
 
 def database_url(scale: str) -> str:
@@ -122,7 +122,7 @@ def result(name: str, scale: str, samples: list[float], queries: int | None, bas
 # --- In-process benchmarks (a child process per scale, Django set up) -------------------------
 
 
-def in_process(scale: str, n: int) -> list[dict[str, Any]]:
+def in_process(scale: str, n: int, only: str = "") -> list[dict[str, Any]]:
     import django
 
     django.setup()
@@ -168,6 +168,29 @@ def in_process(scale: str, n: int) -> list[dict[str, Any]]:
                 return cursor.fetchall() if cursor.description else None
 
         return call
+
+    def actuals_list() -> dict[str, Any]:
+        """Its query count and raw-SQL floor here; its load figures come from gunicorn (load())."""
+        list_url = "/api/actuals/?page=2"
+        list_sql = """
+            SELECT a.*, i.number, i.name, o.code, o.name, tn.slug FROM indicators_actual a
+            JOIN indicators_indicator i ON i.id = a.indicator_id
+            JOIN healthplans_orgunit o ON o.id = a.org_unit_id
+            JOIN healthplans_tenant tn ON tn.id = a.tenant_id
+            WHERE o.path LIKE %s
+            ORDER BY o.path, i.plan_id, i.order, a.period LIMIT 50 OFFSET 50
+        """
+        return {
+            "name": "actuals_list",
+            "scale": scale,
+            "queries": count_queries(get(api, list_url)),
+            "baseline_ms": round(statistics.median(timed(sql(list_sql, [province.path + "%"]), n)), 2),
+            "token": token.key,
+            "url": list_url,
+        }
+
+    if only == "actuals_list":
+        return [actuals_list()]
 
     results = []
 
@@ -302,26 +325,7 @@ def in_process(scale: str, n: int) -> list[dict[str, Any]]:
     results.append(result("station_form_save", scale, samples, queries, baseline))
     print(f"[{scale}] station_form_save: p50 {results[-1]['p50_ms']} ms", file=sys.stderr)
 
-    # actuals_list: its query count and raw-SQL floor here; its load figures come from gunicorn.
-    list_url = "/api/actuals/?page=2"
-    list_sql = """
-        SELECT a.*, i.number, i.name, o.code, o.name, tn.slug FROM indicators_actual a
-        JOIN indicators_indicator i ON i.id = a.indicator_id
-        JOIN healthplans_orgunit o ON o.id = a.org_unit_id
-        JOIN healthplans_tenant tn ON tn.id = a.tenant_id
-        WHERE o.path LIKE %s
-        ORDER BY i.plan_id, i.order, o.path, a.period LIMIT 50 OFFSET 50
-    """
-    results.append(
-        {
-            "name": "actuals_list",
-            "scale": scale,
-            "queries": count_queries(get(api, list_url)),
-            "baseline_ms": round(statistics.median(timed(sql(list_sql, [subtree]), n)), 2),
-            "token": token.key,
-            "url": list_url,
-        }
-    )
+    results.append(actuals_list())
     return results
 
 
@@ -334,7 +338,38 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# wrk (Debian package `wrk`, C): a client in Python would spend the 2 cores' time it measures.
+# Each connection asks for pages 1-20 in turn; done() prints the figures as one JSON line.
+WRK_SCRIPT = """
+local page = 0
+request = function()
+  page = page % 20 + 1
+  return wrk.format("GET", wrk.path .. "?page=" .. page)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('{"n": %d, "p50_us": %d, "p95_us": %d, "errors": %d, "seconds": %f}\\n',
+    summary.requests, latency:percentile(50), latency:percentile(95),
+    e.connect + e.read + e.write + e.timeout + e.status, summary.duration / 1e6))
+end
+"""
+
+
+def wrk(port: int, token: str, path: str, seconds: float) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(WRK_SCRIPT)
+        script.flush()
+        command = ["wrk", f"--threads={LOAD_THREADS}", f"--connections={LOAD_CONNECTIONS}", f"--duration={seconds:g}s"]
+        command += ["--script", script.name, "--header", f"Authorization: Token {token}"]
+        output = subprocess.run(
+            [*command, f"http://127.0.0.1:{port}{path}"], check=True, capture_output=True, text=True
+        )
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
 def load(scale: str, token: str, url: str) -> dict[str, Any]:
+    if not shutil.which("wrk"):
+        raise SystemExit("The load benchmark needs wrk (apt-get install wrk), or --skip load.")
     port = free_port()
     server = subprocess.Popen(
         [
@@ -357,44 +392,18 @@ def load(scale: str, token: str, url: str) -> dict[str, Any]:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        latencies: list[float] = []
-        errors = [0]
-        lock = threading.Lock()
-        stop = time.monotonic() + LOAD_SECONDS + 2  # 2 s of warm-up, not counted
-        counted_from = time.monotonic() + 2
-        pages = [f"{url.split('?')[0]}?page={page}" for page in range(1, 21)]
-
-        def worker(offset: int) -> None:
-            headers = {"Authorization": f"Token {token}", "Host": "127.0.0.1"}
-            number = offset
-            while (now := time.monotonic()) < stop:
-                connection = HTTPConnection("127.0.0.1", port, timeout=30)
-                started = time.perf_counter()
-                connection.request("GET", pages[number % len(pages)], headers=headers)
-                response = connection.getresponse()
-                response.read()
-                elapsed = (time.perf_counter() - started) * 1000
-                connection.close()
-                number += 1
-                if now >= counted_from:
-                    with lock:
-                        latencies.append(elapsed)
-                        errors[0] += response.status != 200
-
-        threads = [threading.Thread(target=worker, args=(n,)) for n in range(LOAD_THREADS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        path = url.split("?")[0]
+        wrk(port, token, path, 2)  # warm-up, not counted
+        figures = wrk(port, token, path, LOAD_SECONDS)
     finally:
         server.terminate()
         server.wait(timeout=30)
     return {
-        "p50_ms": round(statistics.median(latencies), 2),
-        "p95_ms": round(percentile(latencies, 0.95), 2),
-        "n": len(latencies),
-        "rps": round(len(latencies) / LOAD_SECONDS, 1),
-        "errors": errors[0],
+        "p50_ms": round(figures["p50_us"] / 1000, 2),
+        "p95_ms": round(figures["p95_us"] / 1000, 2),
+        "n": figures["n"],
+        "rps": round(figures["n"] / figures["seconds"], 1),
+        "errors": figures["errors"],
     }
 
 
@@ -430,18 +439,29 @@ def main() -> None:
     parser.add_argument("--scales", default="province,nation")
     parser.add_argument("--regenerate", action="store_true", help="drop and generate the scales' databases again")
     parser.add_argument("--skip", default="", help="comma-separated: report, import_10k, load")
+    parser.add_argument(
+        "--only", choices=["actuals_list"], help="only this benchmark; its rows replace theirs in latest.json"
+    )
     parser.add_argument("-n", type=int, default=30, help="timed requests per benchmark")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(in_process(args.child, args.n)))
+        print(json.dumps(in_process(args.child, args.n, args.only or "")))
         return
     skip = set(filter(None, args.skip.split(",")))
     rows: list[dict[str, Any]] = []
     for scale in filter(None, args.scales.split(",")):
         prepare(scale, args.regenerate)
         child = subprocess.run(
-            [sys.executable, __file__, "--child", scale, "-n", str(args.n)],
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                scale,
+                "-n",
+                str(args.n),
+                *(["--only", args.only] if args.only else []),
+            ],
             cwd=BASE_DIR,
             env=child_env(scale),
             check=True,
@@ -459,10 +479,16 @@ def main() -> None:
                 row["ratio"] = round(row["p50_ms"] / base, 2) if base else None
                 print(f"[{scale}] actuals_list: {row['rps']} requests/s", file=sys.stderr)
             rows.append(row)
-    if "import_10k" not in skip:
-        rows += external("import_bench.py", "province")
-    if "report" not in skip:
-        rows += external("report_bench.py", "province")
+    if args.only:
+        # Only some rows were measured: they take their namesakes' places, the other rows stay.
+        fresh = {(row["name"], row["scale"]): row for row in rows}
+        earlier = json.loads(OUT.read_text()) if OUT.exists() else []
+        rows = [fresh.pop((row["name"], row["scale"]), row) for row in earlier] + list(fresh.values())
+    else:
+        if "import_10k" not in skip:
+            rows += external("import_bench.py", "province")
+        if "report" not in skip:
+            rows += external("report_bench.py", "province")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
     print(table(rows))

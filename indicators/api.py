@@ -10,11 +10,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from healthplans.api import MessageInput, NoteInput, ReasonInput, SelectorDetailAPI, SelectorListAPI, WorkflowAPI
+from healthplans.pagination import UncountedPagination
 from healthplans.selectors import org_unit_list
 from indicators.models import COMPARATOR_VALUES, Actual, ActualEvent, Baseline, Indicator, Target
 from indicators.periods import PeriodError, parse_period
 from indicators.progress import IndicatorProgress, plan_progress
-from indicators.selectors import actual_get, actual_history, actual_list, indicator_list, progress_unit
+from indicators.selectors import actual_get, actual_history, actual_list, actual_rows, indicator_list, progress_unit
 from indicators.services import (
     FigureConflict,
     FigureError,
@@ -152,7 +153,9 @@ class ActualListCreateAPI(SelectorListAPI):
     """GET: the figures within reach (filters plan, indicator, org_unit, period, status). POST: a new draft."""
 
     OutputSerializer = ActualOutputSerializer
-    selector = actual_list
+    selector = actual_rows
+    # No total: counting a planner's figures would cost more than the page (see UncountedPagination).
+    pagination_class = UncountedPagination
 
     class InputSerializer(serializers.Serializer):
         indicator = serializers.IntegerField()

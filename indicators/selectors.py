@@ -48,16 +48,28 @@ class ActualFilter(FilterSet):
 
 def actual_list(*, fetched_by: Actor, filters: dict[str, Any] | None = None) -> QuerySet[Actual]:
     """Actuals of units in the user's reach, under plans the user can see."""
-    reach = reach_of(fetched_by)
-    # The units in reach as a subquery of ids (not a join on their paths): the database then reads
-    # only their figures, by the (unit, period) index, however many figures the rest of the country has.
-    in_reach = Q() if reach.everything else Q(org_unit__in=OrgUnit.objects.filter(reach.subtree_q()).values("pk"))
+    # Unit by unit in tree order, then each unit's figures by plan, indicator and period. The reach is
+    # a condition on the joined unit's path, so that the database walks the units in reach along the
+    # path index and reads each one's figures by the unit index, sorting only one unit's figures at a
+    # time: a page costs the same whether the reach holds a thousand figures or millions.
     qs = (
-        Actual.objects.filter(in_reach, indicator__plan__in=plan_list(fetched_by=fetched_by))
+        Actual.objects.filter(
+            reach_of(fetched_by).subtree_q("org_unit__path"), indicator__plan__in=plan_list(fetched_by=fetched_by)
+        )
         .select_related("indicator", "org_unit", "tenant", "submitted_by", "reviewed_by")
-        .order_by("indicator__plan_id", "indicator__order", "org_unit__path", "period")
+        .order_by("org_unit__path", "indicator__plan_id", "indicator__order", "period")
     )
     return ActualFilter(filters or {}, qs).qs
+
+
+def actual_rows(*, fetched_by: Actor, filters: dict[str, Any] | None = None) -> QuerySet[Actual]:
+    """actual_list with, of the related rows, only the users (whose names the API shows): reading
+    the indicator, unit and tenant of every figure of a page would double its cost."""
+    return (
+        actual_list(fetched_by=fetched_by, filters=filters)
+        .select_related(None)
+        .select_related("submitted_by", "reviewed_by")
+    )
 
 
 def actual_get(*, fetched_by: Actor, pk: int) -> Actual | None:

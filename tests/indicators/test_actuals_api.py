@@ -280,17 +280,37 @@ def test_submitted_values_count_only_when_asked_and_are_marked(station: Any, per
 
 def test_actual_list_is_isolated_and_its_queries_do_not_grow(api_as: Any, station: Any, percent: Indicator) -> None:
     create(station, percent, unit("muongkhuong-tt-tyt"), "2023", "90")
-    assert api_as("quangngai.planner").get("/api/actuals/").json()["count"] == 0
-    assert api_as("laocai.station").get("/api/actuals/").json()["count"] == 0  # a sibling station
+    assert api_as("quangngai.planner").get("/api/actuals/").json()["results"] == []
+    assert api_as("laocai.station").get("/api/actuals/").json()["results"] == []  # a sibling station
     client = api_as("laocai.planner")
     with CaptureQueriesContext(connection) as before:
-        assert client.get("/api/actuals/").json()["count"] == 1
+        assert len(client.get("/api/actuals/").json()["results"]) == 1
     for other in Indicator.objects.filter(plan__slug=MK_PLAN).exclude(pk=percent.pk)[:5]:
         value = "1" if other.unit_kind != "percent" else "50"
         assert create(station, other, unit("muongkhuong-tt-tyt"), "2023", value).status_code == 201
     with CaptureQueriesContext(connection) as after:
-        assert client.get("/api/actuals/").json()["count"] == 6
+        assert len(client.get("/api/actuals/").json()["results"]) == 6
     assert len(after) == len(before)
+
+
+def test_actual_list_pages_in_order_without_a_total(api_as: Any, station: Any) -> None:
+    """Unit by unit, then by plan, indicator and period; ?page= walks it, with no "count" to compute."""
+    indicators = list(Indicator.objects.filter(plan__slug=MK_PLAN).order_by("order")[:3])
+    for ind in reversed(indicators):
+        for period in ("2023H2", "2023H1"):
+            value = "50" if ind.unit_kind == "percent" else "1"
+            assert create(station, ind, unit("muongkhuong-tt-tyt"), period, value).status_code == 201
+    client = api_as("laocai.planner")
+    first = client.get("/api/actuals/?page_size=4").json()
+    assert set(first) == {"next", "previous", "results"} and first["previous"] is None
+    assert first["next"] == "http://testserver/api/actuals/?page=2&page_size=4"
+    second = client.get(first["next"]).json()
+    assert second["next"] is None and second["previous"] == "http://testserver/api/actuals/?page_size=4"
+    listed = [(row["indicator"], row["period"]) for row in first["results"] + second["results"]]
+    assert listed == [(ind.pk, period) for ind in indicators for period in ("2023H1", "2023H2")]
+    assert client.get("/api/actuals/?page_size=4&page=3").status_code == 404  # past the end
+    assert client.get("/api/actuals/?page=0").status_code == 404
+    assert client.get("/api/actuals/?page=last").status_code == 404  # would need the total
 
 
 def test_progress_queries_do_not_grow_with_actuals(api_as: Any) -> None:
