@@ -33,11 +33,15 @@ class UncountedPagination(Pagination):
             raise NotFound(self.invalid_page_message)
         self.number = int(number)
         start = (self.number - 1) * size
-        rows = list(queryset[start : start + size + 1])
-        if not rows and self.number > 1:
+        assert isinstance(queryset, QuerySet)  # a list of rows needs no pagination of this kind
+        # First the page's keys, then its rows by key: the database sorts narrow rows (a key and the
+        # sort columns), not whole ones with their related rows.
+        keys = list(queryset.values_list("pk", flat=True)[start : start + size + 1])
+        if not keys and self.number > 1:
             raise NotFound(self.invalid_page_message)
-        self.more = len(rows) > size
-        return rows[:size]
+        self.more = len(keys) > size
+        by_key = {row.pk: row for row in queryset.filter(pk__in=keys[:size]).order_by()}
+        return [by_key[key] for key in keys[:size]]
 
     def get_paginated_response(self, data: Any) -> Response:
         return Response({"next": self.get_next_link(), "previous": self.get_previous_link(), "results": data})

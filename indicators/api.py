@@ -134,6 +134,13 @@ class ActualOutputSerializer(serializers.ModelSerializer):
         ]
 
 
+class ActualListOutputSerializer(ActualOutputSerializer):
+    """The same fields, with the users' names read from actual_rows' columns, not related objects."""
+
+    submitted_by = serializers.CharField(source="submitted_by_name", read_only=True, allow_null=True)  # type: ignore[assignment]
+    reviewed_by = serializers.CharField(source="reviewed_by_name", read_only=True, allow_null=True)  # type: ignore[assignment]
+
+
 def figure_write(write: Callable[[], Actual], *, created: bool = False) -> Response:
     try:
         actual = write()
@@ -150,9 +157,11 @@ def visible_actual(request: Request, pk: int) -> Actual:
 
 
 class ActualListCreateAPI(SelectorListAPI):
-    """GET: the figures within reach (filters plan, indicator, org_unit, period, status). POST: a new draft."""
+    """GET: the figures within reach (filters plan, indicator, org_unit, period, status), unit by unit
+    in tree order, then by plan, indicator and period; ?page= pages with next/previous links but no
+    total count. POST: a new draft."""
 
-    OutputSerializer = ActualOutputSerializer
+    OutputSerializer = ActualListOutputSerializer
     selector = actual_rows
     # No total: counting a planner's figures would cost more than the page (see UncountedPagination).
     pagination_class = UncountedPagination
