@@ -1,6 +1,7 @@
 """`make bench`: the figures of issue "Scale and speed", at the province and the nation scale.
 
-    .venv/bin/python benchmarks/run.py [--scales province,nation] [--regenerate] [--skip report,import_10k]
+    .venv/bin/python benchmarks/run.py [--scales province,nation] [--regenerate] [--skip report,import_10k,load]
+        [--only actuals_list]
 
 Each scale has a PostgreSQL database of its own (hp_bench_province, hp_bench_nation on the server
 of BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/), generated once by
