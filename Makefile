@@ -45,6 +45,7 @@ pytest: $(BIN)/.installed
 # generates hp_bench_province / hp_bench_nation once (BENCH_ARGS=--regenerate makes them again),
 # writes benchmarks/out/latest.json and prints the table.
 bench: $(BIN)/.installed
+	command -v wrk >/dev/null || apt-get install -y -q wrk  # the load generator of actuals_list
 	$(MANAGE) compilemessages --ignore '.venv' -v0
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
