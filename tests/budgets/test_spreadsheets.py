@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from openpyxl import Workbook, load_workbook  # type: ignore[import-untyped]
 
 from budgets.models import BudgetExecution, BudgetExecutionEvent, BudgetLine
 from budgets.spreadsheets import BUDGET_HEADERS
 from plans.models import Plan
 from tests.budgets.conftest import CITY_PLAN
+from tests.workbooks import xlsx, xlsx_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -25,20 +25,6 @@ def plan_pk(slug: str = CITY_PLAN) -> int:
 
 def export(client: Any, slug: str = CITY_PLAN, **params: str) -> Any:
     return client.get(f"/api/plans/{plan_pk(slug)}/export/", {"kind": "budget", **params})
-
-
-def xlsx(rows: list[list[Any]]) -> bytes:
-    workbook = Workbook()
-    for row in rows:
-        workbook.active.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def xlsx_rows(content: bytes) -> list[list[Any]]:
-    sheet = load_workbook(io.BytesIO(content)).active
-    return [["" if v is None else v for v in row] for row in sheet.iter_rows(values_only=True)]
 
 
 def upload(client: Any, content: bytes, *, slug: str = CITY_PLAN, dry_run: bool = False, fmt: str = "xlsx") -> Any:

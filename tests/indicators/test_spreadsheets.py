@@ -10,13 +10,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from openpyxl import Workbook, load_workbook  # type: ignore[import-untyped]
 
 from healthplans.models import OrgUnit, User
 from indicators.models import Actual, ActualEvent, ActualStatus, Indicator, Target, UnitKind
 from indicators.services import actual_approve, actual_create, actual_submit
 from indicators.spreadsheets import ACTUAL_HEADERS, safe_cell
 from plans.models import Plan
+from tests.workbooks import xlsx, xlsx_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -71,20 +71,6 @@ def upload(
         {"file": file, "plan": plan(slug).pk, "kind": kind, "dry_run": "true" if dry_run else "false"},
         format="multipart",
     )
-
-
-def xlsx(rows: list[list[Any]]) -> bytes:
-    workbook = Workbook()
-    for row in rows:
-        workbook.active.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def xlsx_rows(content: bytes) -> list[list[Any]]:
-    sheet = load_workbook(io.BytesIO(content)).active
-    return [["" if v is None else v for v in row] for row in sheet.iter_rows(values_only=True)]
 
 
 def snapshot() -> tuple[list[tuple[Any, ...]], int, list[tuple[Any, ...]]]:

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from openpyxl import Workbook, load_workbook  # type: ignore[import-untyped]
 
 from healthplans.models import OrgUnit, User
 from indicators.models import Actual, ActualEvent, Direction, Indicator, Target, UnitKind
 from indicators.services import actual_create
 from indicators.spreadsheets import MATRIX_HEADERS
 from plans.models import Plan
+from tests.workbooks import xlsx, xlsx_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -24,20 +24,6 @@ CITY_PLAN = "laocai-city-de-an-07-2024"
 GSD_PLAN = "backan-gsd-2025-2030"
 TA_PHOI = "laocai-city-ta-phoi-tyt"
 APPENDIX = Path(__file__).parent / "data" / "gsd_appendix.txt"
-
-
-def xlsx(rows: list[list[Any]]) -> bytes:
-    workbook = Workbook()
-    for row in rows:
-        workbook.active.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def xlsx_rows(content: bytes) -> list[list[Any]]:
-    sheet = load_workbook(io.BytesIO(content)).active
-    return [["" if v is None else v for v in row] for row in sheet.iter_rows(values_only=True)]
 
 
 def upload(client: Any, content: bytes, *, plan: Plan, kind: str, dry_run: bool = False, name: str = "f.xlsx") -> Any:

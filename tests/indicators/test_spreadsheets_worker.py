@@ -15,13 +15,14 @@ from typing import Any
 import pytest
 import redis
 from django.core.files.uploadedfile import SimpleUploadedFile
-from openpyxl import Workbook, load_workbook  # type: ignore[import-untyped]
+from openpyxl import load_workbook  # type: ignore[import-untyped]
 
 from healthplans.celery import app
 from healthplans.seeding import seed_all
 from indicators.models import Actual, ActualEvent, Indicator, UnitKind
 from plans.models import Plan
 from tests.reporting.test_worker import Worker
+from tests.workbooks import xlsx
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,15 +54,6 @@ def worker(tmp_path: Path, settings: Any) -> Iterator[Worker]:
     started.stop()
     app.conf.update(**saved)
     redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(queue)
-
-
-def xlsx(rows: list[list[Any]]) -> bytes:
-    workbook = Workbook()
-    for row in rows:
-        workbook.active.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def follow(client: Any, import_id: str, worker: Worker) -> tuple[dict[str, Any], list[str]]:
