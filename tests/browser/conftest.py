@@ -13,6 +13,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.request import urlopen
@@ -45,13 +46,9 @@ class LiveSite:
             return connection.execute(query, params).fetchall()
 
 
-@pytest.fixture(scope="session")
-def live_site() -> Iterator[LiveSite]:
-    name = f"healthplans_browser_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    dsn = ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
-    env = {
+def site_env(dsn: str, **extra: str) -> dict[str, str]:
+    """The environment of a served site on the database `dsn`."""
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "healthplans.settings.local",
         # Its own var/: report files and a demo PKI made afresh, never the local run's.
@@ -62,14 +59,19 @@ def live_site() -> Iterator[LiveSite]:
         "MAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         # Some tests put figures in with SQL, around the services that renew the roll-up cache.
         "FIGURES_CACHE_SECONDS": "0",
+        **extra,
     }
-    manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
-    subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True)
-    # Without demo figures: the tests enter their own, in periods nobody else has touched.
-    subprocess.run([*manage, "load_seed", "--without-demo-figures"], env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+MANAGE = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+
+
+@contextmanager
+def served(env: dict[str, str]) -> Iterator[str]:
+    """`manage.py runserver` with this environment on a free port, until the block ends: its URL."""
     port = free_port()
     server = subprocess.Popen(
-        [*manage, "runserver", "--noreload", f"127.0.0.1:{port}"],
+        [*MANAGE, "runserver", "--noreload", f"127.0.0.1:{port}"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -82,10 +84,26 @@ def live_site() -> Iterator[LiveSite]:
                 break
             except OSError:
                 time.sleep(0.2)
-        yield LiveSite(url, dsn)
+        yield url
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_site() -> Iterator[LiveSite]:
+    name = f"healthplans_browser_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    dsn = ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
+    env = site_env(dsn)
+    try:
+        subprocess.run([*MANAGE, "migrate", "--noinput", "-v0"], env=env, check=True)
+        # Without demo figures: the tests enter their own, in periods nobody else has touched.
+        subprocess.run([*MANAGE, "load_seed", "--without-demo-figures"], env=env, check=True, stdout=subprocess.DEVNULL)
+        with served(env) as url:
+            yield LiveSite(url, dsn)
+    finally:
         with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

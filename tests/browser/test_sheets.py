@@ -3,21 +3,15 @@ find the values on the grid. Uses cells of its own: Tả Phời's station in 202
 of the GSD plan for the large import."""
 
 import io
-import os
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.request import urlopen
 
 import pytest
-from django.conf import settings
 from openpyxl import load_workbook  # type: ignore[import-untyped]
+
+from tests.browser.conftest import served, site_env
 
 pytestmark = pytest.mark.browser
 
@@ -75,37 +69,8 @@ def small_async_site(live_site: Any) -> Iterator[str]:
     large import: it goes through the task (run in-process, as the served site has no broker) and
     the page's progress bar. The session cookie of the live site is valid here too (same host,
     same database)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "healthplans.settings.local",
-        "HEALTHPLANS_VAR_DIR": tempfile.mkdtemp(prefix="healthplans-browser-"),
-        "DATABASE_URL": live_site.dsn,
-        "REDIS_URL": "",
-        "DEBUG": "true",
-        "IMPORT_ASYNC_ROWS": "5",
-    }
-    manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
-    server = subprocess.Popen(
-        [*manage, "runserver", "--noreload", f"127.0.0.1:{port}"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _attempt in range(100):
-            try:
-                urlopen(f"{url}/login/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
+    with served(site_env(live_site.dsn, IMPORT_ASYNC_ROWS="5")) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 GSD_PLAN = "backan-gsd-2025-2030"
