@@ -111,8 +111,19 @@ class ThrowawayRedis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.root)],
+            [
+                REDIS_SERVER,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.root),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -198,8 +209,20 @@ class Site:
         self.log = var_dir / "gunicorn.log"
         self.processes: list[subprocess.Popen[bytes]] = []
         self.web = self._spawn(
-            [str(BIN / "gunicorn"), "healthplans.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", "2", "--worker-class", "gthread", "--threads", "4", "--timeout", "60"],
+            [
+                str(BIN / "gunicorn"),
+                "healthplans.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "2",
+                "--worker-class",
+                "gthread",
+                "--threads",
+                "4",
+                "--timeout",
+                "60",
+            ],
             self.log,
         )
         wait_until(self._serves, timeout=60, what="gunicorn to serve", log=self.log)
@@ -226,9 +249,24 @@ class Site:
         """A Celery worker of both queues with beat inside it; its log's path."""
         log = self.var_dir / "worker.log"
         self._spawn(
-            [str(BIN / "celery"), "-A", "healthplans", "worker", "-B", "-s", str(self.var_dir / "beat-schedule"),
-             "-Q", "celery,reports", "--concurrency", "1", "--loglevel", "INFO",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            [
+                str(BIN / "celery"),
+                "-A",
+                "healthplans",
+                "worker",
+                "-B",
+                "-s",
+                str(self.var_dir / "beat-schedule"),
+                "-Q",
+                "celery,reports",
+                "--concurrency",
+                "1",
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
             log,
             **env,
         )

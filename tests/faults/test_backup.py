@@ -116,8 +116,18 @@ def test_a_damaged_backup_is_refused_before_anything_is_touched(services: Any, t
     before = tables(services, database)
 
     done = subprocess.run(
-        ["make", "-s", "-C", str(settings.BASE_DIR), f"VENV={VENV}", "-o", f"{VENV}/bin/.installed", "restore",
-         f"BACKUP={backup}", "NOINPUT=1"],
+        [
+            "make",
+            "-s",
+            "-C",
+            str(settings.BASE_DIR),
+            f"VENV={VENV}",
+            "-o",
+            f"{VENV}/bin/.installed",
+            "restore",
+            f"BACKUP={backup}",
+            "NOINPUT=1",
+        ],
         env=env,
         capture_output=True,
         text=True,
