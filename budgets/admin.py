@@ -1,8 +1,7 @@
 from django.contrib import admin
-from django.http import HttpRequest
 
 from budgets.models import BudgetExecution, BudgetExecutionEvent, BudgetLine, FundingSource
-from healthplans.admin import TENANT_FILTER, TenantScopedAdmin
+from healthplans.admin import TENANT_FILTER, ReadOnlyAdmin, TenantScopedAdmin
 
 
 @admin.register(FundingSource)
@@ -17,26 +16,20 @@ class BudgetLineAdmin(TenantScopedAdmin):
 
 
 @admin.register(BudgetExecution)
-class BudgetExecutionAdmin(TenantScopedAdmin):
+class BudgetExecutionAdmin(ReadOnlyAdmin, TenantScopedAdmin):
+    """Amounts change through the budget page and API, which check the role, keep the versions and
+    history, and lock approved amounts; an edit here would bypass all of it."""
+
     list_display = ["budget_line", "period", "allocated", "disbursed", "status", "version"]
     list_filter = ["status", "period", TENANT_FILTER]
     list_select_related = ["budget_line"]
 
 
 @admin.register(BudgetExecutionEvent)
-class BudgetExecutionEventAdmin(TenantScopedAdmin):
+class BudgetExecutionEventAdmin(ReadOnlyAdmin, TenantScopedAdmin):
     """The history is a record: it is read here, never written."""
 
     tenant_field = "execution__tenant"
     list_display = ["execution", "at", "by", "action", "new_allocated", "new_disbursed"]
     list_filter = ["action"]
     list_select_related = ["execution__budget_line", "by"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

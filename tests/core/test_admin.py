@@ -8,6 +8,8 @@ from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Permission
 
+from budgets.models import BudgetLine
+from budgets.services import budget_execution_approve, budget_execution_create, budget_execution_submit
 from healthplans.models import OrgUnit, RoleAssignment, User
 from indicators.models import Indicator
 from indicators.services import actual_create
@@ -55,3 +57,29 @@ def test_figures_and_their_history_are_read_only_even_for_a_superuser(admin_clie
     assert (actual.value, actual.version) == before
     assert admin_client.get("/admin/indicators/actual/add/").status_code == 403
     assert admin_client.post(f"/admin/indicators/actualevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+
+
+def test_budget_amounts_and_their_history_are_read_only_even_for_a_superuser(admin_client: Any) -> None:
+    # Amounts change through the budget services alone: they check the role, keep versions and
+    # history, and lock approved amounts.
+    line = BudgetLine.objects.filter(plan__slug="laocai-city-de-an-07-2024").order_by("code").first()
+    planner, reviewer = User.objects.get(username="laocai.planner"), User.objects.get(username="laocai.reviewer")
+    execution = budget_execution_create(
+        budget_line=line, period=str(line.year), allocated=1_000_000, disbursed=500_000, by=planner
+    )
+    execution = budget_execution_submit(execution=execution, version=execution.version, by=planner)
+    execution = budget_execution_approve(execution=execution, by=reviewer)
+    event = execution.events.first()
+    assert admin_client.get(f"/admin/budgets/budgetexecution/{execution.pk}/change/").status_code == 200  # viewed
+    before = (execution.allocated, execution.disbursed, execution.status, execution.version)
+    response = admin_client.post(
+        f"/admin/budgets/budgetexecution/{execution.pk}/change/",
+        {"allocated": "1", "disbursed": "1", "status": "draft", "version": "99"},
+    )
+    assert response.status_code == 403
+    execution.refresh_from_db()
+    assert (execution.allocated, execution.disbursed, execution.status, execution.version) == before
+    assert admin_client.get("/admin/budgets/budgetexecution/add/").status_code == 403
+    for deleted in (f"budgetexecution/{execution.pk}", f"budgetexecutionevent/{event.pk}"):
+        assert admin_client.post(f"/admin/budgets/{deleted}/delete/", {"post": "yes"}).status_code == 403
+    assert execution.events.count() == 3
