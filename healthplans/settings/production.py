@@ -5,7 +5,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from healthplans.settings.base import *  # noqa: F403
-from healthplans.settings.base import env_bool
+from healthplans.settings.base import MIDDLEWARE, STORAGES, env_bool
 
 
 def required_env(name: str) -> str:
@@ -28,6 +28,18 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
+
+# gunicorn serves the static files itself (WhiteNoise), right after the security middleware so
+# that they get its headers and skip the rest. collectstatic (at the image's build) names each
+# file by a hash of its content and compresses it; a hashed name is cached for good (immutable),
+# so a new release is fetched through its new names.
+_after_security = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1
+MIDDLEWARE = [
+    *MIDDLEWARE[:_after_security],
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    *MIDDLEWARE[_after_security:],
+]
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}}
 
 # Mail goes out through SMTP, configured only from the environment.
 MAILERS = {
