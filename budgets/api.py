@@ -1,6 +1,5 @@
 """API of budget lines and of what is allocated and disbursed on them (the figures' workflow)."""
 
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -34,9 +33,8 @@ from budgets.services import (
     execution_warnings,
 )
 from healthplans.api import MessageInput, NoteInput, ReasonInput, SelectorDetailAPI, SelectorListAPI, WorkflowAPI
-from indicators.api import FigureErrorResponse
-from indicators.periods import PeriodError, parse_period
-from indicators.services import FigureConflict, FigureError
+from healthplans.errors import current_shown_by
+from healthplans.periods import PeriodError, parse_period
 from plans.selectors import plan_list
 
 
@@ -104,16 +102,7 @@ class BudgetExecutionOutputSerializer(serializers.ModelSerializer):
         return execution_warnings(obj)
 
 
-def execution_write(write: Callable[[], BudgetExecution], *, created: bool = False) -> Response:
-    """Run a service; a refusal answers as the figures' do, a conflict with the stored amounts."""
-    try:
-        execution = write()
-    except FigureError as error:
-        response = FigureErrorResponse(error)
-        if isinstance(error, FigureConflict) and isinstance(error.current, BudgetExecution):
-            response.data["current"] = BudgetExecutionOutputSerializer(error.current).data
-        return response
-    return Response(BudgetExecutionOutputSerializer(execution).data, status=201 if created else 200)
+current_shown_by(BudgetExecution, BudgetExecutionOutputSerializer)
 
 
 def visible_execution(request: Request, pk: int) -> BudgetExecution:
@@ -158,10 +147,8 @@ class BudgetExecutionListCreateAPI(SelectorListAPI):
             return Response({"code": "invalid", "detail": _("The amounts were not saved."), "errors": errors}, 400)
         fields.setdefault("allocated", None)
         fields.setdefault("disbursed", None)
-        return execution_write(
-            lambda: budget_execution_create(budget_line=line, by=request.user, **fields),  # type: ignore[arg-type]
-            created=True,
-        )
+        execution = budget_execution_create(budget_line=line, by=request.user, **fields)  # type: ignore[arg-type]
+        return Response(BudgetExecutionOutputSerializer(execution).data, status=201)
 
 
 class BudgetExecutionDetailAPI(SelectorDetailAPI):
@@ -183,16 +170,15 @@ class BudgetExecutionDetailAPI(SelectorDetailAPI):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = {"allocated": execution.allocated, "disbursed": execution.disbursed, **data.validated_data}
-        return execution_write(
-            lambda: budget_execution_update(execution=execution, by=request.user, **fields)  # type: ignore[arg-type]
-        )
+        execution = budget_execution_update(execution=execution, by=request.user, **fields)  # type: ignore[arg-type]
+        return Response(BudgetExecutionOutputSerializer(execution).data)
 
 
 @extend_schema(responses={200: BudgetExecutionOutputSerializer})
 class ExecutionWorkflowAPI(WorkflowAPI):
     subject = "execution"
     fetch = visible_execution
-    write = execution_write
+    shown_by = BudgetExecutionOutputSerializer
 
 
 class BudgetExecutionSubmitAPI(ExecutionWorkflowAPI):

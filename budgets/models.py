@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from healthplans.models import Agency, Tenant
-from indicators.models import Action, ActualStatus, ReviewedRecord
+from healthplans.workflow import Action, ReviewedRecord, ReviewStatus
 from plans.models import Plan, Section
 
 
@@ -107,7 +107,7 @@ class BudgetExecution(ReviewedRecord):
         ordering = ["budget_line", "period"]
         constraints = [
             models.UniqueConstraint(fields=["budget_line", "period"], name="budgetexecution_unique_line_period"),
-            models.CheckConstraint(condition=Q(status__in=ActualStatus.values), name="budgetexecution_status_valid"),
+            models.CheckConstraint(condition=Q(status__in=ReviewStatus.values), name="budgetexecution_status_valid"),
             models.CheckConstraint(
                 condition=Q(allocated__isnull=True) | Q(allocated__gte=0), name="budgetexecution_allocated_not_negative"
             ),
@@ -116,7 +116,7 @@ class BudgetExecution(ReviewedRecord):
             ),
             # Only complete amounts go to review: the execution rate needs both.
             models.CheckConstraint(
-                condition=Q(status__in=[ActualStatus.DRAFT, ActualStatus.RETURNED])
+                condition=Q(status__in=[ReviewStatus.DRAFT, ReviewStatus.RETURNED])
                 | Q(allocated__isnull=False, disbursed__isnull=False),
                 name="budgetexecution_reviewed_amounts_complete",
             ),

@@ -13,9 +13,9 @@ from django_filters import CharFilter, FilterSet, NumberFilter
 
 from budgets.models import BudgetExecution, BudgetExecutionEvent, BudgetLine, FundingSource
 from healthplans.models import Agency
+from healthplans.periods import Period, parse_period
 from healthplans.selectors import Actor
-from indicators.models import ActualStatus
-from indicators.periods import Period, parse_period
+from healthplans.workflow import ReviewStatus
 from plans.models import Plan
 from plans.selectors import plan_list
 
@@ -298,7 +298,7 @@ def summarise(
 ) -> BudgetSummary:
     """The summary from lines and executions already read (a page that shows both reads them once)."""
     executions = list(executions)
-    approved = {e.budget_line_id: e for e in executions if e.status == ActualStatus.APPROVED}
+    approved = {e.budget_line_id: e for e in executions if e.status == ReviewStatus.APPROVED}
     tree = build_tree(lines, approved)
     roots = [node for node in tree if node.depth == 0]
     total = GroupFigures(key="", label=_("Whole plan"))
@@ -312,7 +312,7 @@ def summarise(
         total=total,
         by_agency=_grouped(roots, "agency", _("No agency stated")),
         by_funding_source=_grouped(roots, "funding_source", _("Funding source not stated")),
-        awaiting=sum(1 for e in executions if e.status != ActualStatus.APPROVED),
+        awaiting=sum(1 for e in executions if e.status != ReviewStatus.APPROVED),
     )
 
 
@@ -333,7 +333,7 @@ def budget_summary(*, fetched_by: Actor, plan: Plan, period: Period | str) -> Bu
     """Execution per line, agency, funding source and plan from approved amounts, in two queries.
 
     `period` is a year, a half-year or a five-year review ("2024", "2024H1", "2021-2025");
-    an unknown code raises indicators.periods.PeriodError."""
+    an unknown code raises healthplans.periods.PeriodError."""
     parsed = period if isinstance(period, Period) else parse_period(period)
     lines = list(period_lines(fetched_by=fetched_by, plan=plan, period=parsed))
     executions = period_executions(fetched_by=fetched_by, lines=lines, period=parsed)

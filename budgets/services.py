@@ -4,7 +4,7 @@ on the figures' path draft → submitted → approved | returned, with unlocking
 As with the figures, every write checks who may make it (planners of the plan's issuing unit
 record, reviewers above approve), keeps a history entry, and moves the version by a conditional
 UPDATE, so that a save over amounts changed since they were read is refused rather than lost.
-Refusals are the figures' errors (indicators.services.FigureError and its kinds), so pages and
+Refusals are the figures' errors (indicators.services.ServiceError and its kinds), so pages and
 the API report them alike.
 """
 
@@ -20,23 +20,16 @@ from django.utils.translation import gettext_lazy
 
 from budgets.models import BudgetExecution, BudgetExecutionEvent, BudgetLine
 from healthplans.models import OrgUnit, Role, User
+from healthplans.notifications import notification_send
+from healthplans.periods import Period, PeriodError, parse_period
 from healthplans.selectors import roles_at
 from healthplans.vnnumber import format_money
-from indicators.models import Action, ActualStatus
-from indicators.periods import Period, PeriodError, parse_period
-from indicators.services import (
-    FigureConflict,
-    FigureForbidden,
-    FigureInvalid,
-    Wording,
-    conditional_update,
-    notification_send,
-)
+from healthplans.workflow import Action, Conflict, Forbidden, Invalid, ReviewStatus, Wording, conditional_update
 
 # Finance work is a planner's: no separate finance role exists (yet).
 WRITER_ROLES: set[str] = {Role.PLANNER}
 REVIEWER_ROLES: set[str] = {Role.REVIEWER}
-OPEN_STATUSES = {ActualStatus.DRAFT, ActualStatus.RETURNED}
+OPEN_STATUSES = {ReviewStatus.DRAFT, ReviewStatus.RETURNED}
 # A thousand trillion đồng: far above any health budget, far below the column's limit.
 MAX_AMOUNT = 10**15
 
@@ -57,12 +50,12 @@ def execution_period(line: BudgetLine, period: str) -> Period:
     try:
         parsed = parse_period(period)
     except PeriodError as exc:
-        raise FigureInvalid(str(exc), fields={"period": [str(exc)]}) from exc
+        raise Invalid(str(exc), fields={"period": [str(exc)]}) from exc
     if parsed.kind == "five_year" or parsed.start.year != line.year:
         message = _("This budget line is for %(year)s: record %(year)s, %(year)sH1 or %(year)sH2.") % {
             "year": line.year
         }
-        raise FigureInvalid(message, fields={"period": [message]})
+        raise Invalid(message, fields={"period": [message]})
     return parsed
 
 
@@ -76,7 +69,7 @@ def _check_amounts(allocated: int | None, disbursed: int | None) -> None:
         elif amount > MAX_AMOUNT:
             errors[name] = [_("This amount is too large.")]
     if errors:
-        raise FigureInvalid(_("The amounts were not saved."), fields=errors)
+        raise Invalid(_("The amounts were not saved."), fields=errors)
 
 
 def _issuer(line: BudgetLine) -> OrgUnit:
@@ -85,12 +78,12 @@ def _issuer(line: BudgetLine) -> OrgUnit:
 
 def _check_writer(line: BudgetLine, by: User) -> None:
     if not roles_at(by, _issuer(line)) & WRITER_ROLES:
-        raise FigureForbidden(_("You may not record the budget of this plan."))
+        raise Forbidden(_("You may not record the budget of this plan."))
 
 
 def _check_reviewer(execution: BudgetExecution, by: User) -> None:
     if not roles_at(by, _issuer(execution.budget_line)) & REVIEWER_ROLES:
-        raise FigureForbidden(_("Only a reviewer of the plan's unit or a unit above may review these amounts."))
+        raise Forbidden(_("Only a reviewer of the plan's unit or a unit above may review these amounts."))
 
 
 def _record(
@@ -146,7 +139,7 @@ def budget_execution_create(
     _check_amounts(allocated, disbursed)
     existing = BudgetExecution.objects.filter(budget_line=budget_line, period=parsed.code).first()
     if existing is not None:
-        raise FigureConflict(_("Amounts for this line and period exist already."), code="exists", current=existing)
+        raise Conflict(_("Amounts for this line and period exist already."), code="exists", current=existing)
     try:
         # A savepoint: another planner may record the same line and period between the check and here.
         with transaction.atomic():
@@ -161,9 +154,7 @@ def budget_execution_create(
             )
     except IntegrityError as exc:
         current = BudgetExecution.objects.filter(budget_line=budget_line, period=parsed.code).first()
-        raise FigureConflict(
-            _("Amounts for this line and period exist already."), code="exists", current=current
-        ) from exc
+        raise Conflict(_("Amounts for this line and period exist already."), code="exists", current=current) from exc
     _record(execution, by=by, action=Action.CREATE, old=(None, None), message=note)
     return execution
 
@@ -199,14 +190,14 @@ def budget_execution_submit(
         name: [_("This field is required.")] for name in ("allocated", "disbursed") if getattr(execution, name) is None
     }
     if missing:
-        raise FigureInvalid(
+        raise Invalid(
             _("Enter both the allocated and the disbursed amount before submitting (0 if nothing yet)."),
             fields=missing,
         )
     note = execution.note if note is None else note
     warnings = execution_warnings(execution)
     if warnings and not note.strip():
-        raise FigureInvalid(
+        raise Invalid(
             _("Disbursed is above allocated: add a note explaining it before submitting."),
             fields={"note": warnings},
         )
@@ -214,7 +205,7 @@ def budget_execution_submit(
         execution,
         version=version,
         expect_status=OPEN_STATUSES,
-        status=ActualStatus.SUBMITTED,
+        status=ReviewStatus.SUBMITTED,
         note=note,
         submitted_by=by,
         submitted_at=timezone.now(),
@@ -229,8 +220,8 @@ def budget_execution_approve(*, execution: BudgetExecution, by: User, version: i
     current = _conditional_update(
         execution,
         version=execution.version if version is None else version,
-        expect_status={ActualStatus.SUBMITTED},
-        status=ActualStatus.APPROVED,
+        expect_status={ReviewStatus.SUBMITTED},
+        status=ReviewStatus.APPROVED,
         message="",
         reviewed_by=by,
         reviewed_at=timezone.now(),
@@ -250,12 +241,12 @@ def budget_execution_return(
 ) -> BudgetExecution:
     _check_reviewer(execution, by)
     if not message.strip():
-        raise FigureInvalid(_("Say why the amounts are returned."), fields={"message": [_("This field is required.")]})
+        raise Invalid(_("Say why the amounts are returned."), fields={"message": [_("This field is required.")]})
     current = _conditional_update(
         execution,
         version=execution.version if version is None else version,
-        expect_status={ActualStatus.SUBMITTED},
-        status=ActualStatus.RETURNED,
+        expect_status={ReviewStatus.SUBMITTED},
+        status=ReviewStatus.RETURNED,
         message=message,
         reviewed_by=by,
         reviewed_at=timezone.now(),
@@ -280,12 +271,12 @@ def budget_execution_unlock(
 ) -> BudgetExecution:
     _check_reviewer(execution, by)
     if not reason.strip():
-        raise FigureInvalid(_("Say why the amounts are unlocked."), fields={"reason": [_("This field is required.")]})
+        raise Invalid(_("Say why the amounts are unlocked."), fields={"reason": [_("This field is required.")]})
     current = _conditional_update(
         execution,
         version=execution.version if version is None else version,
-        expect_status={ActualStatus.APPROVED},
-        status=ActualStatus.DRAFT,
+        expect_status={ReviewStatus.APPROVED},
+        status=ReviewStatus.DRAFT,
         reviewed_by=by,
         reviewed_at=timezone.now(),
     )

@@ -14,11 +14,11 @@ from budgets.models import BudgetExecution, BudgetLine
 from budgets.selectors import budget_execution_list, budget_line_list, build_tree, line_period, period_years
 from budgets.services import WRITER_ROLES, budget_execution_create, budget_execution_update
 from healthplans.models import User
+from healthplans.periods import PeriodError, parse_period
 from healthplans.selectors import Actor, roles_at
-from healthplans.vnnumber import FigureError as NumberError
+from healthplans.vnnumber import NumberTextError as NumberError
 from healthplans.vnnumber import parse_money
-from indicators.periods import PeriodError, parse_period
-from indicators.services import FigureError
+from healthplans.workflow import ServiceError
 from indicators.spreadsheets import (
     COL_PERIOD,
     COL_PLAN,
@@ -237,14 +237,14 @@ def budget_import(
                         note=change.note,
                         by=by,
                     )
-            except FigureError as exc:
+            except ServiceError as exc:
                 errors += service_errors(change.row, exc)
         if errors or dry_run:
             transaction.set_rollback(True)
     return preview, errors
 
 
-def service_errors(row: int, exc: FigureError) -> list[SheetError]:
+def service_errors(row: int, exc: ServiceError) -> list[SheetError]:
     """A service's refusal, on the columns of the fields it names (or on the amounts)."""
     if not exc.fields:
         return [SheetError(row, COL_ALLOCATED, exc.message)]

@@ -48,11 +48,11 @@ from budgets.services import (
     execution_warnings,
 )
 from healthplans.models import User
+from healthplans.periods import Period, PeriodError, parse_period
 from healthplans.selectors import roles_at
-from healthplans.vnnumber import FigureError as MoneyTextError
+from healthplans.vnnumber import NumberTextError as MoneyTextError
 from healthplans.vnnumber import format_money, parse_money
-from indicators.periods import Period, PeriodError, parse_period
-from indicators.services import FigureConflict, FigureError, FigureForbidden
+from healthplans.workflow import Conflict, Forbidden, ServiceError
 from plans.models import Plan
 from plans.selectors import plan_list
 
@@ -268,11 +268,11 @@ def _render(
     return render(request, "budgets/budget_page.html", context, status=status)
 
 
-def _row_failed(row: BudgetRow, exc: FigureError, data: QueryDict) -> None:
+def _row_failed(row: BudgetRow, exc: ServiceError, data: QueryDict) -> None:
     """Put a service's refusal next to the field it concerns."""
-    if isinstance(exc, FigureForbidden):
+    if isinstance(exc, Forbidden):
         raise PermissionDenied(exc.message)
-    if isinstance(exc, FigureConflict):
+    if isinstance(exc, Conflict):
         row.conflict = exc.current
         row.errors.append(exc.message)
         if exc.current is not None:
@@ -322,7 +322,7 @@ def _save(row: BudgetRow, sheet: Sheet, user: User, data: QueryDict) -> bool:
             row.node.execution = budget_execution_update(
                 execution=execution, version=version, allocated=allocated, disbursed=disbursed, note=note, by=user
             )
-    except FigureError as exc:
+    except ServiceError as exc:
         _row_failed(row, exc, data)
         return False
     row.version = row.node.execution.version
@@ -340,7 +340,7 @@ def _submit(row: BudgetRow, user: User, data: QueryDict) -> bool:
         row.node.execution = budget_execution_submit(
             execution=execution, version=row.version, by=user, note=row.form.cleaned_data["note"]
         )
-    except FigureError as exc:
+    except ServiceError as exc:
         _row_failed(row, exc, data)
         return False
     return True
@@ -426,9 +426,9 @@ def budget_review_view(request: HttpRequest, pk: int, action: str) -> HttpRespon
         else:
             budget_execution_unlock(execution=execution, by=user, reason=text, version=version)
             messages.success(request, _("Unlocked the amounts of line %(code)s.") % line)
-    except FigureForbidden as exc:
+    except Forbidden as exc:
         raise PermissionDenied(exc.message) from exc
-    except FigureError as exc:
+    except ServiceError as exc:
         sheet = _sheet(user, execution.budget_line.plan, execution.period)
         lines, executions = _read(user, sheet)
         rows = _rows(sheet, lines, executions)

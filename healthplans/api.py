@@ -121,9 +121,10 @@ class AgencyListAPI(SelectorListAPI):
 class WorkflowAPI(GenericAPIView):
     """A step of the draft → submitted → approved | returned path on one object within reach.
 
-    A domain names how the object is found (`fetch`, 404 outside reach), how a write answers
-    (`write`), and the keyword its services take the object by (`subject`); each step names its
-    service (`transition`) and what it needs (`serializer_class`)."""
+    A domain names how the object is found (`fetch`, 404 outside reach), how the stored object is
+    shown (`shown_by`), and the keyword its services take the object by (`subject`); each step
+    names its service (`transition`) and what it needs (`serializer_class`). A refusal rises to the
+    API's exception handler (`healthplans.errors`)."""
 
     class InputSerializer(serializers.Serializer):
         version = serializers.IntegerField(min_value=1, required=False)
@@ -131,7 +132,7 @@ class WorkflowAPI(GenericAPIView):
     serializer_class: type[serializers.Serializer] = InputSerializer
     subject: ClassVar[str]
     fetch: ClassVar[Callable[[Request, int], Any]]
-    write: ClassVar[Callable[[Callable[[], Any]], Response]]
+    shown_by: ClassVar[type[serializers.Serializer]]
     transition: ClassVar[Callable[..., Any]]
 
     def post(self, request: Request, pk: int) -> Response:
@@ -141,7 +142,7 @@ class WorkflowAPI(GenericAPIView):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         fields.setdefault("version", subject.version)
-        return step.write(lambda: step.transition(**{step.subject: subject}, by=request.user, **fields))
+        return Response(step.shown_by(step.transition(**{step.subject: subject}, by=request.user, **fields)).data)
 
 
 class NoteInput(WorkflowAPI.InputSerializer):

@@ -1,6 +1,7 @@
 """Reads of the core. Every read of tenant data takes the acting user and returns only what
 that user may see; a missing object and a forbidden one both raise Http404."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,4 +122,13 @@ def roles_at(user: Actor, unit: OrgUnit) -> set[str]:
         return set(Role.values)
     return set(
         RoleAssignment.objects.filter(user=user, org_unit__path__in=ancestor_paths(unit)).values_list("role", flat=True)
+    )
+
+
+def paths_with_roles(user: Actor, roles: Collection[str]) -> list[str]:
+    """The paths of the units on which the user holds one of these roles (each reaching its subtree)."""
+    if isinstance(user, AnonymousUser) or not user.is_active:
+        return []
+    return list(
+        RoleAssignment.objects.filter(user=user, role__in=roles).values_list("org_unit__path", flat=True).distinct()
     )

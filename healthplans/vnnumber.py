@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal
 
-# Untranslated message templates; the Django layer passes ``FigureError.template``
+# Untranslated message templates; the Django layer passes ``NumberTextError.template``
 # through gettext and formats it with ``text``.
 NUMBER_ERROR = "Không đọc được số: «{text}»"
 FIGURE_ERROR = "Không đọc được số liệu: «{text}»"
@@ -82,7 +82,7 @@ _MONEY_RE = re.compile(
 )
 
 
-class FigureError(ValueError):
+class NumberTextError(ValueError):
     """A text that is not a figure; the message quotes the text."""
 
     def __init__(self, text: str, template: str) -> None:
@@ -90,7 +90,7 @@ class FigureError(ValueError):
         self.template = template
         super().__init__(template.format(text=text))
 
-    def __reduce__(self) -> tuple[type["FigureError"], tuple[str, str]]:
+    def __reduce__(self) -> tuple[type["NumberTextError"], tuple[str, str]]:
         # The default pickling replays only the message and would fail in __init__.
         return type(self), (self.text, self.template)
 
@@ -118,7 +118,7 @@ def parse_number(text: str) -> Decimal:
     """Read a Vietnamese number ("1.248.643", "94,15"), keeping its decimal places."""
     match = _NUMBER_RE.fullmatch(_normalise(text))
     if match is None:
-        raise FigureError(text, NUMBER_ERROR)
+        raise NumberTextError(text, NUMBER_ERROR)
     return _to_decimal(match.group())
 
 
@@ -126,7 +126,7 @@ def parse_figure(text: str) -> Figure:
     """Read a target or baseline cell such as "≥80%", "còn dưới 9,98%" or "17/17"."""
     match = _FIGURE_RE.fullmatch(_normalise(text))
     if match is None:
-        raise FigureError(text, FIGURE_ERROR)
+        raise NumberTextError(text, FIGURE_ERROR)
     lead = (match["lead"] or "").lower()
     if match["prose"]:
         comparator: str | None = _PROSE_COMPARATORS[match["prose"].lower()]
@@ -139,11 +139,11 @@ def parse_figure(text: str) -> Figure:
     suffix = _SUFFIX_RE.search(unit)
     if suffix is not None:
         if comparator is not None:
-            raise FigureError(text, FIGURE_ERROR)
+            raise NumberTextError(text, FIGURE_ERROR)
         comparator = _SUFFIX_COMPARATORS[suffix["suffix"].lower()]
         unit = unit[: suffix.start()].strip()
     elif lead == _RANGE_LEAD:
-        raise FigureError(text, FIGURE_ERROR)
+        raise NumberTextError(text, FIGURE_ERROR)
     if comparator is None and lead == _FALLING_LEAD:
         comparator = "<="
 
@@ -151,7 +151,7 @@ def parse_figure(text: str) -> Figure:
     if match["denominator"] is not None:
         denominator = _to_decimal(match["denominator"])
         if not denominator:
-            raise FigureError(text, FIGURE_ERROR)
+            raise NumberTextError(text, FIGURE_ERROR)
     return Figure(comparator, _to_decimal(match["value"]), unit, denominator)
 
 
@@ -159,16 +159,16 @@ def parse_money(text: str) -> int:
     """Read an amount of đồng: "14.676.220.000 đồng", "2,5 tỷ VNĐ", "300 triệu"."""
     match = _MONEY_RE.fullmatch(_normalise(text))
     if match is None:
-        raise FigureError(text, MONEY_ERROR)
+        raise NumberTextError(text, MONEY_ERROR)
     value = _to_decimal(match["value"])
     if value < 0:
-        raise FigureError(text, NEGATIVE_MONEY_ERROR)
+        raise NumberTextError(text, NEGATIVE_MONEY_ERROR)
     # Exact integer arithmetic: "2,5 tỷ" is 2.5 × 10⁹ with no rounding anywhere.
     numerator, denominator = value.as_integer_ratio()
     if match["scale"]:
         numerator *= 10 ** _MONEY_SCALES[match["scale"].lower()]
     if numerator % denominator:
-        raise FigureError(text, FRACTIONAL_MONEY_ERROR)
+        raise NumberTextError(text, FRACTIONAL_MONEY_ERROR)
     return numerator // denominator
 
 

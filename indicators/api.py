@@ -1,4 +1,3 @@
-from collections.abc import Callable
 from typing import Any
 
 from django.http import Http404
@@ -10,15 +9,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from healthplans.api import MessageInput, NoteInput, ReasonInput, SelectorDetailAPI, SelectorListAPI, WorkflowAPI
+from healthplans.errors import current_shown_by
 from healthplans.pagination import UncountedPagination
+from healthplans.periods import PeriodError, parse_period
 from healthplans.selectors import org_unit_list
 from indicators.models import COMPARATOR_VALUES, Actual, ActualEvent, Baseline, Indicator, Target
-from indicators.periods import PeriodError, parse_period
 from indicators.progress import IndicatorProgress, plan_progress
 from indicators.selectors import actual_get, actual_history, actual_list, actual_rows, indicator_list, progress_unit
 from indicators.services import (
-    FigureConflict,
-    FigureError,
     actual_approve,
     actual_create,
     actual_return,
@@ -89,17 +87,6 @@ class IndicatorDetailAPI(SelectorDetailAPI):
     selector = indicator_list
 
 
-class FigureErrorResponse(Response):
-    """A refused write: its status, a machine-readable code, the message, field errors, and the
-    stored figure when the refusal is a conflict."""
-
-    def __init__(self, error: FigureError) -> None:
-        body: dict[str, Any] = {"code": error.code, "detail": error.message, "errors": error.fields}
-        if isinstance(error, FigureConflict) and isinstance(error.current, Actual):
-            body["current"] = ActualOutputSerializer(error.current).data
-        super().__init__(body, status=error.status)
-
-
 class ActualOutputSerializer(serializers.ModelSerializer):
     value = serializers.DecimalField(max_digits=24, decimal_places=6, normalize_output=True, allow_null=True)
     numerator = serializers.DecimalField(max_digits=24, decimal_places=6, normalize_output=True, allow_null=True)
@@ -134,19 +121,14 @@ class ActualOutputSerializer(serializers.ModelSerializer):
         ]
 
 
+current_shown_by(Actual, ActualOutputSerializer)
+
+
 class ActualListOutputSerializer(ActualOutputSerializer):
     """The same fields, with the users' names read from actual_rows' columns, not related objects."""
 
     submitted_by = serializers.CharField(source="submitted_by_name", read_only=True, allow_null=True)  # type: ignore[assignment]
     reviewed_by = serializers.CharField(source="reviewed_by_name", read_only=True, allow_null=True)  # type: ignore[assignment]
-
-
-def figure_write(write: Callable[[], Actual], *, created: bool = False) -> Response:
-    try:
-        actual = write()
-    except FigureError as error:
-        return FigureErrorResponse(error)
-    return Response(ActualOutputSerializer(actual).data, status=201 if created else 200)
 
 
 def visible_actual(request: Request, pk: int) -> Actual:
@@ -191,10 +173,8 @@ class ActualListCreateAPI(SelectorListAPI):
         if missing:
             return Response({"code": "invalid", "detail": _("The figure was not saved."), "errors": missing}, 400)
         assert indicator is not None and org_unit is not None
-        return figure_write(
-            lambda: actual_create(indicator=indicator, org_unit=org_unit, by=request.user, **fields),  # type: ignore[arg-type]
-            created=True,
-        )
+        actual = actual_create(indicator=indicator, org_unit=org_unit, by=request.user, **fields)  # type: ignore[arg-type]
+        return Response(ActualOutputSerializer(actual).data, status=201)
 
 
 class ActualDetailAPI(SelectorDetailAPI):
@@ -215,14 +195,15 @@ class ActualDetailAPI(SelectorDetailAPI):
         actual = visible_actual(request, pk)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return figure_write(lambda: actual_update(actual=actual, by=request.user, **data.validated_data))  # type: ignore[arg-type]
+        actual = actual_update(actual=actual, by=request.user, **data.validated_data)  # type: ignore[arg-type]
+        return Response(ActualOutputSerializer(actual).data)
 
 
 @extend_schema(responses={200: ActualOutputSerializer})
 class ActualWorkflowAPI(WorkflowAPI):
     subject = "actual"
     fetch = visible_actual
-    write = figure_write
+    shown_by = ActualOutputSerializer
 
 
 class ActualSubmitAPI(ActualWorkflowAPI):

@@ -11,8 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from healthplans.models import OrgUnit, Role, RoleAssignment, User
+from healthplans.periods import Period
 from indicators.models import Actual, Direction, Indicator, Rollup, UnitKind
-from indicators.periods import Period, plan_periods
 from indicators.progress import entry_units
 from indicators.services import actual_approve, actual_create, actual_return, actual_submit
 from plans.models import Plan
@@ -81,13 +81,7 @@ def demo_figures_load(*, today: date | None = None, seed: int = 2024) -> int:
         planner, reviewer = _tenant_user(plan, Role.PLANNER), _tenant_user(plan, Role.REVIEWER)
         if planner is None or reviewer is None:
             continue
-        periods = [
-            period
-            for period in plan_periods(
-                start_year=plan.start_year, end_year=plan.end_year, frequencies=plan.reporting_frequencies
-            )
-            if period.deadline < today
-        ]
+        periods = [period for period in plan.periods() if period.deadline < today]
         indicators = list(
             plan.indicators.select_related("baseline", "plan__issuer_org_unit").prefetch_related("targets")
         )

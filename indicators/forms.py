@@ -7,8 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from healthplans.vnnumber import FigureError as NumberTextError
-from healthplans.vnnumber import format_number, parse_number
+from healthplans.vnnumber import NumberTextError, format_number, parse_number
 
 # Actual values are stored as DecimalField(max_digits=24, decimal_places=6).
 MAX_DECIMAL_PLACES = 6

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from healthplans.models import OrgUnit, Tenant
+from healthplans.workflow import Action, ReviewedRecord, ReviewStatus
 from plans.models import Plan
 
 COMPARATORS = [(">", ">"), (">=", "≥"), ("<", "<"), ("<=", "≤"), ("=", "=")]
@@ -198,52 +199,6 @@ class Target(models.Model):
         return f"{self.year}: {self.text}"
 
 
-class ActualStatus(models.TextChoices):
-    DRAFT = "draft", _("draft")
-    SUBMITTED = "submitted", _("submitted")
-    APPROVED = "approved", _("approved")
-    RETURNED = "returned", _("returned")
-
-
-class ReviewedRecord(models.Model):
-    """What moves draft → submitted → approved | returned, with a version and who did what when:
-    a figure, a line's budget amounts."""
-
-    status = models.CharField(_("status"), max_length=16, choices=ActualStatus.choices, default=ActualStatus.DRAFT)
-    message = models.TextField(_("reviewer's message"), blank=True)
-    version = models.PositiveIntegerField(_("version"), default=1)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("created by"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("submitted by"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("reviewed by"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
-
-    class Meta:
-        abstract = True
-
-
 class Actual(ReviewedRecord):
     """A figure entered for an indicator, an org unit and a period ("2024", "2024H1", "2021-2025")."""
 
@@ -266,7 +221,7 @@ class Actual(ReviewedRecord):
         ordering = ["indicator", "org_unit", "period"]
         constraints = [
             models.UniqueConstraint(fields=["indicator", "org_unit", "period"], name="actual_unique_unit_period"),
-            models.CheckConstraint(condition=Q(status__in=ActualStatus.values), name="actual_status_valid"),
+            models.CheckConstraint(condition=Q(status__in=ReviewStatus.values), name="actual_status_valid"),
             models.CheckConstraint(
                 condition=Q(denominator__isnull=True) | Q(denominator__gt=Decimal(0)),
                 name="actual_denominator_positive",
@@ -284,15 +239,6 @@ class Actual(ReviewedRecord):
 
     def __str__(self) -> str:
         return f"{self.indicator} · {self.org_unit} · {self.period}"
-
-
-class Action(models.TextChoices):
-    CREATE = "create", _("created")
-    CHANGE = "change", _("changed")
-    SUBMIT = "submit", _("submitted")
-    APPROVE = "approve", _("approved")
-    RETURN = "return", _("returned")
-    UNLOCK = "unlock", _("unlocked")
 
 
 class ActualEvent(models.Model):

@@ -20,8 +20,9 @@ from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
 from healthplans.models import OrgUnit
-from indicators.models import Actual, ActualStatus, Baseline, Direction, EntryLevel, Indicator, Rollup, Target
-from indicators.periods import Period, parse_period, plan_periods
+from healthplans.periods import Period, parse_period
+from healthplans.workflow import ReviewStatus
+from indicators.models import Actual, Baseline, Direction, EntryLevel, Indicator, Rollup, Target
 from plans.models import Plan
 
 MET, NOT_MET, NO_DATA, NO_TARGET = "met", "not_met", "no_data", "no_target"
@@ -147,7 +148,7 @@ def _rolled_up(
         for row in rows
     }
     for own in own_rows:
-        figures[(own["indicator_id"], own["period"])] = Figure(own["value"], 1, own["status"] == ActualStatus.SUBMITTED)
+        figures[(own["indicator_id"], own["period"])] = Figure(own["value"], 1, own["status"] == ReviewStatus.SUBMITTED)
     return figures
 
 
@@ -155,7 +156,7 @@ def _rollup_rows(
     indicators: list[Indicator], unit: OrgUnit, periods: list[str], include_submitted: bool
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The subtree's sums per indicator and period, and the unit's own figures."""
-    statuses = [ActualStatus.APPROVED, ActualStatus.SUBMITTED] if include_submitted else [ActualStatus.APPROVED]
+    statuses = [ReviewStatus.APPROVED, ReviewStatus.SUBMITTED] if include_submitted else [ReviewStatus.APPROVED]
     # No ordering (the model's would join the plan); the subtree as a list of unit ids, so that
     # the database reads each unit's figures of these periods from the (unit, period) index
     # whatever the number of units elsewhere.
@@ -172,7 +173,7 @@ def _rollup_rows(
             n=Count("id"),
             pooled_n=Count("id", filter=Q(numerator__isnull=False, denominator__isnull=False)),
             any_value=Max("value"),
-            submitted=Count("id", filter=Q(status=ActualStatus.SUBMITTED)),
+            submitted=Count("id", filter=Q(status=ReviewStatus.SUBMITTED)),
         )
     )
     own = base.filter(org_unit=unit).values("indicator_id", "period", "value", "status")
@@ -204,17 +205,7 @@ def plan_progress(
     """Every indicator of the plan for one period at one unit, with a trend over the plan's periods
     (an empty one without `with_trend`: the figures of one period are read, not of all)."""
     items = list(indicators.select_related("baseline").prefetch_related("targets"))
-    trend_periods = (
-        [
-            p.code
-            for p in plan_periods(
-                start_year=plan.start_year, end_year=plan.end_year, frequencies=plan.reporting_frequencies
-            )
-            if p.kind == period.kind
-        ]
-        if with_trend
-        else []
-    )
+    trend_periods = [p.code for p in plan.periods() if p.kind == period.kind] if with_trend else []
     codes = sorted(set(trend_periods) | {period.code})
     figures = rolled_up(indicators=items, unit=unit, periods=codes, include_submitted=include_submitted)
     result = []
@@ -298,11 +289,11 @@ def completeness(*, plan: Plan, period: Period, within: OrgUnit, today: date | N
         units[row["org_unit_id"]].counts[row["status"]] = row["n"]
     for entry in units.values():
         c = entry.counts
-        done = c.get(ActualStatus.APPROVED, 0)
-        sent = done + c.get(ActualStatus.SUBMITTED, 0)
+        done = c.get(ReviewStatus.APPROVED, 0)
+        sent = done + c.get(ReviewStatus.SUBMITTED, 0)
         if done >= entry.expected:
             entry.state = "approved"
-        elif c.get(ActualStatus.RETURNED):
+        elif c.get(ReviewStatus.RETURNED):
             entry.state = "returned"
         elif sent >= entry.expected:
             entry.state = "submitted"

@@ -8,7 +8,8 @@ from django_filters import CharFilter, FilterSet, NumberFilter
 
 from healthplans.models import OrgUnit, Role, RoleAssignment
 from healthplans.selectors import Actor, Reach, reach_of, roles_at
-from indicators.models import Actual, ActualEvent, ActualStatus, Indicator, Target
+from healthplans.workflow import ReviewStatus
+from indicators.models import Actual, ActualEvent, Indicator, Target
 from indicators.services import WRITER_ROLES, is_entry_unit
 from plans.models import Plan
 from plans.selectors import plan_list
@@ -97,7 +98,7 @@ def review_queue(*, fetched_by: Actor, filters: dict[str, Any] | None = None) ->
             "org_unit__path", flat=True
         )
         reviewer_q = Reach(everything=False, paths=tuple(paths)).subtree_q("org_unit__path")
-    return actual_list(fetched_by=fetched_by, filters=filters).filter(reviewer_q, status=ActualStatus.SUBMITTED)
+    return actual_list(fetched_by=fetched_by, filters=filters).filter(reviewer_q, status=ReviewStatus.SUBMITTED)
 
 
 def entry_indicators(*, fetched_by: Actor, plan: Plan, unit: OrgUnit) -> list[Indicator]:

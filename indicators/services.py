@@ -5,64 +5,39 @@ that a save over a value that changed since it was read is refused rather than l
 conditional UPDATEs (…WHERE version = read version), which hold on PostgreSQL and SQLite alike.
 """
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 if TYPE_CHECKING:
-    from django_stubs_ext import StrOrPromise
+    pass
 
-from healthplans.models import Notification, OrgUnit, Role, User
+from healthplans.models import OrgUnit, Role, User
+from healthplans.notifications import notification_send
+from healthplans.periods import Period, PeriodError, parse_period
 from healthplans.selectors import roles_at
 from healthplans.vnnumber import format_number
-from indicators.models import Action, Actual, ActualEvent, ActualStatus, EntryLevel, Indicator, UnitKind
-from indicators.periods import Period, PeriodError, parse_period
+from healthplans.workflow import (
+    Action,
+    Conflict,
+    Forbidden,
+    Invalid,
+    ReviewStatus,
+    ServiceError,
+    Wording,
+    conditional_update,
+)
+from indicators.models import Actual, ActualEvent, EntryLevel, Indicator, UnitKind
 from indicators.progress import figures_changed
 
 WRITER_ROLES: set[str] = {Role.PLANNER, Role.STATION_REPORTER}
-
-
-class FigureError(Exception):
-    """A refused write; `status` is the HTTP status the API answers with."""
-
-    status = 400
-    code = "invalid"
-
-    def __init__(self, message: str, *, fields: Mapping[str, list[str]] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.fields = dict(fields or {})
-
-
-class FigureInvalid(FigureError):
-    pass
-
-
-class FigureForbidden(FigureError):
-    status = 403
-    code = "forbidden"
-
-
-class FigureConflict(FigureError):
-    """The record (a figure, budget amounts) is locked, awaiting review, or changed since it was
-    read; `current` is what is stored."""
-
-    status = 409
-
-    def __init__(self, message: str, *, code: str, current: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.current = current
 
 
 def is_entry_unit(indicator: Indicator, unit: OrgUnit) -> bool:
@@ -113,7 +88,7 @@ def resolve_value(
     if problems := value_errors(indicator, value):
         errors["value"] = problems
     if errors:
-        raise FigureInvalid(_("The figure was not saved."), fields=errors)
+        raise Invalid(_("The figure was not saved."), fields=errors)
     return value
 
 
@@ -125,7 +100,7 @@ def plausibility_warnings_for(actuals: Sequence[Actual]) -> dict[int, list[str]]
         return {}
     approved = (
         Actual.objects.filter(
-            status=ActualStatus.APPROVED,
+            status=ReviewStatus.APPROVED,
             indicator_id__in={actual.indicator_id for actual in actuals},
             org_unit_id__in={actual.org_unit_id for actual in actuals},
         )
@@ -182,7 +157,7 @@ def _shown(value: Decimal) -> str:
 
 def _require(user: User, unit: OrgUnit, roles: set[str], message: str) -> None:
     if not roles_at(user, unit) & roles:
-        raise FigureForbidden(message)
+        raise Forbidden(message)
 
 
 def _record(actual: Actual, *, by: User, action: str, old: Decimal | None = None, message: str = "") -> None:
@@ -191,48 +166,11 @@ def _record(actual: Actual, *, by: User, action: str, old: Decimal | None = None
     )
 
 
-@dataclass(frozen=True)
-class Wording:
-    """How a conflict speaks of the record it refuses to change."""
-
-    locked: "StrOrPromise"
-    stale: "StrOrPromise"
-    status: "StrOrPromise"  # with %(status)s
-
-
 FIGURE_WORDING = Wording(
     locked=gettext_lazy("This figure is approved and locked."),
     stale=gettext_lazy("Someone changed this figure after you opened it; its current value is shown."),
     status=gettext_lazy("This figure is %(status)s and cannot be changed that way."),
 )
-
-
-def conditional_update[Record: Any](
-    queryset: QuerySet[Record],
-    record: Record,
-    *,
-    version: int,
-    expect_status: Collection[str],
-    wording: Wording,
-    **changes: Any,
-) -> Record:
-    """Apply changes only if the row still has the version (and a status) it was read with, and
-    return it as stored; otherwise say why not (locked, changed meanwhile, wrong status)."""
-    updated = queryset.filter(pk=record.pk, version=version, status__in=expect_status).update(
-        version=version + 1, **changes
-    )
-    current = queryset.get(pk=record.pk)
-    if not updated:
-        if current.status == ActualStatus.APPROVED and ActualStatus.APPROVED not in expect_status:
-            raise FigureConflict(str(wording.locked), code="locked", current=current)
-        if current.version != version:
-            raise FigureConflict(str(wording.stale), code="stale_version", current=current)
-        raise FigureConflict(
-            str(wording.status) % {"status": current.get_status_display()},
-            code=f"status_{current.status}",
-            current=current,
-        )
-    return current
 
 
 def _conditional_update(actual: Actual, *, version: int, expect_status: Collection[str], **changes: Any) -> Actual:
@@ -275,17 +213,17 @@ def actual_create(
 ) -> Actual:
     figure = NewFigure(indicator, value, numerator, denominator, note, source, is_demo)
     (result,) = actual_create_many(org_unit=org_unit, period=period, figures=[figure], by=by)
-    if isinstance(result, FigureError):
+    if isinstance(result, ServiceError):
         raise result
     return result
 
 
 def new_figure_value(figure: NewFigure, org_unit: OrgUnit, parsed: Period | PeriodError) -> Decimal | None:
     """The value a new figure is stored with, once it passed the checks of a new figure (its unit's
-    level, the plan's years, its range); FigureInvalid names the fields at fault."""
+    level, the plan's years, its range); Invalid names the fields at fault."""
     indicator = figure.indicator
     if not is_entry_unit(indicator, org_unit):
-        raise FigureInvalid(
+        raise Invalid(
             _("This indicator is not entered at this unit."),
             fields={
                 "org_unit": [
@@ -295,18 +233,18 @@ def new_figure_value(figure: NewFigure, org_unit: OrgUnit, parsed: Period | Peri
             },
         )
     if isinstance(parsed, PeriodError):
-        raise FigureInvalid(str(parsed), fields={"period": [str(parsed)]}) from parsed
+        raise Invalid(str(parsed), fields={"period": [str(parsed)]}) from parsed
     plan = indicator.plan
     if not plan.start_year <= parsed.target_year <= (plan.vision_year or plan.end_year):
         message = _("The plan runs from %(start)s to %(end)s.") % {"start": plan.start_year, "end": plan.end_year}
-        raise FigureInvalid(message, fields={"period": [message]})
+        raise Invalid(message, fields={"period": [message]})
     return resolve_value(indicator, figure.value, figure.numerator, figure.denominator)
 
 
 @transaction.atomic
 def actual_create_many(
     *, org_unit: OrgUnit, period: str, figures: Sequence[NewFigure], by: User
-) -> list[Actual | FigureError]:
+) -> list[Actual | ServiceError]:
     """New figures of one unit and period (a station's form) with the checks of one, in a fixed
     number of queries: each figure's refusal in its place, and nothing written for a refused one."""
     _check_writer(org_unit, by)
@@ -325,15 +263,13 @@ def actual_create_many(
             )
         }
     )
-    results: list[Actual | FigureError] = []
+    results: list[Actual | ServiceError] = []
     for figure in figures:
         try:
             value = new_figure_value(figure, org_unit, parsed)
             if (current := existing.get(figure.indicator.pk)) is not None:
-                raise FigureConflict(
-                    _("A figure for this unit and period exists already."), code="exists", current=current
-                )
-        except FigureError as error:
+                raise Conflict(_("A figure for this unit and period exists already."), code="exists", current=current)
+        except ServiceError as error:
             results.append(error)
             continue
         assert isinstance(parsed, Period)
@@ -378,7 +314,7 @@ def actual_update(
     if note is not None:
         changes["note"] = note
     current = _conditional_update(
-        actual, version=version, expect_status={ActualStatus.DRAFT, ActualStatus.RETURNED}, **changes
+        actual, version=version, expect_status={ReviewStatus.DRAFT, ReviewStatus.RETURNED}, **changes
     )
     if old != current.value:
         _record(current, by=by, action=Action.CHANGE, old=old, message=note or "")
@@ -389,19 +325,19 @@ def actual_update(
 def actual_submit(*, actual: Actual, version: int, by: User, note: str | None = None) -> Actual:
     _check_writer(actual.org_unit, by)
     if actual.value is None:
-        raise FigureInvalid(_("Enter a value before submitting."), fields={"value": [_("This field is required.")]})
+        raise Invalid(_("Enter a value before submitting."), fields={"value": [_("This field is required.")]})
     note = actual.note if note is None else note
     warnings = plausibility_warnings(actual)
     if warnings and not note.strip():
-        raise FigureInvalid(
+        raise Invalid(
             _("This value looks unusual: add a note explaining it before submitting."),
             fields={"note": warnings},
         )
     current = _conditional_update(
         actual,
         version=version,
-        expect_status={ActualStatus.DRAFT, ActualStatus.RETURNED},
-        status=ActualStatus.SUBMITTED,
+        expect_status={ReviewStatus.DRAFT, ReviewStatus.RETURNED},
+        status=ReviewStatus.SUBMITTED,
         note=note,
         submitted_by=by,
         submitted_at=timezone.now(),
@@ -421,8 +357,8 @@ def actual_approve(*, actual: Actual, by: User, version: int | None = None) -> A
     current = _conditional_update(
         actual,
         version=actual.version if version is None else version,
-        expect_status={ActualStatus.SUBMITTED},
-        status=ActualStatus.APPROVED,
+        expect_status={ReviewStatus.SUBMITTED},
+        status=ReviewStatus.APPROVED,
         message="",
         reviewed_by=by,
         reviewed_at=timezone.now(),
@@ -436,12 +372,12 @@ def actual_approve(*, actual: Actual, by: User, version: int | None = None) -> A
 def actual_return(*, actual: Actual, by: User, message: str, version: int | None = None) -> Actual:
     _check_reviewer(actual, by)
     if not message.strip():
-        raise FigureInvalid(_("Say why the figure is returned."), fields={"message": [_("This field is required.")]})
+        raise Invalid(_("Say why the figure is returned."), fields={"message": [_("This field is required.")]})
     current = _conditional_update(
         actual,
         version=actual.version if version is None else version,
-        expect_status={ActualStatus.SUBMITTED},
-        status=ActualStatus.RETURNED,
+        expect_status={ReviewStatus.SUBMITTED},
+        status=ReviewStatus.RETURNED,
         message=message,
         reviewed_by=by,
         reviewed_at=timezone.now(),
@@ -465,30 +401,15 @@ def actual_return(*, actual: Actual, by: User, message: str, version: int | None
 def actual_unlock(*, actual: Actual, by: User, reason: str, version: int | None = None) -> Actual:
     _check_reviewer(actual, by)
     if not reason.strip():
-        raise FigureInvalid(_("Say why the figure is unlocked."), fields={"reason": [_("This field is required.")]})
+        raise Invalid(_("Say why the figure is unlocked."), fields={"reason": [_("This field is required.")]})
     current = _conditional_update(
         actual,
         version=actual.version if version is None else version,
-        expect_status={ActualStatus.APPROVED},
-        status=ActualStatus.DRAFT,
+        expect_status={ReviewStatus.APPROVED},
+        status=ReviewStatus.DRAFT,
         reviewed_by=by,
         reviewed_at=timezone.now(),
     )
     _record(current, by=by, action=Action.UNLOCK, old=current.value, message=reason)
     figures_changed(current.indicator.plan_id)
     return current
-
-
-def notification_send(*, user: User, text: str, link: str = "") -> Notification:
-    """An in-app notification, and the same text by e-mail once the transaction commits."""
-    notification = Notification.objects.create(user=user, text=text, link=link)
-    if user.email:
-        transaction.on_commit(
-            lambda: send_mail(
-                subject=_("healthplans: a figure needs your attention"),
-                message=f"{text}\n\n{link}",
-                from_email=settings.DEFAULT_FROM_EMAIL,
-                recipient_list=[user.email],
-            )
-        )
-    return notification

@@ -35,30 +35,13 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 
 from budgets.services import WRITER_ROLES as BUDGET_WRITERS
 from healthplans.models import OrgUnit, Role, User
+from healthplans.periods import Period, PeriodError, parse_period
 from healthplans.selectors import Actor, org_unit_list, roles_at
 from healthplans.vnnumber import COMPARATOR_SYMBOLS, format_number, parse_figure, parse_number
-from healthplans.vnnumber import FigureError as NumberError
-from indicators.models import (
-    Action,
-    Actual,
-    ActualEvent,
-    ActualStatus,
-    Direction,
-    Indicator,
-    Rollup,
-    Target,
-    UnitKind,
-)
-from indicators.periods import Period, PeriodError, parse_period, plan_periods
-from indicators.services import (
-    FIGURE_WORDING,
-    FigureForbidden,
-    FigureInvalid,
-    NewFigure,
-    is_entry_unit,
-    new_figure_value,
-    value_errors,
-)
+from healthplans.vnnumber import NumberTextError as NumberError
+from healthplans.workflow import Action, Forbidden, Invalid, ReviewStatus
+from indicators.models import Actual, ActualEvent, Direction, Indicator, Rollup, Target, UnitKind
+from indicators.services import FIGURE_WORDING, NewFigure, is_entry_unit, new_figure_value, value_errors
 from indicators.views.grid import (
     grid_actuals,
     grid_indicators,
@@ -275,7 +258,7 @@ def matrix_table(*, fetched_by: Actor, plan: Plan) -> list[list[Any]]:
     """Every indicator × reporting period × entry unit the user sees, with the period's target,
     the figure and its workflow status (empty where nothing was entered)."""
     indicators = grid_indicators(fetched_by=fetched_by, plan=plan)
-    periods = plan_periods(start_year=plan.start_year, end_year=plan.end_year, frequencies=plan.reporting_frequencies)
+    periods = plan.periods()
     units = visible_entry_units(fetched_by=fetched_by, plan=plan, levels={i.entry_level for i in indicators})
     actuals = grid_actuals(fetched_by=fetched_by, plan=plan, periods=[p.code for p in periods])
     rows: list[list[Any]] = [list(MATRIX_HEADERS)]
@@ -474,7 +457,7 @@ def placement_errors(change: ActualChange, *, paths: tuple[str, ...] | None) -> 
         return [SheetError(change.row, COL_ORG_CODE, _("You may not enter figures for this unit."))]
     try:
         new_figure_value(NewFigure(change.indicator, change.value), change.unit, change.period)
-    except FigureInvalid as error:
+    except Invalid as error:
         return [
             SheetError(change.row, FIELD_COLUMNS.get(field, COL_VALUE), " ".join(messages))
             for field, messages in (error.fields or {"value": [error.message]}).items()
@@ -488,7 +471,7 @@ FIELD_COLUMNS = {"org_unit": COL_ORG_CODE, "period": COL_PERIOD, "value": COL_VA
 def state_errors(change: ActualChange, existing: Actual) -> list[SheetError]:
     """actual_update's conditional update: only an open figure, only at the version the file was
     exported with."""
-    if existing.status == ActualStatus.APPROVED:
+    if existing.status == ReviewStatus.APPROVED:
         return [SheetError(change.row, COL_VALUE, str(FIGURE_WORDING.locked))]
     if existing.status not in OPEN_STATUSES:
         message = str(FIGURE_WORDING.status) % {"status": existing.get_status_display()}
@@ -501,7 +484,7 @@ def state_errors(change: ActualChange, existing: Actual) -> list[SheetError]:
     return []
 
 
-OPEN_STATUSES = {ActualStatus.DRAFT, ActualStatus.RETURNED}
+OPEN_STATUSES = {ReviewStatus.DRAFT, ReviewStatus.RETURNED}
 WRITE_BATCH = 1000
 
 
@@ -847,16 +830,16 @@ def targets_import(
     """Add or rename the plan's indicators, then set the plan-wide targets of the given indicators
     and years; planners of the plan only."""
     if not may_plan(plan, by):
-        raise FigureForbidden(_("Only planners of the issuing unit may import targets."))
+        raise Forbidden(_("Only planners of the issuing unit may import targets."))
     for indicator in indicators:
         if indicator.plan_id != plan.pk:
-            raise FigureInvalid(_("The indicator does not belong to this plan."))
+            raise Invalid(_("The indicator does not belong to this plan."))
         indicator.full_clean()
         indicator.save()
     saved = []
     for change in targets:
         if change.indicator.plan_id != plan.pk:
-            raise FigureInvalid(_("The indicator does not belong to this plan."))
+            raise Invalid(_("The indicator does not belong to this plan."))
         target = Target.objects.filter(indicator=change.indicator, year=change.year, org_unit=None).first()
         if target is None:
             target = Target(tenant_id=plan.tenant_id, indicator=change.indicator, year=change.year, org_unit=None)

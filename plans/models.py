@@ -5,6 +5,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from healthplans.models import Agency, OrgUnit, Tenant
+from healthplans.periods import Period, plan_periods
 
 
 class Plan(models.Model):
@@ -78,6 +79,10 @@ class Plan(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def periods(self) -> list[Period]:
+        """Every period the plan reports on, in its reporting frequencies, in time order."""
+        return plan_periods(start_year=self.start_year, end_year=self.end_year, frequencies=self.reporting_frequencies)
 
 
 class Objective(models.Model):

@@ -4,6 +4,7 @@ their units work under); a national viewer sees every plan."""
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.http import Http404
 from django_filters import CharFilter, FilterSet
 
 from healthplans.selectors import Actor, reach_of
@@ -40,3 +41,13 @@ def plan_detail_list(*, fetched_by: Actor) -> QuerySet[Plan]:
 
 def plan_get(*, fetched_by: Actor, slug: str) -> Plan | None:
     return plan_detail_list(fetched_by=fetched_by).filter(slug=slug).first()
+
+
+def plan_get_or_404(*, fetched_by: Actor, slug: str | None = None, pk: int | None = None) -> Plan:
+    """A plan within the user's reach, with its issuing unit; a missing plan and one out of reach
+    are the same 404 (as Zulip's access_stream_by_id)."""
+    plans = plan_list(fetched_by=fetched_by).select_related("issuer_org_unit")
+    plan = plans.filter(**({"slug": slug} if slug is not None else {"pk": pk})).first()
+    if plan is None:
+        raise Http404
+    return plan

@@ -14,10 +14,11 @@ from django.utils.translation import pgettext_lazy
 
 from budgets.selectors import budget_line_list, budget_summary
 from healthplans.models import OrgUnit
+from healthplans.periods import Period, PeriodError, parse_period
 from healthplans.selectors import org_unit_list
 from healthplans.templatetags.charts import Bar
-from indicators.models import ActualStatus, Group, Indicator, UnitKind
-from indicators.periods import Period, PeriodError, parse_period, plan_periods
+from healthplans.workflow import ReviewStatus
+from indicators.models import Group, Indicator, UnitKind
 from indicators.progress import (
     MET,
     NO_DATA,
@@ -145,7 +146,7 @@ def progress_scope(request: HttpRequest, slug: str) -> ProgressScope:
     plan = plan_list(fetched_by=user, filters={"slug": slug}).select_related("issuer_org_unit").first()
     if plan is None:
         raise Http404
-    periods = plan_periods(start_year=plan.start_year, end_year=plan.end_year, frequencies=plan.reporting_frequencies)
+    periods = plan.periods()
     code = request.GET.get("period")
     if code:
         try:
@@ -286,7 +287,7 @@ def comparison_rows(
                 value=rounded(figure.value, places),
                 status=status,
                 status_label=str(ACHIEVEMENT_LABELS[status]),
-                provisional=figure.status == ActualStatus.SUBMITTED,
+                provisional=figure.status == ReviewStatus.SUBMITTED,
             )
         )
     return rows
@@ -312,7 +313,7 @@ def plan_compare_view(request: HttpRequest, slug: str) -> HttpResponse:
         with_trend=False,
     )
     # A draft or a returned figure is not reported yet; submitted ones only when asked for.
-    reported = {ActualStatus.APPROVED, ActualStatus.SUBMITTED} if scope.include_submitted else {ActualStatus.APPROVED}
+    reported = {ReviewStatus.APPROVED, ReviewStatus.SUBMITTED} if scope.include_submitted else {ReviewStatus.APPROVED}
     figures = [
         figure
         for figure in indicator_comparison(indicator=indicator, period=scope.period.code, unit=scope.unit)
@@ -337,7 +338,7 @@ def plan_compare_view(request: HttpRequest, slug: str) -> HttpResponse:
 def plan_completeness_view(request: HttpRequest, slug: str) -> HttpResponse:
     scope = progress_scope(request, slug)
     entries = completeness(plan=scope.plan, period=scope.period, within=scope.unit)
-    statuses = [ActualStatus.APPROVED, ActualStatus.SUBMITTED, ActualStatus.RETURNED, ActualStatus.DRAFT]
+    statuses = [ReviewStatus.APPROVED, ReviewStatus.SUBMITTED, ReviewStatus.RETURNED, ReviewStatus.DRAFT]
     rows = [
         {
             "unit": entry.unit,
@@ -352,7 +353,7 @@ def plan_completeness_view(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "scope": scope,
         "plan": scope.plan,
-        "statuses": [ActualStatus(status).label for status in statuses],
+        "statuses": [ReviewStatus(status).label for status in statuses],
         "rows": rows,
         "totals": {
             "expected": sum(entry.expected for entry in entries),

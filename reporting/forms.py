@@ -3,7 +3,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from indicators.periods import Period
+from healthplans.periods import Period
 
 # The planner's sections in the order of a Vietnamese progress report.
 NARRATIVE_LABELS = {

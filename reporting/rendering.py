@@ -30,9 +30,10 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher
 from budgets.models import BudgetExecution, BudgetLine
 from budgets.selectors import BudgetSummary, line_period, period_years, summarise
 from healthplans.models import Agency, OrgUnit
+from healthplans.periods import Period, parse_period
 from healthplans.vnnumber import COMPARATOR_SYMBOLS, format_money, format_number
-from indicators.models import Actual, ActualStatus, Group, Indicator, Target, UnitKind
-from indicators.periods import Period, parse_period
+from healthplans.workflow import ReviewStatus
+from indicators.models import Actual, Group, Indicator, Target, UnitKind
 from indicators.progress import MET, NO_DATA, NO_TARGET, NOT_MET, IndicatorProgress, completeness, plan_progress
 from plans.models import Assignment, Plan, Task
 from reporting.models import Report
@@ -519,7 +520,7 @@ def unit_matrices(plan: Plan, indicators: list[Indicator], period: Period, unit:
             indicator__plan=plan,
             period=period.code,
             org_unit__path__startswith=unit.path,
-            status__in=[ActualStatus.APPROVED, ActualStatus.SUBMITTED],
+            status__in=[ReviewStatus.APPROVED, ReviewStatus.SUBMITTED],
             value__isnull=False,
         )
         .select_related("org_unit")
@@ -544,7 +545,7 @@ def unit_matrices(plan: Plan, indicators: list[Indicator], period: Period, unit:
             for column in chunk:
                 cell = cells.get((indicator.pk, column.pk))
                 text = shown(cell.value, places) if cell is not None else ""
-                if cell is not None and cell.status == ActualStatus.SUBMITTED:
+                if cell is not None and cell.status == ReviewStatus.SUBMITTED:
                     text += "*"
                 row_cells.append(("", text))
             rows.append((number, indicator.name, unit_of(indicator), row_cells))
@@ -565,7 +566,7 @@ def budget_rows(plan: Plan, period: Period) -> tuple[list[BudgetRow], BudgetSumm
     wanted = {(line.pk, line_period(line, period)) for line in lines}
     executions = [
         execution
-        for execution in BudgetExecution.objects.filter(budget_line__in=lines, status=ActualStatus.APPROVED)
+        for execution in BudgetExecution.objects.filter(budget_line__in=lines, status=ReviewStatus.APPROVED)
         if (execution.budget_line_id, execution.period) in wanted
     ]
     summary = summarise(plan=plan, period=period, lines=lines, executions=executions)
@@ -722,10 +723,10 @@ def report_context(report: Report) -> dict[str, Any]:
         CompletenessRow(
             unit=entry.unit.name,
             expected=entry.expected,
-            approved=entry.counts.get(ActualStatus.APPROVED, 0),
-            submitted=entry.counts.get(ActualStatus.SUBMITTED, 0),
-            returned=entry.counts.get(ActualStatus.RETURNED, 0),
-            draft=entry.counts.get(ActualStatus.DRAFT, 0),
+            approved=entry.counts.get(ReviewStatus.APPROVED, 0),
+            submitted=entry.counts.get(ReviewStatus.SUBMITTED, 0),
+            returned=entry.counts.get(ReviewStatus.RETURNED, 0),
+            draft=entry.counts.get(ReviewStatus.DRAFT, 0),
             state_label=state_labels[entry.state],
         )
         for entry in entries

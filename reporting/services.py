@@ -26,8 +26,8 @@ from django.utils.translation import gettext_lazy
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from healthplans.models import OrgUnit, Role, User
+from healthplans.periods import Period, PeriodError, parse_period, plan_periods
 from healthplans.selectors import roles_at
-from indicators.periods import Period, PeriodError, parse_period, plan_periods
 from plans.models import Plan
 from reporting.models import Report, ReportStatus, narrative_default
 
@@ -113,7 +113,7 @@ def _check_period(plan: Plan, code: str) -> Period:
         period = parse_period(code)
     except PeriodError as error:
         raise ReportInvalid(str(error), fields={"period": [str(error)]}) from None
-    periods = plan_periods(start_year=plan.start_year, end_year=plan.end_year, frequencies=plan.reporting_frequencies)
+    periods = plan.periods()
     if period not in periods:
         message = _("The plan does not report on the period %(period)s.") % {"period": period.code}
         raise ReportInvalid(message, fields={"period": [message]})

@@ -9,8 +9,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from healthplans.models import Role, User
+from healthplans.periods import PeriodError, parse_period
 from healthplans.selectors import roles_at
-from indicators.periods import PeriodError, parse_period, plan_periods
 from plans.selectors import plan_list
 from plans.views import period_label
 from reporting.forms import NARRATIVE_LABELS, NarrativeForm, ReportRequestForm, VerifyForm
@@ -43,7 +43,7 @@ def plan_reports_view(request: HttpRequest, slug: str) -> HttpResponse:
     plan = plan_list(fetched_by=user).select_related("issuer_org_unit").filter(slug=slug).first()
     if plan is None:
         raise Http404
-    periods = plan_periods(start_year=plan.start_year, end_year=plan.end_year, frequencies=plan.reporting_frequencies)
+    periods = plan.periods()
     form = ReportRequestForm(request.POST or None, periods=[(period, period_label(period)) for period in periods])
     may_request = bool(roles_at(user, plan.issuer_org_unit) & REQUESTER_ROLES)
     if request.method == "POST" and form.is_valid():

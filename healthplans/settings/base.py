@@ -61,6 +61,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "healthplans.audit.AuditContextMiddleware",
+    # Refusals of the services that a page left to rise: 403, or a message on the page.
+    "healthplans.errors.ServiceErrorMiddleware",
     # Last: turns a refused login into the lockout page (or JSON answer).
     "axes.middleware.AxesMiddleware",
 ]
@@ -194,6 +196,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "healthplans.schema.Schema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "COERCE_DECIMAL_TO_STRING": True,
+    "EXCEPTION_HANDLER": "healthplans.errors.api_exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -202,7 +205,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "ENUM_NAME_OVERRIDES": {
-        "ReviewStatusEnum": "indicators.models.ActualStatus",
+        "ReviewStatusEnum": "healthplans.workflow.ReviewStatus",
         "ReportStatusEnum": "reporting.models.ReportStatus",
         "PlanStatusEnum": "plans.models.Plan.Status",
         "PlanKindEnum": "plans.models.Plan.Kind",

@@ -22,38 +22,30 @@ from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_GET, require_POST
 
 from healthplans.models import OrgUnit, RoleAssignment, User
+from healthplans.periods import Period, PeriodError, parse_period
 from healthplans.selectors import Actor, org_unit_list
 from healthplans.vnnumber import COMPARATOR_SYMBOLS, format_number, parse_number
-from healthplans.vnnumber import FigureError as NumberError
-from indicators.models import Actual, ActualStatus, EntryLevel, Indicator, Target
-from indicators.periods import Period, PeriodError, parse_period, plan_periods
+from healthplans.vnnumber import NumberTextError as NumberError
+from healthplans.workflow import Conflict, Forbidden, ReviewStatus, ServiceError
+from indicators.models import Actual, EntryLevel, Indicator, Target
 from indicators.selectors import actual_list, indicator_list
-from indicators.services import (
-    WRITER_ROLES,
-    FigureConflict,
-    FigureError,
-    FigureForbidden,
-    actual_create,
-    actual_submit,
-    actual_update,
-    is_entry_unit,
-)
+from indicators.services import WRITER_ROLES, actual_create, actual_submit, actual_update, is_entry_unit
 from plans.models import Plan
 from plans.selectors import plan_list
 
 # Entry levels in the order their columns appear, from the province down to the facilities.
 LEVEL_ORDER = [EntryLevel.PROVINCE, EntryLevel.DISTRICT, EntryLevel.COMMUNE, EntryLevel.STATION, EntryLevel.FACILITY]
-EDITABLE_STATUSES = {ActualStatus.DRAFT, ActualStatus.RETURNED}
+EDITABLE_STATUSES = {ReviewStatus.DRAFT, ReviewStatus.RETURNED}
 
 
 def status_label(status: str | None) -> str:
     """How a figure's state reads on a grid cell (shorter than the model's labels)."""
     labels: dict[str | None, str] = {
         None: pgettext("figure status", "not entered"),
-        ActualStatus.DRAFT: pgettext("figure status", "draft"),
-        ActualStatus.SUBMITTED: pgettext("figure status", "submitted"),
-        ActualStatus.APPROVED: pgettext("figure status", "approved (locked)"),
-        ActualStatus.RETURNED: pgettext("figure status", "returned"),
+        ReviewStatus.DRAFT: pgettext("figure status", "draft"),
+        ReviewStatus.SUBMITTED: pgettext("figure status", "submitted"),
+        ReviewStatus.APPROVED: pgettext("figure status", "approved (locked)"),
+        ReviewStatus.RETURNED: pgettext("figure status", "returned"),
     }
     return labels.get(status, status or "")
 
@@ -119,7 +111,7 @@ class GridCell:
 
 def cell_title(actual: Actual | None, *, writable: bool) -> str:
     parts = [status_label(actual.status if actual is not None else None)]
-    if actual is not None and actual.status == ActualStatus.RETURNED and actual.message:
+    if actual is not None and actual.status == ReviewStatus.RETURNED and actual.message:
         parts.append(actual.message)
     if not writable:
         parts.append(_("read only: you do not enter figures for this unit"))
@@ -323,7 +315,7 @@ def grid_view(request: HttpRequest) -> HttpResponse:
     plan = plans.filter(slug=slug).first()
     if plan is None:
         raise Http404
-    periods = plan_periods(start_year=plan.start_year, end_year=plan.end_year, frequencies=plan.reporting_frequencies)
+    periods = plan.periods()
     context: dict[str, Any] = {
         "plans": plans,
         "plan": plan,
@@ -427,7 +419,7 @@ def cell_state(actual: Actual) -> dict[str, Any]:
     }
 
 
-def figure_message(exc: FigureError) -> str:
+def figure_message(exc: ServiceError) -> str:
     details = [message for messages in exc.fields.values() for message in messages]
     return " ".join(dict.fromkeys([exc.message, *details]))
 
@@ -481,12 +473,12 @@ class GridScope:
             return cell.error(_("This indicator is not part of the plan."))
         unit = self.units.get(cell.org_unit_id)
         if unit is None:
-            return cell.error(_("You may not enter figures for this unit."), status=403, code=FigureForbidden.code)
+            return cell.error(_("You may not enter figures for this unit."), status=403, code=Forbidden.code)
         return indicator, unit
 
 
-def figure_error(cell: CellInput, exc: FigureError) -> dict[str, Any]:
-    current = exc.current if isinstance(exc, FigureConflict) else None
+def figure_error(cell: CellInput, exc: ServiceError) -> dict[str, Any]:
+    current = exc.current if isinstance(exc, Conflict) else None
     return cell.error(figure_message(exc), status=exc.status, code=exc.code, current=current)
 
 
@@ -519,14 +511,14 @@ def grid_save(*, plan: Plan, cells: list[CellInput], by: User) -> list[Actual]:
                         actual_create(indicator=indicator, org_unit=unit, period=cell.period, value=value, by=by)
                     )
                 elif cell.version is None:
-                    raise FigureConflict(
+                    raise Conflict(
                         _("Someone entered this figure after you opened the page; its current value is shown."),
                         code="exists",
                         current=existing,
                     )
                 else:
                     saved.append(actual_update(actual=existing, version=cell.version, value=value, by=by))
-            except FigureError as exc:
+            except ServiceError as exc:
                 errors.append(figure_error(cell, exc))
             except IntegrityError:
                 # Another save created the same figure between our read and our insert.
@@ -558,7 +550,7 @@ def grid_submit(*, plan: Plan, cells: list[CellInput], by: User) -> list[Actual]
             try:
                 version = actual.version if cell.version is None else cell.version
                 submitted.append(actual_submit(actual=actual, version=version, by=by))
-            except FigureError as exc:
+            except ServiceError as exc:
                 errors.append(figure_error(cell, exc))
         if errors:
             raise GridRefused(errors)

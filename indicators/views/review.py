@@ -2,7 +2,7 @@
 actions (approve, approve a whole group, return with a message, unlock with a reason).
 
 Two reviewers acting on the same value: the services' versioned writes refuse the second, whose
-page then says why (FigureConflict) instead of failing.
+page then says why (Conflict) instead of failing.
 """
 
 from dataclasses import dataclass, field
@@ -21,19 +21,11 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from healthplans.models import OrgUnit, User
-from indicators.models import Actual, ActualStatus, Target
-from indicators.periods import parse_period
+from healthplans.periods import parse_period
+from healthplans.workflow import Conflict, Forbidden, Invalid, ReviewStatus, ServiceError
+from indicators.models import Actual, Target
 from indicators.selectors import actual_get, actual_list, review_queue
-from indicators.services import (
-    FigureConflict,
-    FigureError,
-    FigureForbidden,
-    FigureInvalid,
-    actual_approve,
-    actual_return,
-    actual_unlock,
-    plausibility_warnings_for,
-)
+from indicators.services import actual_approve, actual_return, actual_unlock, plausibility_warnings_for
 from indicators.views.station import render_history
 
 
@@ -118,7 +110,7 @@ def _describe(actual: Actual) -> dict[str, str]:
     return {"indicator": actual.indicator.name, "unit": actual.org_unit.name, "period": actual.period}
 
 
-def _conflict_message(exc: FigureConflict) -> str:
+def _conflict_message(exc: Conflict) -> str:
     """Say what happened meanwhile: the usual case is a colleague who reviewed the value first."""
     current = exc.current
     if (
@@ -126,8 +118,8 @@ def _conflict_message(exc: FigureConflict) -> str:
         and current.reviewed_by_id
         and current.status
         in {
-            ActualStatus.APPROVED,
-            ActualStatus.RETURNED,
+            ReviewStatus.APPROVED,
+            ReviewStatus.RETURNED,
         }
     ):
         reviewer = User.objects.filter(pk=current.reviewed_by_id).values_list("username", flat=True).first()
@@ -146,11 +138,11 @@ def approve_view(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]  # login_required
     try:
         actual_approve(actual=actual, by=user, version=_posted_version(request))
-    except FigureForbidden as exc:
+    except Forbidden as exc:
         raise PermissionDenied(exc.message) from exc
-    except FigureConflict as exc:
+    except Conflict as exc:
         messages.error(request, _("Not approved: %(reason)s") % {"reason": _conflict_message(exc)})
-    except FigureError as exc:
+    except ServiceError as exc:
         messages.error(request, _("Not approved: %(reason)s") % {"reason": exc.message})
     else:
         messages.success(request, _("Approved «%(indicator)s» (%(unit)s, %(period)s).") % _describe(actual))
@@ -171,10 +163,10 @@ def approve_group_view(request: HttpRequest) -> HttpResponse:
         for actual in actuals:
             try:
                 actual_approve(actual=actual, by=user, version=_posted_version(request, f"version-{actual.pk}"))
-            except FigureForbidden as exc:
+            except Forbidden as exc:
                 raise PermissionDenied(exc.message) from exc
-            except FigureError as exc:
-                reason = _conflict_message(exc) if isinstance(exc, FigureConflict) else exc.message
+            except ServiceError as exc:
+                reason = _conflict_message(exc) if isinstance(exc, Conflict) else exc.message
                 problems.append(f"«{actual.indicator.name}»: {reason}")
         if problems:
             transaction.set_rollback(True)
@@ -200,12 +192,12 @@ def return_view(request: HttpRequest, pk: int) -> HttpResponse:
         actual_return(
             actual=actual, by=user, message=request.POST.get("message", "").strip(), version=_posted_version(request)
         )
-    except FigureForbidden as exc:
+    except Forbidden as exc:
         raise PermissionDenied(exc.message) from exc
-    except FigureInvalid as exc:
+    except Invalid as exc:
         # The message is missing: ask for it next to the value, keeping the page as it was.
         return _render_queue(request, failed_return=(actual.pk, [exc.message]), status=400)
-    except FigureConflict as exc:
+    except Conflict as exc:
         messages.error(request, _("Not returned: %(reason)s") % {"reason": _conflict_message(exc)})
     else:
         messages.success(request, _("Returned «%(indicator)s» (%(unit)s, %(period)s).") % _describe(actual))
@@ -222,11 +214,11 @@ def unlock_view(request: HttpRequest, pk: int) -> HttpResponse:
         actual_unlock(
             actual=actual, by=user, reason=request.POST.get("reason", "").strip(), version=_posted_version(request)
         )
-    except FigureForbidden as exc:
+    except Forbidden as exc:
         raise PermissionDenied(exc.message) from exc
-    except FigureInvalid as exc:
+    except Invalid as exc:
         return render_history(request, actual, unlock_errors=[exc.message], status=400)
-    except FigureConflict as exc:
+    except Conflict as exc:
         messages.error(request, _("Not unlocked: %(reason)s") % {"reason": exc.message})
     else:
         messages.success(request, _("Unlocked «%(indicator)s» (%(unit)s, %(period)s).") % _describe(actual))

@@ -21,8 +21,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from healthplans.models import User
+from healthplans.periods import PeriodError, parse_period
 from healthplans.schema import ErrorSerializer
-from indicators.periods import PeriodError, parse_period, plan_periods
 from indicators.spreadsheets import (
     EXPORT_KINDS,
     FORMATS,
@@ -80,7 +80,7 @@ def export_period(plan: Plan, period: str) -> str | None:
         code = parse_period(period).code
     except PeriodError:
         return None
-    periods = plan_periods(start_year=plan.start_year, end_year=plan.end_year, frequencies=plan.reporting_frequencies)
+    periods = plan.periods()
     return code if code in {p.code for p in periods} else None
 
 
@@ -223,7 +223,7 @@ def import_page(request: HttpRequest, slug: str) -> HttpResponse:
     if plan is None:
         raise Http404
     assert isinstance(request.user, User)
-    periods = plan_periods(start_year=plan.start_year, end_year=plan.end_year, frequencies=plan.reporting_frequencies)
+    periods = plan.periods()
     context: dict[str, Any] = {"plan": plan, "periods": periods, "kinds": IMPORT_KINDS}
     if request.method == "POST" and declared_too_large(request):
         # The CSRF check reads the form, and so the body: an oversized upload is refused first.

@@ -23,28 +23,19 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from healthplans.models import OrgUnit, Role, RoleAssignment, User
+from healthplans.periods import Period, PeriodError, parse_period, plan_periods
 from healthplans.selectors import Reach, ancestor_paths, org_unit_list, roles_at
+from healthplans.workflow import Conflict, Forbidden, ReviewStatus, ServiceError
 from indicators.forms import FigureRowForm, figure_text
-from indicators.models import Actual, ActualStatus, Baseline, EntryLevel, Indicator, Target
-from indicators.periods import Period, PeriodError, parse_period, plan_periods
+from indicators.models import Actual, Baseline, EntryLevel, Indicator, Target
 from indicators.selectors import actual_get, actual_history, actual_list, entry_indicators, indicator_list
-from indicators.services import (
-    WRITER_ROLES,
-    FigureConflict,
-    FigureError,
-    FigureForbidden,
-    NewFigure,
-    actual_create_many,
-    actual_submit,
-    actual_update,
-    is_entry_unit,
-)
+from indicators.services import WRITER_ROLES, NewFigure, actual_create_many, actual_submit, actual_update, is_entry_unit
 from plans.models import Plan
 from plans.selectors import plan_list
 
 # Submitted values wait for the reviewer and approved ones are locked: neither is edited here.
-READ_ONLY_STATUSES = {ActualStatus.SUBMITTED, ActualStatus.APPROVED}
-OPEN_STATUSES = {ActualStatus.DRAFT, ActualStatus.RETURNED}
+READ_ONLY_STATUSES = {ReviewStatus.SUBMITTED, ReviewStatus.APPROVED}
+OPEN_STATUSES = {ReviewStatus.DRAFT, ReviewStatus.RETURNED}
 
 
 @dataclass(frozen=True)
@@ -175,11 +166,11 @@ def _rows(
     return rows
 
 
-def _row_failed(row: FigureRow, exc: FigureError, data: QueryDict, user: User) -> None:
+def _row_failed(row: FigureRow, exc: ServiceError, data: QueryDict, user: User) -> None:
     """Put a service's refusal next to the field it concerns."""
-    if isinstance(exc, FigureForbidden):
+    if isinstance(exc, Forbidden):
         raise PermissionDenied(exc.message)
-    if isinstance(exc, FigureConflict):
+    if isinstance(exc, Conflict):
         row.conflict = exc.current
         row.errors.append(exc.message)
         if exc.current is not None:
@@ -215,13 +206,13 @@ def _create(rows: list[FigureRow], sheet: Sheet, user: User, data: QueryDict) ->
     try:
         # Also where someone else created a value meanwhile: the service answers "exists".
         results = actual_create_many(org_unit=sheet.unit, period=sheet.period.code, figures=figures, by=user)
-    except FigureError as exc:
+    except ServiceError as exc:
         for row in wanted:
             _row_failed(row, exc, data, user)
         return 0
     created = 0
     for row, result in zip(wanted, results, strict=True):
-        if isinstance(result, FigureError):
+        if isinstance(result, ServiceError):
             _row_failed(row, result, data, user)
             continue
         row.actual, row.version = result, result.version
@@ -240,7 +231,7 @@ def _save(row: FigureRow, user: User, data: QueryDict) -> bool:
         return False
     try:
         row.actual = actual_update(actual=actual, version=version, value=value, note=note, by=user)
-    except FigureError as exc:
+    except ServiceError as exc:
         _row_failed(row, exc, data, user)
         return False
     row.version = row.actual.version
@@ -253,7 +244,7 @@ def _submit(row: FigureRow, user: User, data: QueryDict) -> bool:
         return False
     try:
         row.actual = actual_submit(actual=actual, version=row.version, by=user, note=row.form.cleaned_data["note"])
-    except FigureError as exc:
+    except ServiceError as exc:
         _row_failed(row, exc, data, user)
         return False
     return True
@@ -435,7 +426,7 @@ def render_history(
     context: dict[str, Any] = {
         "actual": actual,
         "events": actual_history(actual=actual),
-        "can_unlock": actual.status == ActualStatus.APPROVED and Role.REVIEWER in roles,
+        "can_unlock": actual.status == ReviewStatus.APPROVED and Role.REVIEWER in roles,
         "form_url": period_form_url(actual.org_unit, actual.period, actual.indicator.plan)
         if roles & WRITER_ROLES
         else "",

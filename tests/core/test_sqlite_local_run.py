@@ -13,9 +13,10 @@ from django.conf import settings
 SCRIPT = """
 import json
 from decimal import Decimal
+from healthplans.workflow import Conflict
 from healthplans.models import OrgUnit, User
 from indicators.models import Indicator
-from indicators.services import (FigureConflict, actual_approve, actual_create, actual_return, actual_submit,
+from indicators.services import (actual_approve, actual_create, actual_return, actual_submit,
                                  actual_unlock, actual_update)
 station, reviewer = User.objects.get(username="muongkhuong.station"), User.objects.get(username="laocai.reviewer")
 indicator = Indicator.objects.filter(plan__slug="muongkhuong-de-an-07-2023", unit_kind="percent").first()
@@ -28,7 +29,7 @@ actual = actual_update(actual=actual, version=actual.version, value=Decimal("91"
 try:
     actual_update(actual=actual, version=stale, value=Decimal("99"), by=station)
     conflict = None
-except FigureConflict as error:
+except Conflict as error:
     conflict = error.code
 actual = actual_submit(actual=actual, version=actual.version, by=station)
 actual = actual_approve(actual=actual, by=reviewer)

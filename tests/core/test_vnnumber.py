@@ -11,7 +11,7 @@ from healthplans.vnnumber import (
     FRACTIONAL_MONEY_ERROR,
     NEGATIVE_MONEY_ERROR,
     Figure,
-    FigureError,
+    NumberTextError,
     format_money,
     format_number,
     parse_figure,
@@ -73,7 +73,7 @@ def test_parse_number_keeps_written_decimal_places() -> None:
     ],
 )
 def test_parse_number_rejects_anything_else(text: str) -> None:
-    with pytest.raises(FigureError) as caught:
+    with pytest.raises(NumberTextError) as caught:
         parse_number(text)
     assert f"«{text}»" in str(caught.value)
 
@@ -190,7 +190,7 @@ def test_parse_figure_reads_decomposed_diacritics(text: str) -> None:
     ],
 )
 def test_parse_figure_rejects_text_that_is_not_a_figure(text: str) -> None:
-    with pytest.raises(FigureError) as caught:
+    with pytest.raises(NumberTextError) as caught:
         parse_figure(text)
     assert f"«{text}»" in str(caught.value)
 
@@ -222,27 +222,27 @@ def test_parse_money_reads_amounts_in_dong(text: str, expected: int) -> None:
 # The last has more digits than a default Decimal context holds: it must not round to whole đồng.
 @pytest.mark.parametrize("text", ["2,5 đồng", "0,0005 nghìn", "1,5", "1,0000000000000000000000000000001 tỷ"])
 def test_parse_money_rejects_fractions_of_a_dong(text: str) -> None:
-    with pytest.raises(FigureError) as caught:
+    with pytest.raises(NumberTextError) as caught:
         parse_money(text)
     assert str(caught.value) == FRACTIONAL_MONEY_ERROR.format(text=text)
 
 
 @pytest.mark.parametrize("text", ["-5 đồng", "-2,5 tỷ"])
 def test_parse_money_rejects_negative_amounts(text: str) -> None:
-    with pytest.raises(FigureError) as caught:
+    with pytest.raises(NumberTextError) as caught:
         parse_money(text)
     assert str(caught.value) == NEGATIVE_MONEY_ERROR.format(text=text)
 
 
 @pytest.mark.parametrize("text", ["", "abc", "đồng", "5 đô", "5 tỷ tỷ", "1.5 tỷ", "2,5 tỷ VNĐ.", "NaN", "5 đồng tỷ"])
 def test_parse_money_rejects_unreadable_text(text: str) -> None:
-    with pytest.raises(FigureError) as caught:
+    with pytest.raises(NumberTextError) as caught:
         parse_money(text)
     assert f"«{text}»" in str(caught.value)
 
 
 def test_figure_error_keeps_text_and_template_through_pickling() -> None:
-    with pytest.raises(FigureError) as caught:
+    with pytest.raises(NumberTextError) as caught:
         parse_figure("abc")
     restored = pickle.loads(pickle.dumps(caught.value))
     assert (restored.text, restored.template, str(restored)) == (

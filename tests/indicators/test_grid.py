@@ -10,7 +10,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from healthplans.models import OrgUnit, Tenant, User
-from indicators.models import Actual, ActualStatus, Indicator, Target
+from healthplans.workflow import ReviewStatus
+from indicators.models import Actual, Indicator, Target
 from indicators.progress import entry_units
 from indicators.services import actual_approve, actual_create, actual_submit
 
@@ -345,7 +346,7 @@ def test_an_approved_cell_is_locked(client: Client) -> None:
     assert error["code"] == "locked"
     assert error["current"]["editable"] is False
     actual.refresh_from_db()
-    assert (actual.value, actual.status) == (Decimal(90), ActualStatus.APPROVED)
+    assert (actual.value, actual.status) == (Decimal(90), ReviewStatus.APPROVED)
 
 
 def test_a_reviewer_cannot_write_figures(client: Client) -> None:
@@ -399,7 +400,7 @@ def test_submit_sends_the_draft_cells_for_review(client: Client) -> None:
     response = submit(client, *({**c, "value": ""} for c in saved))
     assert response.status_code == 200, response.content
     assert {c["status"] for c in response.json()["cells"]} == {"submitted"}
-    assert set(Actual.objects.values_list("status", flat=True)) == {ActualStatus.SUBMITTED}
+    assert set(Actual.objects.values_list("status", flat=True)) == {ReviewStatus.SUBMITTED}
 
 
 def test_submit_is_all_or_nothing(client: Client) -> None:
@@ -407,7 +408,7 @@ def test_submit_is_all_or_nothing(client: Client) -> None:
     (saved,) = save(client, cell("II.2.8", TA_PHOI, "96,5")).json()["cells"]
     response = submit(client, saved, cell("II.2.9", TA_PHOI, ""))  # the second was never saved
     assert response.status_code == 400
-    assert stored("II.2.8", TA_PHOI).status == ActualStatus.DRAFT  # type: ignore[union-attr]
+    assert stored("II.2.8", TA_PHOI).status == ReviewStatus.DRAFT  # type: ignore[union-attr]
 
 
 def test_submit_with_a_stale_version_is_a_conflict(client: Client) -> None:
@@ -417,7 +418,7 @@ def test_submit_with_a_stale_version_is_a_conflict(client: Client) -> None:
     response = submit(client, saved)
     assert response.status_code == 409
     assert response.json()["errors"][0]["current"]["value"] == "97"
-    assert stored("II.2.8", TA_PHOI).status == ActualStatus.DRAFT  # type: ignore[union-attr]
+    assert stored("II.2.8", TA_PHOI).status == ReviewStatus.DRAFT  # type: ignore[union-attr]
 
 
 # --- isolation between tenants ---------------------------------------------------------------------
@@ -456,4 +457,4 @@ def test_another_tenants_figures_cannot_be_submitted(client: Client) -> None:
     response = submit(logged_in(client, "quangngai.planner"), cell("II.2.8", TA_PHOI, "", version=actual.version))
     assert response.status_code == 404
     actual.refresh_from_db()
-    assert actual.status == ActualStatus.DRAFT
+    assert actual.status == ReviewStatus.DRAFT

@@ -10,7 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from healthplans.models import Notification, OrgUnit, RoleAssignment, User
-from indicators.models import Action, Actual, ActualStatus, Indicator
+from healthplans.workflow import Action, ReviewStatus
+from indicators.models import Actual, Indicator
 from indicators.services import (
     actual_approve,
     actual_create,
@@ -127,7 +128,7 @@ def test_approving_locks_the_value(client: Any) -> None:
     login(client, "laocai.reviewer")
     response = client.post(f"/review/actuals/{actual.pk}/approve/", {"version": actual.version}, follow=True)
     assert "Đã duyệt «Tỷ lệ người dân có thẻ bảo hiểm y tế»" in text_of(response)
-    assert fresh(actual).status == ActualStatus.APPROVED
+    assert fresh(actual).status == ReviewStatus.APPROVED
     assert fresh(actual).reviewed_by == user("laocai.reviewer")
     assert f'data-actual="{actual.pk}"' not in text_of(client.get("/review/"))
 
@@ -154,7 +155,7 @@ def test_second_reviewer_approving_the_same_value_gets_a_clear_message(client: A
         f"/review/actuals/{actual.pk}/return/", {"version": page_version, "message": "x"}, follow=True
     )
     assert "Chưa trả lại: Số liệu này đã được duyệt và khóa." in text_of(response)
-    assert fresh(actual).status == ActualStatus.APPROVED
+    assert fresh(actual).status == ReviewStatus.APPROVED
 
 
 def test_returning_needs_a_message_at_the_value(client: Any) -> None:
@@ -163,7 +164,7 @@ def test_returning_needs_a_message_at_the_value(client: Any) -> None:
     response = client.post(f"/review/actuals/{actual.pk}/return/", {"version": actual.version, "message": "  "})
     assert response.status_code == 400
     assert "Hãy ghi lý do trả lại số liệu." in text_of(response)
-    assert fresh(actual).status == ActualStatus.SUBMITTED
+    assert fresh(actual).status == ReviewStatus.SUBMITTED
     assert not Notification.objects.exists()
 
 
@@ -174,7 +175,7 @@ def test_returning_sends_the_message_to_the_reporter(client: Any) -> None:
         f"/review/actuals/{actual.pk}/return/", {"version": actual.version, "message": "Kiểm tra lại số thẻ"}
     )
     assert response.status_code == 302
-    assert fresh(actual).status == ActualStatus.RETURNED
+    assert fresh(actual).status == ReviewStatus.RETURNED
     assert fresh(actual).message == "Kiểm tra lại số thẻ"
     notification = Notification.objects.get(user=user("muongkhuong.station"))
     assert "Kiểm tra lại số thẻ" in notification.text
@@ -190,7 +191,7 @@ def test_approve_group_approves_every_value_of_the_group(client: Any) -> None:
     }
     response = client.post("/review/approve-group/", data, follow=True)
     assert "Đã duyệt 2 số liệu." in text_of(response)
-    assert {fresh(first).status, fresh(second).status} == {ActualStatus.APPROVED}
+    assert {fresh(first).status, fresh(second).status} == {ReviewStatus.APPROVED}
 
 
 def test_approve_group_approves_nothing_if_one_value_changed_meanwhile(client: Any) -> None:
@@ -204,8 +205,8 @@ def test_approve_group_approves_nothing_if_one_value_changed_meanwhile(client: A
     actual_return(actual=second, by=user("laocai.reviewer"), message="Sai")  # another tab, meanwhile
     response = client.post("/review/approve-group/", data, follow=True)
     assert "Chưa duyệt số liệu nào" in text_of(response)
-    assert fresh(first).status == ActualStatus.SUBMITTED
-    assert fresh(second).status == ActualStatus.RETURNED
+    assert fresh(first).status == ReviewStatus.SUBMITTED
+    assert fresh(second).status == ReviewStatus.RETURNED
 
 
 def test_unlocking_needs_a_reason_and_reopens_the_value(client: Any) -> None:
@@ -216,12 +217,12 @@ def test_unlocking_needs_a_reason_and_reopens_the_value(client: Any) -> None:
     response = client.post(f"/review/actuals/{actual.pk}/unlock/", {"version": actual.version, "reason": ""})
     assert response.status_code == 400
     assert "Hãy ghi lý do mở khóa số liệu." in text_of(response)
-    assert fresh(actual).status == ActualStatus.APPROVED
+    assert fresh(actual).status == ReviewStatus.APPROVED
     response = client.post(
         f"/review/actuals/{actual.pk}/unlock/", {"version": actual.version, "reason": "Số liệu điều tra mới"}
     )
     assert response.status_code == 302
-    assert fresh(actual).status == ActualStatus.DRAFT
+    assert fresh(actual).status == ReviewStatus.DRAFT
     assert fresh(actual).events.get(action=Action.UNLOCK).message == "Số liệu điều tra mới"
 
 
@@ -233,7 +234,7 @@ def test_reporter_may_not_review(client: Any) -> None:
     approved = actual_approve(actual=actual, by=user("laocai.reviewer"))
     assert client.post(f"/review/actuals/{approved.pk}/unlock/", {"reason": "x"}).status_code == 403
     assert "Lý do mở khóa" not in text_of(client.get(f"/figures/actuals/{actual.pk}/history/"))
-    assert fresh(actual).status == ActualStatus.APPROVED
+    assert fresh(actual).status == ReviewStatus.APPROVED
 
 
 def test_review_actions_need_post(client: Any) -> None:
@@ -256,7 +257,7 @@ def test_other_tenant_reviewer_sees_and_touches_nothing(client: Any) -> None:
         assert client.post(f"/review/actuals/{target.pk}/unlock/", {"reason": "x"}).status_code == 404
         assert client.get(f"/figures/actuals/{target.pk}/history/").status_code == 404
     assert client.post("/review/approve-group/", {"actual": [actual.pk]}).status_code == 404
-    assert {fresh(actual).status, fresh(laocai_city).status} == {ActualStatus.SUBMITTED}
+    assert {fresh(actual).status, fresh(laocai_city).status} == {ReviewStatus.SUBMITTED}
 
 
 def test_station_sees_only_its_own_figures_history(client: Any) -> None:

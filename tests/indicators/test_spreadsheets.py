@@ -12,7 +12,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from healthplans.models import OrgUnit, User
-from indicators.models import Actual, ActualEvent, ActualStatus, Indicator, Target, UnitKind
+from healthplans.workflow import ReviewStatus
+from indicators.models import Actual, ActualEvent, Indicator, Target, UnitKind
 from indicators.services import actual_approve, actual_create, actual_submit
 from indicators.spreadsheets import ACTUAL_HEADERS, safe_cell
 from plans.models import Plan
@@ -204,7 +205,7 @@ def test_import_creates_and_updates_figures_through_the_services(api_as: Any) ->
     first.refresh_from_db()
     assert first.value == Decimal("15") and first.version == 2
     created = Actual.objects.get(indicator=third, org_unit__code=TA_PHOI, period="2024H1")
-    assert created.value == Decimal("1250") and created.status == ActualStatus.DRAFT
+    assert created.value == Decimal("1250") and created.status == ReviewStatus.DRAFT
     assert created.events.filter(action="create").exists()
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from indicators.models import Actual, ActualStatus, Indicator
-from indicators.periods import parse_period
+from healthplans.periods import parse_period
+from healthplans.workflow import ReviewStatus
+from indicators.models import Actual, Indicator
 from plans.models import Plan
 from reporting.models import Report
 from reporting.rendering import FetchRefused, LocalFilesFetcher, ReportRenderingError, html_to_pdf, render_report_pdf
@@ -53,7 +54,7 @@ def make_report(slug: str, period: str, *, narrative: dict[str, str] | None = No
             org_unit=plan.issuer_org_unit,
             period=period,
             value=target.value / 2 if provisional else meeting,
-            status=ActualStatus.SUBMITTED if provisional else ActualStatus.APPROVED,
+            status=ReviewStatus.SUBMITTED if provisional else ReviewStatus.APPROVED,
         )
     report = Report.objects.create(
         tenant=plan.tenant,
@@ -264,7 +265,7 @@ def test_budget_section_shows_allocation_disbursement_and_rate(tmp_path: Path) -
         period="2024",
         allocated=2_120_000_000,
         disbursed=1_590_000_000,
-        status=ActualStatus.APPROVED,
+        status=ReviewStatus.APPROVED,
     )
     path = write(render_report_pdf(make_report("laocai-city-de-an-07-2024", "2024")), tmp_path)
     text = squeezed(pdf_text(path))

@@ -15,14 +15,15 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from healthplans.models import OrgUnit, User
+from healthplans.workflow import Action, ReviewStatus
 from indicators.management.commands.generate_scale import generate
-from indicators.models import Action, Actual, ActualEvent, ActualStatus, Indicator
+from indicators.models import Actual, ActualEvent, Indicator
 from indicators.services import is_entry_unit, resolve_value
 from plans.models import Plan
 
 pytestmark = pytest.mark.django_db
 
-VERSIONS = {ActualStatus.DRAFT: 1, ActualStatus.SUBMITTED: 2, ActualStatus.APPROVED: 3, ActualStatus.RETURNED: 3}
+VERSIONS = {ReviewStatus.DRAFT: 1, ReviewStatus.SUBMITTED: 2, ReviewStatus.APPROVED: 3, ReviewStatus.RETURNED: 3}
 
 
 def test_tiny_scale_makes_a_valid_tree_plan_and_figures() -> None:
@@ -40,21 +41,21 @@ def test_tiny_scale_makes_a_valid_tree_plan_and_figures() -> None:
     actuals = Actual.objects.filter(indicator__plan=plan)
     # 6 stations × 50 indicators × 20 half-years, less each province's first station's last one.
     assert actuals.count() == 6 * 50 * 20 - 2 * 50
-    assert actuals.filter(status=ActualStatus.APPROVED).count() > 0.9 * actuals.count()
+    assert actuals.filter(status=ReviewStatus.APPROVED).count() > 0.9 * actuals.count()
     by_pk = {indicator.pk: indicator for indicator in indicators}
     for actual in actuals.select_related("org_unit"):
-        assert actual.version == VERSIONS[ActualStatus(actual.status)]
-        assert (actual.submitted_at is None) == (actual.status == ActualStatus.DRAFT)
-        assert (actual.reviewed_at is not None) == (actual.status in {ActualStatus.APPROVED, ActualStatus.RETURNED})
+        assert actual.version == VERSIONS[ReviewStatus(actual.status)]
+        assert (actual.submitted_at is None) == (actual.status == ReviewStatus.DRAFT)
+        assert (actual.reviewed_at is not None) == (actual.status in {ReviewStatus.APPROVED, ReviewStatus.RETURNED})
         assert actual.tenant_id == actual.org_unit.tenant_id
         if actual.numerator is not None:
             assert resolve_value(by_pk[actual.indicator_id], None, actual.numerator, actual.denominator) == actual.value
 
     events = ActualEvent.objects.filter(actual__indicator__plan=plan)
     assert events.filter(action=Action.CREATE).count() == actuals.count()
-    assert events.filter(action=Action.SUBMIT).count() == actuals.exclude(status=ActualStatus.DRAFT).count()
-    assert events.filter(action=Action.APPROVE).count() == actuals.filter(status=ActualStatus.APPROVED).count()
-    assert events.filter(action=Action.RETURN).count() == actuals.filter(status=ActualStatus.RETURNED).count()
+    assert events.filter(action=Action.SUBMIT).count() == actuals.exclude(status=ReviewStatus.DRAFT).count()
+    assert events.filter(action=Action.APPROVE).count() == actuals.filter(status=ReviewStatus.APPROVED).count()
+    assert events.filter(action=Action.RETURN).count() == actuals.filter(status=ReviewStatus.RETURNED).count()
 
 
 def figures_of(prefix: str) -> list[tuple[Any, ...]]:
@@ -110,7 +111,7 @@ def test_an_approval_shows_at_once_through_the_roll_up_cache() -> None:
     generate(provinces=1, stations=3, seed=1, prefix="cache")
     plan = Plan.objects.get(slug="cache-national-plan")
     province = OrgUnit.objects.get(code="cache-p01")
-    waiting = Actual.objects.filter(indicator__plan=plan, period="2025H1", status=ActualStatus.SUBMITTED).first()
+    waiting = Actual.objects.filter(indicator__plan=plan, period="2025H1", status=ReviewStatus.SUBMITTED).first()
     assert waiting is not None
     url = f"/api/plans/{plan.pk}/progress/?period=2025H1&org_unit={province.pk}"
 

@@ -23,7 +23,8 @@ from schemathesis.specs.openapi.checks import (
 
 from budgets.models import BudgetExecution, BudgetLine
 from healthplans.models import OrgUnit, User
-from indicators.models import Actual, ActualStatus, Indicator
+from healthplans.workflow import ReviewStatus
+from indicators.models import Actual, Indicator
 from plans.models import Plan
 from reporting.models import Report, ReportStatus
 
@@ -56,7 +57,7 @@ def objects_by_path(db: None) -> dict[str, list[int]]:
     plan = Plan.objects.select_related("issuer_org_unit").get(slug="laocai-city-de-an-07-2024")
     station = OrgUnit.objects.get(code="laocai-city-ta-phoi-tyt")
     backan = Plan.objects.select_related("issuer_org_unit").get(slug="backan-gsd-2025-2030")
-    statuses = [ActualStatus.DRAFT, ActualStatus.SUBMITTED, ActualStatus.APPROVED, ActualStatus.RETURNED]
+    statuses = [ReviewStatus.DRAFT, ReviewStatus.SUBMITTED, ReviewStatus.APPROVED, ReviewStatus.RETURNED]
     actuals = [
         Actual.objects.create(
             tenant=station.tenant,
@@ -76,7 +77,7 @@ def objects_by_path(db: None) -> dict[str, list[int]]:
             org_unit=backan.issuer_org_unit,
             period="2025",
             value=Decimal(3),
-            status=ActualStatus.SUBMITTED,
+            status=ReviewStatus.SUBMITTED,
         )
     )
     executions = [

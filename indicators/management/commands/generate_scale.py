@@ -25,11 +25,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
 from healthplans.models import OrgUnit, Role, RoleAssignment, Tenant, User
+from healthplans.periods import plan_periods
+from healthplans.workflow import Action, ReviewStatus
 from indicators.models import (
-    Action,
     Actual,
     ActualEvent,
-    ActualStatus,
     Baseline,
     Direction,
     EntryLevel,
@@ -39,7 +39,6 @@ from indicators.models import (
     Target,
     UnitKind,
 )
-from indicators.periods import plan_periods
 from plans.models import Plan
 
 # (provinces, stations) per scale; "tiny" and "small" are for tests.
@@ -267,10 +266,10 @@ def _plan(root: OrgUnit, shapes: list[Shape], stations: int, prefix: str) -> tup
 def _status(rng: random.Random, recent: bool) -> str:
     roll = rng.random()
     if recent:
-        bounds = [(0.7, ActualStatus.APPROVED), (0.85, ActualStatus.SUBMITTED), (0.9, ActualStatus.RETURNED)]
+        bounds = [(0.7, ReviewStatus.APPROVED), (0.85, ReviewStatus.SUBMITTED), (0.9, ReviewStatus.RETURNED)]
     else:
-        bounds = [(0.98, ActualStatus.APPROVED), (0.99, ActualStatus.SUBMITTED), (0.995, ActualStatus.RETURNED)]
-    return next((status for bound, status in bounds if roll < bound), ActualStatus.DRAFT)
+        bounds = [(0.98, ReviewStatus.APPROVED), (0.99, ReviewStatus.SUBMITTED), (0.995, ReviewStatus.RETURNED)]
+    return next((status for bound, status in bounds if roll < bound), ReviewStatus.DRAFT)
 
 
 def _figure(shape: Shape, rng: random.Random) -> tuple[Decimal, int | None, int | None]:
@@ -308,9 +307,9 @@ def _actual_rows(
                     submitted: datetime | None = None
                     reviewed: datetime | None = None
                     version = 1
-                    if status != ActualStatus.DRAFT:
+                    if status != ReviewStatus.DRAFT:
                         submitted, version = created + timedelta(days=rng.randint(0, 3)), 2
-                    if submitted is not None and status in {ActualStatus.APPROVED, ActualStatus.RETURNED}:
+                    if submitted is not None and status in {ReviewStatus.APPROVED, ReviewStatus.RETURNED}:
                         reviewed, version = submitted + timedelta(days=rng.randint(1, 7)), 3
                     author = reporter if position % 2 else planner
                     yield (
@@ -318,7 +317,7 @@ def _actual_rows(
                             _tsv(item)
                             for item in (
                                 status,
-                                RETURN_MESSAGE if status == ActualStatus.RETURNED else "",
+                                RETURN_MESSAGE if status == ReviewStatus.RETURNED else "",
                                 version,
                                 author,
                                 created.isoformat(),
