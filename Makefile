@@ -12,7 +12,7 @@ MANAGE := $(BIN)/python manage.py
 TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/healthplans} \
 	REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
 
-.PHONY: run test lint typecheck pytest messages clean backup restore bench
+.PHONY: run test test-fast lint typecheck pytest messages clean backup restore bench
 
 $(BIN)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is needed (set PYTHON=/path/to/python3.12)"; exit 1; }
@@ -30,6 +30,13 @@ run: $(BIN)/.installed
 	$(MANAGE) runserver $(HOST):$(PORT)
 
 test: lint typecheck pytest
+
+# The inner loop: the same lint, types and tests less the slow ones (browser, faults that restart
+# PostgreSQL and Redis, API fuzzing); `make test` stays the whole suite.
+test-fast: lint typecheck
+	$(MANAGE) compilemessages --ignore '.venv' -v0
+	$(TEST_ENV) $(BIN)/pytest -n 2 --dist loadfile -m "not browser" \
+		--ignore=tests/browser --ignore=tests/faults --ignore=tests/security/test_api_fuzz.py
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
