@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from healthplans.models import OrgUnit, Tenant
+from healthplans.models import OrgUnit, Role, Tenant
 from healthplans.workflow import Action, ReviewedRecord, ReviewStatus
 from plans.models import Plan
 
@@ -90,6 +90,26 @@ class EntryLevel(models.TextChoices):
     FACILITY = "facility", _("hospital or health centre")
 
 
+# The roles that enter figures (and so may write them); a reviewer only approves or returns them.
+WRITER_ROLES: set[str] = {Role.PLANNER, Role.STATION_REPORTER}
+
+
+def unit_entry_level(unit: OrgUnit) -> str:
+    """The entry level a unit enters figures at: its own level, or for a facility its kind."""
+    if unit.level == OrgUnit.Level.FACILITY:
+        return EntryLevel.STATION if unit.facility_kind == OrgUnit.FacilityKind.STATION else EntryLevel.FACILITY
+    return unit.level
+
+
+def entry_level_q(level: str) -> Q:
+    """The units of an entry level, as a condition on OrgUnit (the reverse of unit_entry_level)."""
+    if level == EntryLevel.STATION:
+        return Q(level=OrgUnit.Level.FACILITY, facility_kind=OrgUnit.FacilityKind.STATION)
+    if level == EntryLevel.FACILITY:
+        return Q(level=OrgUnit.Level.FACILITY) & ~Q(facility_kind=OrgUnit.FacilityKind.STATION)
+    return Q(level=level)
+
+
 class Indicator(models.Model):
     class Flag(models.TextChoices):
         UNIT_SCALE = "unit_scale", _("unit and scale of the values disagree")
@@ -140,6 +160,18 @@ class Indicator(models.Model):
         if self.unit_kind == UnitKind.RATIO:
             return Decimal(100) if PER_HUNDRED.search(self.unit) else Decimal(1)
         return RATE_SCALE.get(self.unit_kind, Decimal(1))
+
+    def target_for(self, year: int, unit: OrgUnit | None = None) -> "Target | None":
+        """The target that applies at a unit in a year: the unit's own if the plan sets one, else the
+        plan-wide one (without a unit: the plan-wide one). Reads the prefetched `targets`."""
+        targets = [target for target in self.targets.all() if target.year == year]
+        own = None if unit is None else next((t for t in targets if t.org_unit_id == unit.pk), None)
+        return own or next((target for target in targets if target.org_unit_id is None), None)
+
+
+def is_entry_unit(indicator: Indicator, unit: OrgUnit) -> bool:
+    """Whether the indicator's actuals are entered at this unit (its level, within the plan's area)."""
+    return unit_entry_level(unit) == indicator.entry_level and unit.path.startswith(indicator.plan.issuer_org_unit.path)
 
 
 class Baseline(models.Model):

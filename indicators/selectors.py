@@ -3,14 +3,13 @@
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from django_filters import CharFilter, FilterSet, NumberFilter
 
-from healthplans.models import OrgUnit, Role, RoleAssignment
-from healthplans.selectors import Actor, Reach, reach_of, roles_at
+from healthplans.models import OrgUnit, Role, User
+from healthplans.selectors import Actor, Reach, paths_with_roles, reach_of, roles_at
 from healthplans.workflow import ReviewStatus
-from indicators.models import Actual, ActualEvent, Indicator, Target
-from indicators.services import WRITER_ROLES, is_entry_unit
+from indicators.models import WRITER_ROLES, Actual, ActualEvent, Indicator, Target, is_entry_unit
 from plans.models import Plan
 from plans.selectors import plan_list
 
@@ -91,14 +90,26 @@ def review_queue(*, fetched_by: Actor, filters: dict[str, Any] | None = None) ->
     """Submitted figures under the units where the user is a reviewer."""
     if isinstance(fetched_by, AnonymousUser):
         return Actual.objects.none()
-    if fetched_by.is_superuser:
-        reviewer_q = Q()
-    else:
-        paths = RoleAssignment.objects.filter(user=fetched_by, role=Role.REVIEWER).values_list(
-            "org_unit__path", flat=True
-        )
-        reviewer_q = Reach(everything=False, paths=tuple(paths)).subtree_q("org_unit__path")
+    paths = role_paths(fetched_by, {Role.REVIEWER})
+    reviewer_q = Reach(everything=paths is None, paths=paths or ()).subtree_q("org_unit__path")
     return actual_list(fetched_by=fetched_by, filters=filters).filter(reviewer_q, status=ReviewStatus.SUBMITTED)
+
+
+def role_paths(user: Actor, roles: set[str]) -> tuple[str, ...] | None:
+    """The subtrees where the user holds one of these roles; None means everywhere (a superuser)."""
+    if isinstance(user, User) and user.is_active and user.is_superuser:
+        return None
+    return tuple(paths_with_roles(user, roles))
+
+
+def writer_paths(user: Actor) -> tuple[str, ...] | None:
+    """The subtrees where the user may enter figures; None means everywhere (a superuser)."""
+    return role_paths(user, WRITER_ROLES)
+
+
+def may_write(paths: tuple[str, ...] | None, unit: OrgUnit) -> bool:
+    """Whether a unit lies in the subtrees of `role_paths` (or `writer_paths`)."""
+    return paths is None or any(unit.path.startswith(p) for p in paths)
 
 
 def entry_indicators(*, fetched_by: Actor, plan: Plan, unit: OrgUnit) -> list[Indicator]:

@@ -1,30 +1,29 @@
 """Writes of actual figures: entry, the draft → submitted → approved | returned path, unlocking.
 
-Every write checks who may make it, keeps a history entry, and moves the value's version, so
-that a save over a value that changed since it was read is refused rather than lost. Writes are
-conditional UPDATEs (…WHERE version = read version), which hold on PostgreSQL and SQLite alike.
+Every write of a figure, from any page, the API, an import or the demo loader, goes through the
+bulk services here (the single ones are the bulk ones with one figure), so that a rule added once
+holds on every path. Every write checks who may make it, keeps a history entry, and moves the
+value's version, so that a save over a value that changed since it was read is refused rather
+than lost: the figures are read locked (SELECT … FOR UPDATE), checked against the version the user
+read, and written in bulk, in a fixed number of queries whatever their number.
 """
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-
-if TYPE_CHECKING:
-    pass
+from django.utils.translation import gettext_lazy, ngettext
 
 from healthplans.models import OrgUnit, Role, User
 from healthplans.notifications import notification_send
 from healthplans.periods import Period, PeriodError, parse_period
-from healthplans.selectors import roles_at
 from healthplans.vnnumber import format_number
 from healthplans.workflow import (
+    OPEN_STATUSES,
     Action,
     Conflict,
     Forbidden,
@@ -33,23 +32,11 @@ from healthplans.workflow import (
     ServiceError,
     Wording,
     conditional_update,
+    refusal,
 )
-from indicators.models import Actual, ActualEvent, EntryLevel, Indicator, UnitKind
+from indicators.models import Actual, ActualEvent, Indicator, UnitKind, is_entry_unit
 from indicators.progress import figures_changed
-
-WRITER_ROLES: set[str] = {Role.PLANNER, Role.STATION_REPORTER}
-
-
-def is_entry_unit(indicator: Indicator, unit: OrgUnit) -> bool:
-    """Whether the indicator's actuals are entered at this unit (its level, within the plan's area)."""
-    level = indicator.entry_level
-    if level == EntryLevel.STATION:
-        right_level = unit.level == OrgUnit.Level.FACILITY and unit.facility_kind == OrgUnit.FacilityKind.STATION
-    elif level == EntryLevel.FACILITY:
-        right_level = unit.level == OrgUnit.Level.FACILITY and unit.facility_kind != OrgUnit.FacilityKind.STATION
-    else:
-        right_level = unit.level == level
-    return right_level and unit.path.startswith(indicator.plan.issuer_org_unit.path)
+from indicators.selectors import may_write, role_paths, writer_paths
 
 
 def value_errors(indicator: Indicator, value: Decimal | None) -> list[str]:
@@ -155,17 +142,6 @@ def _shown(value: Decimal) -> str:
     return format_number(value.normalize())
 
 
-def _require(user: User, unit: OrgUnit, roles: set[str], message: str) -> None:
-    if not roles_at(user, unit) & roles:
-        raise Forbidden(message)
-
-
-def _record(actual: Actual, *, by: User, action: str, old: Decimal | None = None, message: str = "") -> None:
-    ActualEvent.objects.create(
-        actual=actual, by=by, action=action, old_value=old, new_value=actual.value, message=message
-    )
-
-
 FIGURE_WORDING = Wording(
     locked=gettext_lazy("This figure is approved and locked."),
     stale=gettext_lazy("Someone changed this figure after you opened it; its current value is shown."),
@@ -173,15 +149,116 @@ FIGURE_WORDING = Wording(
 )
 
 
-def _conditional_update(actual: Actual, *, version: int, expect_status: Collection[str], **changes: Any) -> Actual:
-    figures = Actual.objects.select_related("indicator__plan__issuer_org_unit", "org_unit")
-    return conditional_update(
-        figures, actual, version=version, expect_status=expect_status, wording=FIGURE_WORDING, **changes
+class RowsRefused(ServiceError):
+    """Some figures of a bulk write were refused, and so none was written: `rows` maps the place of
+    each refused figure in the request to its refusal (also in `extra` for the API)."""
+
+    code = "rows_refused"
+
+    def __init__(self, rows: dict[int, ServiceError]) -> None:
+        message = ngettext(
+            "%(count)s figure was refused; nothing was written.",
+            "%(count)s figures were refused; nothing was written.",
+            len(rows),
+        ) % {"count": len(rows)}
+        details = [
+            {"row": index, "code": error.code, "detail": error.message, "errors": error.fields}
+            for index, error in sorted(rows.items())
+        ]
+        super().__init__(message, extra={"rows": details})
+        self.rows = rows
+        # A conflict first (the caller must take the stored values), then a refusal, then bad input.
+        statuses = {error.status for error in rows.values()}
+        self.status = next((status for status in (409, 403) if status in statuses), 400)
+
+
+def _single(written: Callable[[], list[Actual]]) -> Actual:
+    """The one figure of a bulk write of one; its refusal raised as itself."""
+    try:
+        (actual,) = written()
+    except RowsRefused as refused:
+        raise refused.rows[0] from None
+    return actual
+
+
+def _check_all[Item](items: Sequence[Item], check: Callable[[Item], None]) -> None:
+    """Run a check on every item; if any is refused, refuse them all (nothing is written)."""
+    refused: dict[int, ServiceError] = {}
+    for index, item in enumerate(items):
+        try:
+            check(item)
+        except ServiceError as error:
+            refused[index] = error
+    if refused:
+        raise RowsRefused(refused)
+
+
+def _locked(pks: Collection[int]) -> dict[int, Actual]:
+    """The stored figures, locked until the transaction ends, with what checks and messages read."""
+    return Actual.objects.select_for_update(of=("self",)).select_related(*_RELATED).in_bulk(pks)
+
+
+_RELATED = ("indicator__plan__issuer_org_unit", "org_unit", "submitted_by", "reviewed_by")
+
+
+def _require_at(paths: tuple[str, ...] | None, unit: OrgUnit, message: str) -> None:
+    if not may_write(paths, unit):
+        raise Forbidden(message)
+
+
+def _writer_refusal() -> str:
+    return _("You may not enter figures for this unit.")
+
+
+def _reviewer_refusal() -> str:
+    return _("Only a reviewer of a unit above may review this figure.")
+
+
+def _check_state(current: Actual, *, version: int, expect_status: Collection[str]) -> None:
+    """Refuse a figure changed since it was read (another version) or not in a status the step
+    starts from; a reviewer who came first is named."""
+    if current.version == version and current.status in expect_status:
+        return
+    conflict = refusal(current, version=version, expect_status=expect_status, wording=FIGURE_WORDING)
+    if current.reviewed_by is not None and current.status in {ReviewStatus.APPROVED, ReviewStatus.RETURNED}:
+        message = _("%(message)s %(reviewer)s reviewed it first (%(status)s).") % {
+            "message": conflict.message,
+            "reviewer": current.reviewed_by.get_username(),
+            "status": current.get_status_display(),
+        }
+        conflict = Conflict(message, code=conflict.code, current=current)
+    raise conflict
+
+
+def _events(actuals: Sequence[Actual], *, by: User, action: str, messages: dict[int, str]) -> None:
+    """The history entries of a review step, which leaves each value as it is."""
+    ActualEvent.objects.bulk_create(
+        (
+            ActualEvent(
+                actual=actual,
+                by=by,
+                action=action,
+                old_value=actual.value,
+                new_value=actual.value,
+                message=messages.get(actual.pk, ""),
+            )
+            for actual in actuals
+        ),
+        batch_size=WRITE_BATCH,
     )
 
 
-def _check_writer(actual_or_unit: OrgUnit, by: User) -> None:
-    _require(by, actual_or_unit, WRITER_ROLES, _("You may not enter figures for this unit."))
+def _stepped(actuals: Sequence[Actual], fields: list[str]) -> None:
+    """Store a review step's fields with the next version of each figure, and tell the roll-ups."""
+    for actual in actuals:
+        actual.version += 1
+    Actual.objects.bulk_update(actuals, [*fields, "version"], batch_size=WRITE_BATCH)
+    for plan_id in sorted({actual.indicator.plan_id for actual in actuals}):
+        figures_changed(plan_id)
+
+
+# Rows per INSERT or UPDATE statement: an import of a province's stations stays a few statements.
+WRITE_BATCH = 2000
 
 
 @dataclass(frozen=True)
@@ -197,25 +274,35 @@ class NewFigure:
     is_demo: bool = False
 
 
-@transaction.atomic
-def actual_create(
-    *,
-    indicator: Indicator,
-    org_unit: OrgUnit,
-    period: str,
-    value: Decimal | None,
-    numerator: Decimal | None = None,
-    denominator: Decimal | None = None,
-    note: str = "",
-    source: str = "",
-    by: User,
-    is_demo: bool = False,
-) -> Actual:
-    figure = NewFigure(indicator, value, numerator, denominator, note, source, is_demo)
-    (result,) = actual_create_many(org_unit=org_unit, period=period, figures=[figure], by=by)
-    if isinstance(result, ServiceError):
-        raise result
-    return result
+@dataclass(frozen=True)
+class FigureEntry:
+    """A figure as a user enters it: new (`version` None) or the change of the stored one read at
+    `version`. A note of None leaves the stored note as it is."""
+
+    indicator: Indicator
+    org_unit: OrgUnit
+    period: str
+    value: Decimal | None
+    numerator: Decimal | None = None
+    denominator: Decimal | None = None
+    note: str | None = None
+    version: int | None = None
+    source: str = ""
+    is_demo: bool = False
+
+
+@dataclass(frozen=True)
+class FigureStep:
+    """One figure moved along the review path: as read at `version` (None: the version `actual`
+    carries), with a note for a submission (None: the stored note)."""
+
+    actual: Actual
+    version: int | None = None
+    note: str | None = None
+
+    @property
+    def expected_version(self) -> int:
+        return self.actual.version if self.version is None else self.version
 
 
 def new_figure_value(figure: NewFigure, org_unit: OrgUnit, parsed: Period | PeriodError) -> Decimal | None:
@@ -241,62 +328,155 @@ def new_figure_value(figure: NewFigure, org_unit: OrgUnit, parsed: Period | Peri
     return resolve_value(indicator, figure.value, figure.numerator, figure.denominator)
 
 
-@transaction.atomic
-def actual_create_many(
-    *, org_unit: OrgUnit, period: str, figures: Sequence[NewFigure], by: User
-) -> list[Actual | ServiceError]:
-    """New figures of one unit and period (a station's form) with the checks of one, in a fixed
-    number of queries: each figure's refusal in its place, and nothing written for a refused one."""
-    _check_writer(org_unit, by)
-    parsed: Period | PeriodError
+def _period_code(period: str) -> str:
     try:
-        parsed = parse_period(period)
-    except PeriodError as exc:
-        parsed = exc
-    existing = (
-        {}
-        if isinstance(parsed, PeriodError)
-        else {
-            actual.indicator_id: actual
-            for actual in Actual.objects.filter(
-                org_unit=org_unit, period=parsed.code, indicator__in=[figure.indicator.pk for figure in figures]
-            )
-        }
-    )
-    results: list[Actual | ServiceError] = []
-    for figure in figures:
-        try:
-            value = new_figure_value(figure, org_unit, parsed)
-            if (current := existing.get(figure.indicator.pk)) is not None:
-                raise Conflict(_("A figure for this unit and period exists already."), code="exists", current=current)
-        except ServiceError as error:
-            results.append(error)
-            continue
-        assert isinstance(parsed, Period)
-        results.append(
-            Actual(
-                tenant_id=org_unit.tenant_id,
-                indicator=figure.indicator,
-                org_unit=org_unit,
-                period=parsed.code,
-                value=value,
-                numerator=figure.numerator,
-                denominator=figure.denominator,
-                note=figure.note,
-                source=figure.source,
-                created_by=by,
-                is_demo=figure.is_demo,
-            )
+        return parse_period(period).code
+    except PeriodError:
+        return period
+
+
+@transaction.atomic
+def actual_save_many(*, entries: Sequence[FigureEntry], by: User) -> list[Actual]:
+    """Enter new figures and change stored ones (drafts and returned figures), all or nothing, in a
+    fixed number of queries: the figures are read and locked once, every entry is checked (who may
+    write, the figure's level, years and range, the version read and the status), then written in
+    bulk with their history. One refused entry refuses all (RowsRefused, each refusal in its place)."""
+    writers = writer_paths(by)
+    keys = [(entry.indicator.pk, entry.org_unit.pk, _period_code(entry.period)) for entry in entries]
+    stored = {
+        (actual.indicator_id, actual.org_unit_id, actual.period): actual
+        for actual in Actual.objects.select_for_update(of=("self",))
+        .select_related(*_RELATED)
+        .filter(
+            indicator_id__in={key[0] for key in keys},
+            org_unit_id__in={key[1] for key in keys},
+            period__in={key[2] for key in keys},
         )
-    created = Actual.objects.bulk_create([result for result in results if isinstance(result, Actual)])
-    ActualEvent.objects.bulk_create(
+    }
+    results: list[Actual] = []
+    created: list[Actual] = []
+    events: list[ActualEvent] = []
+
+    def check(index: int) -> None:
+        entry, key = entries[index], keys[index]
+        _require_at(writers, entry.org_unit, _writer_refusal())
+        current = stored.get(key)
+        if current is None:
+            parsed: Period | PeriodError
+            try:
+                parsed = parse_period(entry.period)
+            except PeriodError as exc:
+                parsed = exc
+            figure = NewFigure(entry.indicator, entry.value, entry.numerator, entry.denominator)
+            new = Actual(
+                tenant_id=entry.org_unit.tenant_id,
+                indicator=entry.indicator,
+                org_unit=entry.org_unit,
+                period=key[2],
+                value=new_figure_value(figure, entry.org_unit, parsed),
+                numerator=entry.numerator,
+                denominator=entry.denominator,
+                note=entry.note or "",
+                source=entry.source,
+                created_by=by,
+                is_demo=entry.is_demo,
+            )
+            created.append(new)
+            results.append(new)
+            return
+        if entry.version is None:
+            raise _entered_meanwhile(current)
+        value = resolve_value(current.indicator, entry.value, entry.numerator, entry.denominator)
+        _check_state(current, version=entry.version, expect_status=OPEN_STATUSES)
+        if value != current.value:
+            events.append(
+                ActualEvent(
+                    actual=current,
+                    by=by,
+                    action=Action.CHANGE,
+                    old_value=current.value,
+                    new_value=value,
+                    message=entry.note or "",
+                )
+            )
+        current.value, current.numerator, current.denominator = value, entry.numerator, entry.denominator
+        if entry.note is not None:
+            current.note = entry.note
+        current.version += 1
+        results.append(current)
+
+    _check_all(range(len(entries)), check)
+    updated = [actual for actual in results if actual.pk is not None]
+    Actual.objects.bulk_update(
+        updated, ["value", "numerator", "denominator", "note", "version"], batch_size=WRITE_BATCH
+    )
+    try:
+        with transaction.atomic():
+            Actual.objects.bulk_create(created, batch_size=WRITE_BATCH)
+    except IntegrityError:
+        # Another save created some of these figures between our read and our insert.
+        again = Actual.objects.select_related(*_RELATED).filter(
+            indicator_id__in={actual.indicator_id for actual in created},
+            org_unit_id__in={actual.org_unit_id for actual in created},
+            period__in={actual.period for actual in created},
+        )
+        meanwhile = {(a.indicator_id, a.org_unit_id, a.period): a for a in again}
+        raise RowsRefused(
+            {index: _entered_meanwhile(meanwhile[key]) for index, key in enumerate(keys) if key in meanwhile}
+        ) from None
+    events += [
         ActualEvent(actual=actual, by=by, action=Action.CREATE, new_value=actual.value, message=actual.note)
         for actual in created
-    )
+    ]
+    ActualEvent.objects.bulk_create(events, batch_size=WRITE_BATCH)
     return results
 
 
+def _entered_meanwhile(current: Actual) -> Conflict:
+    return Conflict(
+        _("Someone entered this figure after you opened the page; its current value is shown."),
+        code="exists",
+        current=current,
+    )
+
+
 @transaction.atomic
+def actual_create_many(*, org_unit: OrgUnit, period: str, figures: Sequence[NewFigure], by: User) -> list[Actual]:
+    """New figures of one unit and period (a station's form, the demo loader): actual_save_many."""
+    entries = [
+        FigureEntry(
+            figure.indicator,
+            org_unit,
+            period,
+            figure.value,
+            figure.numerator,
+            figure.denominator,
+            note=figure.note,
+            source=figure.source,
+            is_demo=figure.is_demo,
+        )
+        for figure in figures
+    ]
+    return actual_save_many(entries=entries, by=by)
+
+
+def actual_create(
+    *,
+    indicator: Indicator,
+    org_unit: OrgUnit,
+    period: str,
+    value: Decimal | None,
+    numerator: Decimal | None = None,
+    denominator: Decimal | None = None,
+    note: str = "",
+    source: str = "",
+    by: User,
+    is_demo: bool = False,
+) -> Actual:
+    figure = NewFigure(indicator, value, numerator, denominator, note, source, is_demo)
+    return _single(lambda: actual_create_many(org_unit=org_unit, period=period, figures=[figure], by=by))
+
+
 def actual_update(
     *,
     actual: Actual,
@@ -307,109 +487,119 @@ def actual_update(
     note: str | None = None,
     by: User,
 ) -> Actual:
-    _check_writer(actual.org_unit, by)
-    value = resolve_value(actual.indicator, value, numerator, denominator)
-    old = actual.value
-    changes: dict[str, Any] = {"value": value, "numerator": numerator, "denominator": denominator}
-    if note is not None:
-        changes["note"] = note
-    current = _conditional_update(
-        actual, version=version, expect_status={ReviewStatus.DRAFT, ReviewStatus.RETURNED}, **changes
+    entry = FigureEntry(
+        actual.indicator, actual.org_unit, actual.period, value, numerator, denominator, note=note, version=version
     )
-    if old != current.value:
-        _record(current, by=by, action=Action.CHANGE, old=old, message=note or "")
-    return current
+    return _single(lambda: actual_save_many(entries=[entry], by=by))
 
 
 @transaction.atomic
+def actual_submit_many(*, steps: Sequence[FigureStep], by: User) -> list[Actual]:
+    """Submit drafts and returned figures for review, all or nothing, in a fixed number of queries.
+    A value that looks unusual (plausibility_warnings_for) needs a note saying why."""
+    writers = writer_paths(by)
+    stored = _locked([step.actual.pk for step in steps])
+    warnings = plausibility_warnings_for(list(stored.values()))
+    now = timezone.now()
+
+    def check(step: FigureStep) -> None:
+        current = stored[step.actual.pk]
+        _require_at(writers, current.org_unit, _writer_refusal())
+        if current.value is None:
+            raise Invalid(_("Enter a value before submitting."), fields={"value": [_("This field is required.")]})
+        note = current.note if step.note is None else step.note
+        if warnings[current.pk] and not note.strip():
+            raise Invalid(
+                _("This value looks unusual: add a note explaining it before submitting."),
+                fields={"note": warnings[current.pk]},
+            )
+        _check_state(current, version=step.expected_version, expect_status=OPEN_STATUSES)
+        current.status, current.note, current.submitted_by, current.submitted_at = ReviewStatus.SUBMITTED, note, by, now
+
+    _check_all(steps, check)
+    submitted = [stored[step.actual.pk] for step in steps]
+    _stepped(submitted, ["status", "note", "submitted_by", "submitted_at"])
+    _events(submitted, by=by, action=Action.SUBMIT, messages={a.pk: a.note for a in submitted})
+    return submitted
+
+
 def actual_submit(*, actual: Actual, version: int, by: User, note: str | None = None) -> Actual:
-    _check_writer(actual.org_unit, by)
-    if actual.value is None:
-        raise Invalid(_("Enter a value before submitting."), fields={"value": [_("This field is required.")]})
-    note = actual.note if note is None else note
-    warnings = plausibility_warnings(actual)
-    if warnings and not note.strip():
-        raise Invalid(
-            _("This value looks unusual: add a note explaining it before submitting."),
-            fields={"note": warnings},
-        )
-    current = _conditional_update(
-        actual,
-        version=version,
-        expect_status={ReviewStatus.DRAFT, ReviewStatus.RETURNED},
-        status=ReviewStatus.SUBMITTED,
-        note=note,
-        submitted_by=by,
-        submitted_at=timezone.now(),
-    )
-    _record(current, by=by, action=Action.SUBMIT, old=current.value, message=note)
-    figures_changed(current.indicator.plan_id)
-    return current
+    return _single(lambda: actual_submit_many(steps=[FigureStep(actual, version, note)], by=by))
 
 
-def _check_reviewer(actual: Actual, by: User) -> None:
-    _require(by, actual.org_unit, {Role.REVIEWER.value}, _("Only a reviewer of a unit above may review this figure."))
+def _reviewed(steps: Sequence[FigureStep], *, by: User, status: str, message: str) -> list[Actual]:
+    """Approve or return submitted figures: the reviewer's checks, then the step in bulk."""
+    reviewers = role_paths(by, {Role.REVIEWER})
+    stored = _locked([step.actual.pk for step in steps])
+    now = timezone.now()
+
+    def check(step: FigureStep) -> None:
+        current = stored[step.actual.pk]
+        _require_at(reviewers, current.org_unit, _reviewer_refusal())
+        _check_state(current, version=step.expected_version, expect_status={ReviewStatus.SUBMITTED})
+        current.status, current.message, current.reviewed_by, current.reviewed_at = status, message, by, now
+
+    _check_all(steps, check)
+    reviewed = [stored[step.actual.pk] for step in steps]
+    _stepped(reviewed, ["status", "message", "reviewed_by", "reviewed_at"])
+    return reviewed
 
 
 @transaction.atomic
+def actual_approve_many(*, steps: Sequence[FigureStep], by: User) -> list[Actual]:
+    """Approve submitted figures (a reviewer's group), all or nothing, in a fixed number of queries."""
+    approved = _reviewed(steps, by=by, status=ReviewStatus.APPROVED, message="")
+    _events(approved, by=by, action=Action.APPROVE, messages={})
+    return approved
+
+
 def actual_approve(*, actual: Actual, by: User, version: int | None = None) -> Actual:
-    _check_reviewer(actual, by)
-    current = _conditional_update(
-        actual,
-        version=actual.version if version is None else version,
-        expect_status={ReviewStatus.SUBMITTED},
-        status=ReviewStatus.APPROVED,
-        message="",
-        reviewed_by=by,
-        reviewed_at=timezone.now(),
-    )
-    _record(current, by=by, action=Action.APPROVE, old=current.value)
-    figures_changed(current.indicator.plan_id)
-    return current
+    return _single(lambda: actual_approve_many(steps=[FigureStep(actual, version)], by=by))
 
 
 @transaction.atomic
-def actual_return(*, actual: Actual, by: User, message: str, version: int | None = None) -> Actual:
-    _check_reviewer(actual, by)
+def actual_return_many(*, steps: Sequence[FigureStep], message: str, by: User) -> list[Actual]:
+    """Return submitted figures to whoever submitted them, with the reviewer's message, all or
+    nothing. Each submitter is notified (one notification, and an e-mail, per figure)."""
     if not message.strip():
         raise Invalid(_("Say why the figure is returned."), fields={"message": [_("This field is required.")]})
-    current = _conditional_update(
-        actual,
-        version=actual.version if version is None else version,
-        expect_status={ReviewStatus.SUBMITTED},
-        status=ReviewStatus.RETURNED,
-        message=message,
-        reviewed_by=by,
-        reviewed_at=timezone.now(),
-    )
-    _record(current, by=by, action=Action.RETURN, old=current.value, message=message)
-    figures_changed(current.indicator.plan_id)
-    if current.submitted_by_id:
-        submitter = User.objects.get(pk=current.submitted_by_id)
-        text = _("%(reviewer)s returned «%(indicator)s» (%(unit)s, %(period)s): %(message)s") % {
-            "reviewer": by.get_username(),
-            "indicator": current.indicator.name,
-            "unit": current.org_unit.name,
-            "period": current.period,
-            "message": message,
-        }
-        notification_send(user=submitter, text=text, link=f"/figures/{current.org_unit.code}/{current.period}/")
-    return current
+    returned = _reviewed(steps, by=by, status=ReviewStatus.RETURNED, message=message)
+    _events(returned, by=by, action=Action.RETURN, messages=dict.fromkeys((a.pk for a in returned), message))
+    for actual in returned:
+        if actual.submitted_by is not None:
+            text = _("%(reviewer)s returned «%(indicator)s» (%(unit)s, %(period)s): %(message)s") % {
+                "reviewer": by.get_username(),
+                "indicator": actual.indicator.name,
+                "unit": actual.org_unit.name,
+                "period": actual.period,
+                "message": message,
+            }
+            link = f"/figures/{actual.org_unit.code}/{actual.period}/"
+            notification_send(user=actual.submitted_by, text=text, link=link)
+    return returned
+
+
+def actual_return(*, actual: Actual, by: User, message: str, version: int | None = None) -> Actual:
+    return _single(lambda: actual_return_many(steps=[FigureStep(actual, version)], message=message, by=by))
 
 
 @transaction.atomic
 def actual_unlock(*, actual: Actual, by: User, reason: str, version: int | None = None) -> Actual:
-    _check_reviewer(actual, by)
+    _require_at(role_paths(by, {Role.REVIEWER}), actual.org_unit, _reviewer_refusal())
     if not reason.strip():
         raise Invalid(_("Say why the figure is unlocked."), fields={"reason": [_("This field is required.")]})
-    current = _conditional_update(
+    current = conditional_update(
+        Actual.objects.select_related(*_RELATED),
         actual,
         version=actual.version if version is None else version,
         expect_status={ReviewStatus.APPROVED},
+        wording=FIGURE_WORDING,
         status=ReviewStatus.DRAFT,
         reviewed_by=by,
         reviewed_at=timezone.now(),
     )
-    _record(current, by=by, action=Action.UNLOCK, old=current.value, message=reason)
+    ActualEvent.objects.create(
+        actual=current, by=by, action=Action.UNLOCK, old_value=current.value, new_value=current.value, message=reason
+    )
     figures_changed(current.indicator.plan_id)
     return current

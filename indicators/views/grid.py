@@ -27,9 +27,9 @@ from healthplans.selectors import Actor, org_unit_list
 from healthplans.vnnumber import COMPARATOR_SYMBOLS, format_number, parse_number
 from healthplans.vnnumber import NumberTextError as NumberError
 from healthplans.workflow import Conflict, Forbidden, ReviewStatus, ServiceError
-from indicators.models import Actual, EntryLevel, Indicator, Target
+from indicators.models import WRITER_ROLES, Actual, EntryLevel, Indicator, Target
 from indicators.selectors import actual_list, indicator_list
-from indicators.services import WRITER_ROLES, actual_create, actual_submit, actual_update, is_entry_unit
+from indicators.services import actual_create, actual_submit, actual_update, is_entry_unit
 from plans.models import Plan
 from plans.selectors import plan_list
 

@@ -27,9 +27,9 @@ from healthplans.periods import Period, PeriodError, parse_period, plan_periods
 from healthplans.selectors import Reach, ancestor_paths, org_unit_list, roles_at
 from healthplans.workflow import Conflict, Forbidden, ReviewStatus, ServiceError
 from indicators.forms import FigureRowForm, figure_text
-from indicators.models import Actual, Baseline, EntryLevel, Indicator, Target
+from indicators.models import WRITER_ROLES, Actual, Baseline, EntryLevel, Indicator, Target
 from indicators.selectors import actual_get, actual_history, actual_list, entry_indicators, indicator_list
-from indicators.services import WRITER_ROLES, NewFigure, actual_create_many, actual_submit, actual_update, is_entry_unit
+from indicators.services import NewFigure, actual_create_many, actual_submit, actual_update, is_entry_unit
 from plans.models import Plan
 from plans.selectors import plan_list
 
