@@ -1,15 +1,26 @@
 """Reads of indicators: visible exactly when their plan is."""
 
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django_filters import CharFilter, FilterSet, NumberFilter
 
 from healthplans.models import OrgUnit, Role, User
-from healthplans.selectors import Actor, Reach, paths_with_roles, reach_of, roles_at
+from healthplans.selectors import Actor, Reach, org_unit_list, paths_with_roles, reach_of, roles_at
 from healthplans.workflow import ReviewStatus
-from indicators.models import WRITER_ROLES, Actual, ActualEvent, Indicator, Target, is_entry_unit
+from indicators.models import (
+    WRITER_ROLES,
+    Actual,
+    ActualEvent,
+    EntryLevel,
+    Indicator,
+    Target,
+    entry_level_q,
+    is_entry_unit,
+    unit_entry_level,
+)
 from plans.models import Plan
 from plans.selectors import plan_list
 
@@ -131,3 +142,51 @@ def progress_unit(*, fetched_by: Actor, plan: Plan, org_unit_id: int | None) -> 
     if visible.filter(pk=issuer.pk).exists():
         return issuer
     return visible.filter(path__startswith=issuer.path).order_by("depth", "path").first()
+
+
+# Entry levels in the order their columns appear, from the province down to the facilities.
+LEVEL_ORDER = [EntryLevel.PROVINCE, EntryLevel.DISTRICT, EntryLevel.COMMUNE, EntryLevel.STATION, EntryLevel.FACILITY]
+
+
+def visible_entry_units(*, fetched_by: Actor, plan: Plan, levels: Iterable[str]) -> list[OrgUnit]:
+    """Units in the user's reach, within the plan's area, at any of the entry levels, in column order."""
+    wanted = Q()
+    for level in set(levels):
+        wanted |= entry_level_q(level)
+    if not wanted:
+        return []
+    units = org_unit_list(fetched_by=fetched_by).filter(wanted, path__startswith=plan.issuer_org_unit.path)
+    return sorted(units, key=lambda unit: (LEVEL_ORDER.index(EntryLevel(unit_entry_level(unit))), unit.path))
+
+
+def grid_indicators(*, fetched_by: Actor, plan: Plan) -> list[Indicator]:
+    return list(
+        indicator_list(fetched_by=fetched_by, filters={"plan": plan.pk}).select_related("plan__issuer_org_unit")
+    )
+
+
+def grid_actuals(
+    *, fetched_by: Actor, plan: Plan, periods: list[str], indicator: Indicator | None = None
+) -> dict[tuple[int, int, str], Actual]:
+    """The plan's figures of some periods in the user's reach, by (indicator, unit, period)."""
+    filters: dict[str, Any] = {"plan": plan.pk}
+    if indicator is not None:
+        filters["indicator"] = indicator.pk
+    actuals = actual_list(fetched_by=fetched_by, filters=filters).filter(period__in=periods)
+    return {(a.indicator_id, a.org_unit_id, a.period): a for a in actuals}
+
+
+def cells_figures(
+    *, fetched_by: Actor, plan: Plan, keys: Collection[tuple[int, int, str]]
+) -> dict[tuple[int, int, str], Actual]:
+    """The stored figures that cells of a grid's request refer to, as the user sees them."""
+    actuals = (
+        actual_list(fetched_by=fetched_by, filters={"plan": plan.pk})
+        .filter(
+            indicator_id__in={key[0] for key in keys},
+            org_unit_id__in={key[1] for key in keys},
+            period__in={key[2] for key in keys},
+        )
+        .select_related("indicator__plan__issuer_org_unit")
+    )
+    return {(a.indicator_id, a.org_unit_id, a.period): a for a in actuals}

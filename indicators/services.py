@@ -336,11 +336,13 @@ def _period_code(period: str) -> str:
 
 
 @transaction.atomic
-def actual_save_many(*, entries: Sequence[FigureEntry], by: User) -> list[Actual]:
+def actual_save_many(*, entries: Sequence[FigureEntry], by: User, check_only: bool = False) -> list[Actual]:
     """Enter new figures and change stored ones (drafts and returned figures), all or nothing, in a
     fixed number of queries: the figures are read and locked once, every entry is checked (who may
     write, the figure's level, years and range, the version read and the status), then written in
-    bulk with their history. One refused entry refuses all (RowsRefused, each refusal in its place)."""
+    bulk with their history. One refused entry refuses all (RowsRefused, each refusal in its place).
+    `check_only` checks and writes nothing: for a caller that refused some rows itself and shows
+    every refusal at once."""
     writers = writer_paths(by)
     keys = [(entry.indicator.pk, entry.org_unit.pk, _period_code(entry.period)) for entry in entries]
     stored = {
@@ -406,13 +408,16 @@ def actual_save_many(*, entries: Sequence[FigureEntry], by: User) -> list[Actual
         results.append(current)
 
     _check_all(range(len(entries)), check)
+    if check_only:
+        return []
     updated = [actual for actual in results if actual.pk is not None]
     Actual.objects.bulk_update(
         updated, ["value", "numerator", "denominator", "note", "version"], batch_size=WRITE_BATCH
     )
     try:
-        with transaction.atomic():
-            Actual.objects.bulk_create(created, batch_size=WRITE_BATCH)
+        if created:
+            with transaction.atomic():
+                Actual.objects.bulk_create(created, batch_size=WRITE_BATCH)
     except IntegrityError:
         # Another save created some of these figures between our read and our insert.
         again = Actual.objects.select_related(*_RELATED).filter(
@@ -494,9 +499,10 @@ def actual_update(
 
 
 @transaction.atomic
-def actual_submit_many(*, steps: Sequence[FigureStep], by: User) -> list[Actual]:
+def actual_submit_many(*, steps: Sequence[FigureStep], by: User, check_only: bool = False) -> list[Actual]:
     """Submit drafts and returned figures for review, all or nothing, in a fixed number of queries.
-    A value that looks unusual (plausibility_warnings_for) needs a note saying why."""
+    A value that looks unusual (plausibility_warnings_for) needs a note saying why. `check_only`
+    as for actual_save_many."""
     writers = writer_paths(by)
     stored = _locked([step.actual.pk for step in steps])
     warnings = plausibility_warnings_for(list(stored.values()))
@@ -517,6 +523,8 @@ def actual_submit_many(*, steps: Sequence[FigureStep], by: User) -> list[Actual]
         current.status, current.note, current.submitted_by, current.submitted_at = ReviewStatus.SUBMITTED, note, by, now
 
     _check_all(steps, check)
+    if check_only:
+        return []
     submitted = [stored[step.actual.pk] for step in steps]
     _stepped(submitted, ["status", "note", "submitted_by", "submitted_at"])
     _events(submitted, by=by, action=Action.SUBMIT, messages={a.pk: a.note for a in submitted})
