@@ -4,16 +4,16 @@ on the figures' path draft → submitted → approved | returned, with unlocking
 As with the figures, every write checks who may make it (planners of the plan's issuing unit
 record, reviewers above approve), keeps a history entry, and moves the version by a conditional
 UPDATE, so that a save over amounts changed since they were read is refused rather than lost.
-Refusals are the figures' errors (indicators.services.ServiceError and its kinds), so pages and
-the API report them alike.
+Refusals are the core's (healthplans.workflow), worded for amounts, so pages and the API report
+them as they report a figure's; the steps of the review path are the core's `review_step`.
 """
 
-from collections.abc import Collection
-from typing import Any
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -24,12 +24,32 @@ from healthplans.notifications import notification_send
 from healthplans.periods import Period, PeriodError, parse_period
 from healthplans.selectors import roles_at
 from healthplans.vnnumber import format_money
-from healthplans.workflow import Action, Conflict, Forbidden, Invalid, ReviewStatus, Wording, conditional_update
+from healthplans.workflow import (
+    APPROVE,
+    OPEN_STATUSES,
+    RETURN,
+    SUBMIT,
+    UNLOCK,
+    Action,
+    Conflict,
+    Forbidden,
+    Invalid,
+    Move,
+    ServiceError,
+    Wording,
+    Workflow,
+    changed_if_current,
+    locked,
+    review_step,
+    review_step_many,
+    save_changed,
+)
+from plans.models import Plan
 
 # Finance work is a planner's: no separate finance role exists (yet).
 WRITER_ROLES: set[str] = {Role.PLANNER}
 REVIEWER_ROLES: set[str] = {Role.REVIEWER}
-OPEN_STATUSES = {ReviewStatus.DRAFT, ReviewStatus.RETURNED}
+Amounts = tuple[int | None, int | None]
 # A thousand trillion đồng: far above any health budget, far below the column's limit.
 MAX_AMOUNT = 10**15
 
@@ -76,27 +96,35 @@ def _issuer(line: BudgetLine) -> OrgUnit:
     return line.plan.issuer_org_unit
 
 
-def _check_writer(line: BudgetLine, by: User) -> None:
-    if not roles_at(by, _issuer(line)) & WRITER_ROLES:
-        raise Forbidden(_("You may not record the budget of this plan."))
+def _require(units: Iterable[OrgUnit], by: User, roles: set[str], message: str) -> None:
+    """The roles on each plan's issuing unit (one query per unit)."""
+    for unit in set(units):
+        if not roles_at(by, unit) & roles:
+            raise Forbidden(message)
 
 
-def _check_reviewer(execution: BudgetExecution, by: User) -> None:
-    if not roles_at(by, _issuer(execution.budget_line)) & REVIEWER_ROLES:
-        raise Forbidden(_("Only a reviewer of the plan's unit or a unit above may review these amounts."))
+def _check_writer(plan: Plan, by: User) -> None:
+    _require([plan.issuer_org_unit], by, WRITER_ROLES, _("You may not record the budget of this plan."))
 
 
-def _record(
-    execution: BudgetExecution,
-    *,
-    by: User,
-    action: str,
-    old: tuple[int | None, int | None] | None = None,
-    message: str = "",
-) -> None:
-    """A history entry; `old` (allocated, disbursed) defaults to the amounts as they stand."""
+def _check_writers(executions: Sequence[BudgetExecution], by: User) -> None:
+    units = (_issuer(execution.budget_line) for execution in executions)
+    _require(units, by, WRITER_ROLES, _("You may not record the budget of this plan."))
+
+
+def _check_reviewers(executions: Sequence[BudgetExecution], by: User) -> None:
+    units = (_issuer(execution.budget_line) for execution in executions)
+    _require(
+        units, by, REVIEWER_ROLES, _("Only a reviewer of the plan's unit or a unit above may review these amounts.")
+    )
+
+
+def _event(
+    execution: BudgetExecution, *, by: User, action: str, old: Amounts | None = None, message: str = ""
+) -> BudgetExecutionEvent:
+    """A history entry (unsaved); `old` (allocated, disbursed) defaults to the amounts as they stand."""
     old_allocated, old_disbursed = (execution.allocated, execution.disbursed) if old is None else old
-    BudgetExecutionEvent.objects.create(
+    return BudgetExecutionEvent(
         execution=execution,
         by=by,
         action=action,
@@ -115,13 +143,141 @@ AMOUNTS_WORDING = Wording(
 )
 
 
-def _conditional_update(
-    execution: BudgetExecution, *, version: int, expect_status: Collection[str], **changes: Any
-) -> BudgetExecution:
-    executions = BudgetExecution.objects.select_related("budget_line__plan__issuer_org_unit")
-    return conditional_update(
-        executions, execution, version=version, expect_status=expect_status, wording=AMOUNTS_WORDING, **changes
+def _executions() -> QuerySet[BudgetExecution]:
+    return BudgetExecution.objects.select_related("budget_line__plan__issuer_org_unit")
+
+
+AMOUNTS_FLOW = Workflow(
+    records=_executions,
+    wording=AMOUNTS_WORDING,
+    check_writer=_check_writers,
+    check_reviewer=_check_reviewers,
+    history=_event,
+    return_needs=gettext_lazy("Say why the amounts are returned."),
+    unlock_needs=gettext_lazy("Say why the amounts are unlocked."),
+)
+
+
+@dataclass(frozen=True)
+class AmountsEntry:
+    """Amounts typed for a line and period: new ones (no version), or a change of the stored ones
+    read at `version`; a note of None keeps the stored note."""
+
+    budget_line: BudgetLine
+    period: str
+    allocated: int | None
+    disbursed: int | None
+    note: str | None = None
+    version: int | None = None
+
+
+def _exists(current: BudgetExecution | None) -> Conflict:
+    return Conflict(_("Amounts for this line and period exist already."), code="exists", current=current)
+
+
+def _entry_period(entry: AmountsEntry, plan: Plan) -> str:
+    """The period the entry is stored under, once its line, period and amounts passed (Invalid)."""
+    if entry.budget_line.plan_id != plan.pk:
+        # The writer's roles were checked on this plan only.
+        raise Invalid(
+            _("The amounts were not saved."), fields={"budget_line": [_("Not found among what you may see.")]}
+        )
+    code = execution_period(entry.budget_line, entry.period).code
+    _check_amounts(entry.allocated, entry.disbursed)
+    return code
+
+
+@transaction.atomic
+def budget_execution_save_many(
+    *, plan: Plan, entries: Sequence[AmountsEntry], by: User
+) -> list[BudgetExecution | ServiceError]:
+    """Amounts of many lines of a plan (the budget page, an imported workbook) with the checks of
+    one, in a fixed number of queries whatever the number of lines: each refusal in its place, and
+    nothing written for a refused entry. New amounts where none are stored (amounts stored already
+    and no version: "exists"); otherwise a change of the stored amounts at the version read, refused
+    if they changed meanwhile, are under review or approved."""
+    _check_writer(plan, by)
+    periods: list[str | ServiceError] = []
+    for entry in entries:
+        try:
+            periods.append(_entry_period(entry, plan))
+        except ServiceError as error:
+            periods.append(error)
+    wanted = [
+        (entry.budget_line.pk, code) for entry, code in zip(entries, periods, strict=True) if isinstance(code, str)
+    ]
+    stored = (
+        {
+            (execution.budget_line_id, execution.period): execution
+            for execution in locked(_executions()).filter(
+                budget_line__in={line for line, _code in wanted}, period__in={code for _line, code in wanted}
+            )
+        }
+        if wanted
+        else {}
     )
+    results: list[BudgetExecution | ServiceError] = []
+    new: list[BudgetExecution] = []
+    changed: list[BudgetExecution] = []
+    events: list[BudgetExecutionEvent] = []
+    for entry, code in zip(entries, periods, strict=True):
+        if not isinstance(code, str):
+            results.append(code)
+            continue
+        existing = stored.get((entry.budget_line.pk, code))
+        if existing is None:
+            execution = BudgetExecution(
+                tenant_id=entry.budget_line.tenant_id or plan.tenant_id,
+                budget_line=entry.budget_line,
+                period=code,
+                allocated=entry.allocated,
+                disbursed=entry.disbursed,
+                note=entry.note or "",
+                created_by=by,
+            )
+            new.append(execution)
+            results.append(execution)
+            continue
+        if entry.version is None:
+            results.append(_exists(existing))
+            continue
+        old = (existing.allocated, existing.disbursed)
+        amounts = {"allocated": entry.allocated, "disbursed": entry.disbursed}
+        result = changed_if_current(
+            existing,
+            version=entry.version,
+            expect_status=OPEN_STATUSES,
+            wording=AMOUNTS_WORDING,
+            changes=amounts if entry.note is None else {**amounts, "note": entry.note},
+        )
+        results.append(result)
+        if isinstance(result, BudgetExecution):
+            changed.append(result)
+            if old != (result.allocated, result.disbursed):
+                events.append(_event(result, by=by, action=Action.CHANGE, old=old, message=entry.note or ""))
+    try:
+        # A savepoint: another planner may record the same line and period after the read above.
+        with transaction.atomic():
+            BudgetExecution.objects.bulk_create(new)
+    except IntegrityError as exc:
+        keys = {(execution.budget_line_id, execution.period) for execution in new}
+        recorded = _executions().filter(
+            budget_line__in={line for line, _code in keys}, period__in={c for _l, c in keys}
+        )
+        raise _exists(next((e for e in recorded if (e.budget_line_id, e.period) in keys), None)) from exc
+    save_changed(changed, ["allocated", "disbursed", "note"])
+    events += [
+        _event(execution, by=by, action=Action.CREATE, old=(None, None), message=execution.note) for execution in new
+    ]
+    BudgetExecutionEvent.objects.bulk_create(events)
+    return results
+
+
+def _one(plan: Plan, entry: AmountsEntry, by: User) -> BudgetExecution:
+    (result,) = budget_execution_save_many(plan=plan, entries=[entry], by=by)
+    if isinstance(result, ServiceError):
+        raise result
+    return result
 
 
 @transaction.atomic
@@ -134,29 +290,7 @@ def budget_execution_create(
     note: str = "",
     by: User,
 ) -> BudgetExecution:
-    _check_writer(budget_line, by)
-    parsed = execution_period(budget_line, period)
-    _check_amounts(allocated, disbursed)
-    existing = BudgetExecution.objects.filter(budget_line=budget_line, period=parsed.code).first()
-    if existing is not None:
-        raise Conflict(_("Amounts for this line and period exist already."), code="exists", current=existing)
-    try:
-        # A savepoint: another planner may record the same line and period between the check and here.
-        with transaction.atomic():
-            execution = BudgetExecution.objects.create(
-                tenant_id=budget_line.tenant_id or budget_line.plan.tenant_id,
-                budget_line=budget_line,
-                period=parsed.code,
-                allocated=allocated,
-                disbursed=disbursed,
-                note=note,
-                created_by=by,
-            )
-    except IntegrityError as exc:
-        current = BudgetExecution.objects.filter(budget_line=budget_line, period=parsed.code).first()
-        raise Conflict(_("Amounts for this line and period exist already."), code="exists", current=current) from exc
-    _record(execution, by=by, action=Action.CREATE, old=(None, None), message=note)
-    return execution
+    return _one(budget_line.plan, AmountsEntry(budget_line, period, allocated, disbursed, note), by)
 
 
 @transaction.atomic
@@ -169,23 +303,11 @@ def budget_execution_update(
     note: str | None = None,
     by: User,
 ) -> BudgetExecution:
-    _check_writer(execution.budget_line, by)
-    _check_amounts(allocated, disbursed)
-    changes: dict[str, Any] = {"allocated": allocated, "disbursed": disbursed}
-    if note is not None:
-        changes["note"] = note
-    old = (execution.allocated, execution.disbursed)
-    current = _conditional_update(execution, version=version, expect_status=OPEN_STATUSES, **changes)
-    if old != (current.allocated, current.disbursed):
-        _record(current, by=by, action=Action.CHANGE, old=old, message=note or "")
-    return current
+    line = execution.budget_line
+    return _one(line.plan, AmountsEntry(line, execution.period, allocated, disbursed, note, version), by)
 
 
-@transaction.atomic
-def budget_execution_submit(
-    *, execution: BudgetExecution, version: int, by: User, note: str | None = None
-) -> BudgetExecution:
-    _check_writer(execution.budget_line, by)
+def _check_submittable(execution: BudgetExecution, note: str) -> None:
     missing = {
         name: [_("This field is required.")] for name in ("allocated", "disbursed") if getattr(execution, name) is None
     }
@@ -194,40 +316,36 @@ def budget_execution_submit(
             _("Enter both the allocated and the disbursed amount before submitting (0 if nothing yet)."),
             fields=missing,
         )
-    note = execution.note if note is None else note
     warnings = execution_warnings(execution)
     if warnings and not note.strip():
         raise Invalid(
             _("Disbursed is above allocated: add a note explaining it before submitting."),
             fields={"note": warnings},
         )
-    current = _conditional_update(
-        execution,
-        version=version,
-        expect_status=OPEN_STATUSES,
-        status=ReviewStatus.SUBMITTED,
-        note=note,
-        submitted_by=by,
-        submitted_at=timezone.now(),
+
+
+@transaction.atomic
+def budget_execution_submit_many(
+    *, submissions: Sequence[Move[BudgetExecution]], by: User
+) -> list[BudgetExecution | ServiceError]:
+    """Amounts submitted for review together (the budget page), each with its note, in a fixed
+    number of queries; each refusal in its place."""
+    return review_step_many(AMOUNTS_FLOW, submissions, step=SUBMIT, by=by, check=_check_submittable)
+
+
+@transaction.atomic
+def budget_execution_submit(
+    *, execution: BudgetExecution, version: int, by: User, note: str | None = None
+) -> BudgetExecution:
+    text = execution.note if note is None else note
+    return review_step(
+        AMOUNTS_FLOW, execution, step=SUBMIT, by=by, version=version, text=text, check=_check_submittable
     )
-    _record(current, by=by, action=Action.SUBMIT, message=note)
-    return current
 
 
 @transaction.atomic
 def budget_execution_approve(*, execution: BudgetExecution, by: User, version: int | None = None) -> BudgetExecution:
-    _check_reviewer(execution, by)
-    current = _conditional_update(
-        execution,
-        version=execution.version if version is None else version,
-        expect_status={ReviewStatus.SUBMITTED},
-        status=ReviewStatus.APPROVED,
-        message="",
-        reviewed_by=by,
-        reviewed_at=timezone.now(),
-    )
-    _record(current, by=by, action=Action.APPROVE)
-    return current
+    return review_step(AMOUNTS_FLOW, execution, step=APPROVE, by=by, version=version)
 
 
 def budget_page_url(execution: BudgetExecution) -> str:
@@ -239,19 +357,7 @@ def budget_page_url(execution: BudgetExecution) -> str:
 def budget_execution_return(
     *, execution: BudgetExecution, by: User, message: str, version: int | None = None
 ) -> BudgetExecution:
-    _check_reviewer(execution, by)
-    if not message.strip():
-        raise Invalid(_("Say why the amounts are returned."), fields={"message": [_("This field is required.")]})
-    current = _conditional_update(
-        execution,
-        version=execution.version if version is None else version,
-        expect_status={ReviewStatus.SUBMITTED},
-        status=ReviewStatus.RETURNED,
-        message=message,
-        reviewed_by=by,
-        reviewed_at=timezone.now(),
-    )
-    _record(current, by=by, action=Action.RETURN, message=message)
+    current = review_step(AMOUNTS_FLOW, execution, step=RETURN, by=by, version=version, text=message)
     if current.submitted_by_id:
         line = current.budget_line
         text = _("%(reviewer)s returned the budget of «%(line)s» (%(period)s): %(message)s") % {
@@ -269,16 +375,4 @@ def budget_execution_return(
 def budget_execution_unlock(
     *, execution: BudgetExecution, by: User, reason: str, version: int | None = None
 ) -> BudgetExecution:
-    _check_reviewer(execution, by)
-    if not reason.strip():
-        raise Invalid(_("Say why the amounts are unlocked."), fields={"reason": [_("This field is required.")]})
-    current = _conditional_update(
-        execution,
-        version=execution.version if version is None else version,
-        expect_status={ReviewStatus.APPROVED},
-        status=ReviewStatus.DRAFT,
-        reviewed_by=by,
-        reviewed_at=timezone.now(),
-    )
-    _record(current, by=by, action=Action.UNLOCK, message=reason)
-    return current
+    return review_step(AMOUNTS_FLOW, execution, step=UNLOCK, by=by, version=version, text=reason)

@@ -36,7 +36,6 @@ from budgets.selectors import (
 )
 from budgets.services import (
     MAX_AMOUNT,
-    OPEN_STATUSES,
     REVIEWER_ROLES,
     WRITER_ROLES,
     budget_execution_approve,
@@ -52,7 +51,7 @@ from healthplans.periods import Period, PeriodError, parse_period
 from healthplans.selectors import roles_at
 from healthplans.vnnumber import NumberTextError as MoneyTextError
 from healthplans.vnnumber import format_money, parse_money
-from healthplans.workflow import Conflict, Forbidden, ServiceError
+from healthplans.workflow import OPEN_STATUSES, Conflict, Forbidden, ServiceError
 from plans.models import Plan
 from plans.selectors import plan_list
 

@@ -3,14 +3,18 @@ draft → submitted → approved | returned, with unlocking; the version that re
 change made meanwhile; and the one hierarchy of refusals that every service raises and that
 pages and the API translate once (`healthplans.errors`)."""
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from healthplans.models import User
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -157,3 +161,158 @@ def refusal(current: ReviewedRecord, *, version: int, expect_status: Collection[
         code=f"status_{current.status}",
         current=current,
     )
+
+
+def locked[Record: ReviewedRecord](queryset: QuerySet[Record]) -> QuerySet[Record]:
+    """The rows as stored, locked until the transaction ends, so that what a bulk write checks
+    (version, status) still holds when it writes; only the records' own rows are locked."""
+    return queryset.select_for_update(of=("self",))
+
+
+def changed_if_current[Record: ReviewedRecord](
+    stored: Record, *, version: int, expect_status: Collection[str], wording: Wording, changes: Mapping[str, Any]
+) -> Record | Conflict:
+    """conditional_update for a row read `locked`: the changes applied in memory and the version
+    moved on if the row still has the version and a status the write expects, else the refusal.
+    The caller saves the changed rows together (`save_changed`)."""
+    if stored.version != version or stored.status not in expect_status:
+        return refusal(stored, version=version, expect_status=expect_status, wording=wording)
+    for name, value in changes.items():
+        setattr(stored, name, value)
+    stored.version = version + 1
+    return stored
+
+
+def save_changed(records: Sequence[ReviewedRecord], fields: Collection[str]) -> None:
+    """One UPDATE for rows changed by `changed_if_current` (the fields named and the version)."""
+    if records:
+        type(records[0])._default_manager.bulk_update(records, [*fields, "version"])
+
+
+@dataclass(frozen=True)
+class Step:
+    """A move along the review path: from which statuses to which, who may make it (the record's
+    writers or its reviewers), whose stamp it sets, and what its text is (`text_field`: the record's
+    field that keeps it; `required`: the input that must give it, named in the refusal)."""
+
+    action: Action
+    expect_status: frozenset[str]
+    status: ReviewStatus
+    by_reviewer: bool
+    text_field: str | None = None
+    required: str | None = None
+
+    @property
+    def stamp(self) -> str:
+        return "reviewed" if self.by_reviewer else "submitted"
+
+
+SUBMIT = Step(Action.SUBMIT, frozenset(OPEN_STATUSES), ReviewStatus.SUBMITTED, by_reviewer=False, text_field="note")
+APPROVE = Step(
+    Action.APPROVE, frozenset({ReviewStatus.SUBMITTED}), ReviewStatus.APPROVED, by_reviewer=True, text_field="message"
+)
+RETURN = Step(
+    Action.RETURN,
+    frozenset({ReviewStatus.SUBMITTED}),
+    ReviewStatus.RETURNED,
+    by_reviewer=True,
+    text_field="message",
+    required="message",
+)
+UNLOCK = Step(
+    Action.UNLOCK, frozenset({ReviewStatus.APPROVED}), ReviewStatus.DRAFT, by_reviewer=True, required="reason"
+)
+
+
+@dataclass(frozen=True)
+class Workflow[Record: ReviewedRecord]:
+    """What the review steps need to know of one kind of record: where its rows are read (with what
+    its answers show), how refusals speak of it, who may write and review it (each check raises
+    Forbidden for the records given), the history entry of a step (unsaved, the values as they
+    stand), and why a return or an unlock needs its text."""
+
+    records: Callable[[], QuerySet[Record]]
+    wording: Wording
+    check_writer: Callable[[Sequence[Record], User], None]
+    check_reviewer: Callable[[Sequence[Record], User], None]
+    history: Callable[..., models.Model]  # history(record, by=, action=, message=)
+    return_needs: "StrOrPromise"
+    unlock_needs: "StrOrPromise"
+
+
+@dataclass(frozen=True)
+class Move[Record: ReviewedRecord]:
+    """One record to move: the version it was read at (None: as given) and the step's text (note,
+    message or reason)."""
+
+    record: Record
+    version: int | None = None
+    text: str = ""
+
+
+def review_step_many[Record: ReviewedRecord](
+    flow: Workflow[Record],
+    moves: Sequence[Move[Record]],
+    *,
+    step: Step,
+    by: User,
+    check: Callable[[Record, str], None] | None = None,
+) -> list[Record | ServiceError]:
+    """Move records one step in a fixed number of queries (the actor's check, a locked read, one
+    UPDATE, one INSERT of history): each refusal in its place, nothing written for a refused record.
+    `check(record, text)` raises Invalid for what the domain asks before the step (complete amounts,
+    a note explaining an unusual value)."""
+    if not moves:
+        return []
+    (flow.check_reviewer if step.by_reviewer else flow.check_writer)([move.record for move in moves], by)
+    stored = {record.pk: record for record in locked(flow.records()).filter(pk__in=[m.record.pk for m in moves])}
+    changes: dict[str, Any] = {"status": step.status, f"{step.stamp}_by": by, f"{step.stamp}_at": timezone.now()}
+    results: list[Record | ServiceError] = []
+    for move in moves:
+        try:
+            if step.required and not move.text.strip():
+                why = flow.return_needs if step.action == Action.RETURN else flow.unlock_needs
+                raise Invalid(str(why), fields={step.required: [gettext("This field is required.")]})
+            if check is not None:
+                check(move.record, move.text)
+        except ServiceError as error:
+            results.append(error)
+            continue
+        text = {step.text_field: move.text} if step.text_field else {}
+        version = move.record.version if move.version is None else move.version
+        results.append(
+            changed_if_current(
+                stored[move.record.pk],
+                version=version,
+                expect_status=step.expect_status,
+                wording=flow.wording,
+                changes={**changes, **text},
+            )
+        )
+    moved = [result for result in results if not isinstance(result, ServiceError)]
+    save_changed(moved, [*changes, *([step.text_field] if step.text_field else [])])
+    events = [
+        flow.history(record, by=by, action=step.action, message=move.text)
+        for record, move in zip(results, moves, strict=True)
+        if not isinstance(record, ServiceError)
+    ]
+    if events:
+        type(events[0])._default_manager.bulk_create(events)
+    return results
+
+
+def review_step[Record: ReviewedRecord](
+    flow: Workflow[Record],
+    record: Record,
+    *,
+    step: Step,
+    by: User,
+    version: int | None = None,
+    text: str = "",
+    check: Callable[[Record, str], None] | None = None,
+) -> Record:
+    """One record moved one step (`review_step_many` of one); a refusal is raised."""
+    (result,) = review_step_many(flow, [Move(record, version, text)], step=step, by=by, check=check)
+    if isinstance(result, ServiceError):
+        raise result
+    return result
