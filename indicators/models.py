@@ -3,10 +3,12 @@
 import re
 from decimal import Decimal
 from typing import Any, Literal, overload
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from healthplans.models import OrgUnit, Role, Tenant
@@ -167,6 +169,11 @@ class Indicator(models.Model):
         targets = [target for target in self.targets.all() if target.year == year]
         own = None if unit is None else next((t for t in targets if t.org_unit_id == unit.pk), None)
         return own or next((target for target in targets if target.org_unit_id is None), None)
+
+
+def period_form_url(unit: OrgUnit, period: str, plan: Plan) -> str:
+    """Where a unit enters the plan's figures of a period."""
+    return f"{reverse('figures-period', args=[unit.code, period])}?{urlencode({'plan': plan.slug})}"
 
 
 def is_entry_unit(indicator: Indicator, unit: OrgUnit) -> bool:

@@ -1,14 +1,19 @@
 """Reads of indicators: visible exactly when their plan is."""
 
+from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.utils import timezone
 from django_filters import CharFilter, FilterSet, NumberFilter
 
 from healthplans.models import OrgUnit, Role, User
-from healthplans.selectors import Actor, Reach, org_unit_list, paths_with_roles, reach_of, roles_at
+from healthplans.periods import Period
+from healthplans.selectors import Actor, Reach, ancestor_paths, org_unit_list, paths_with_roles, reach_of, roles_at
 from healthplans.workflow import ReviewStatus
 from indicators.models import (
     WRITER_ROLES,
@@ -19,6 +24,7 @@ from indicators.models import (
     Target,
     entry_level_q,
     is_entry_unit,
+    period_form_url,
     unit_entry_level,
 )
 from plans.models import Plan
@@ -190,3 +196,102 @@ def cells_figures(
         .select_related("indicator__plan__issuer_org_unit")
     )
     return {(a.indicator_id, a.org_unit_id, a.period): a for a in actuals}
+
+
+# ---------------------------------------------------------------------------------------------
+# The period form of a unit, and the forms a user can fill
+
+
+def sheet_actuals(*, fetched_by: Actor, plan: Plan, unit: OrgUnit, period: Period) -> dict[tuple[int, str], Actual]:
+    """A unit's figures of the plan for a period and the one before, by (indicator, period)."""
+    stored = actual_list(fetched_by=fetched_by, filters={"plan": plan.pk, "org_unit": unit.pk}).filter(
+        period__in=[period.code, period.previous().code]
+    )
+    return {(actual.indicator_id, actual.period): actual for actual in stored}
+
+
+def plans_entered_at(*, fetched_by: Actor, unit: OrgUnit, period: Period) -> list[Plan]:
+    """Plans with indicators entered at this unit that report this period (for links without ?plan=)."""
+    indicators = (
+        indicator_list(fetched_by=fetched_by)
+        .filter(plan__issuer_org_unit__path__in=ancestor_paths(unit))
+        .prefetch_related(None)
+        .select_related("plan__issuer_org_unit")
+    )
+    plans: dict[int, Plan] = {}
+    for indicator in indicators:
+        if indicator.plan_id not in plans and is_entry_unit(indicator, unit):
+            plans[indicator.plan_id] = indicator.plan
+    return [plan for plan in plans.values() if period.code in {p.code for p in plan.periods()}]
+
+
+@dataclass
+class FormEntry:
+    """A form the user can fill: a plan, a unit entering some of its indicators, a period."""
+
+    plan: Plan
+    unit: OrgUnit
+    period: Period
+    indicator_count: int
+    statuses: dict[str, int]
+
+    @property
+    def url(self) -> str:
+        return period_form_url(self.unit, self.period.code, self.plan)
+
+    @property
+    def entered(self) -> int:
+        return sum(self.statuses.values())
+
+
+def fillable_forms(user: User, *, today: date | None = None) -> list[FormEntry]:
+    """Every (plan, unit, period) form the user may fill, in a fixed number of queries.
+
+    Units: those under the user's writer roles where some indicator of a visible plan is entered;
+    periods: the plan's reporting periods that have begun.
+    """
+    today = today or timezone.localdate()
+    paths = writer_paths(user)
+    writer_reach = Reach(everything=paths is None, paths=paths or ())
+    if not writer_reach.everything and not writer_reach.paths:
+        return []
+    groups: dict[tuple[int, str], list[Indicator]] = defaultdict(list)
+    for indicator in indicator_list(fetched_by=user).prefetch_related(None).select_related("plan__issuer_org_unit"):
+        groups[indicator.plan_id, indicator.entry_level].append(indicator)
+    if not groups:
+        return []
+    entered_at = Q()
+    for level in {level for _plan, level in groups}:
+        entered_at |= entry_level_q(level)
+    units = org_unit_list(fetched_by=user).filter(writer_reach.subtree_q(), entered_at)
+    statuses: dict[tuple[int, int, str], Counter[str]] = defaultdict(Counter)
+    counts = (
+        actual_list(fetched_by=user)
+        .order_by()
+        .values_list("indicator__plan_id", "org_unit_id", "period", "status")
+        .annotate(count=Count("pk"))
+    )
+    for plan_id, unit_id, period_code, status, count in counts:
+        statuses[plan_id, unit_id, period_code][status] += count
+    entries = []
+    for unit in units:
+        per_plan: dict[int, tuple[Plan, int]] = {}
+        for (plan_id, _level), indicators in groups.items():
+            if is_entry_unit(indicators[0], unit):
+                plan, count = per_plan.get(plan_id, (indicators[0].plan, 0))
+                per_plan[plan_id] = (plan, count + len(indicators))
+        for plan, count in per_plan.values():
+            for period in plan.periods():
+                if period.start > today:
+                    continue
+                entries.append(
+                    FormEntry(
+                        plan=plan,
+                        unit=unit,
+                        period=period,
+                        indicator_count=count,
+                        statuses=dict(statuses.get((plan.pk, unit.pk, period.code), {})),
+                    )
+                )
+    entries.sort(key=lambda entry: (-entry.plan.start_year, entry.plan.title, entry.period.end, entry.unit.path))
+    return entries

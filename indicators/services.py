@@ -289,6 +289,7 @@ class FigureEntry:
     version: int | None = None
     source: str = ""
     is_demo: bool = False
+    submit: bool = False  # and submitted for review once saved (a form's "submit")
 
 
 @dataclass(frozen=True)
@@ -357,6 +358,7 @@ def actual_save_many(*, entries: Sequence[FigureEntry], by: User, check_only: bo
     }
     results: list[Actual] = []
     created: list[Actual] = []
+    updated: list[Actual] = []
     events: list[ActualEvent] = []
 
     def check(index: int) -> None:
@@ -389,6 +391,12 @@ def actual_save_many(*, entries: Sequence[FigureEntry], by: User, check_only: bo
         if entry.version is None:
             raise _entered_meanwhile(current)
         value = resolve_value(current.indicator, entry.value, entry.numerator, entry.denominator)
+        if (value, entry.numerator, entry.denominator) == (current.value, current.numerator, current.denominator) and (
+            entry.note in (None, current.note)
+        ):
+            # Nothing changes, so nothing is written (and a submission checks the version read).
+            results.append(current)
+            return
         _check_state(current, version=entry.version, expect_status=OPEN_STATUSES)
         if value != current.value:
             events.append(
@@ -405,12 +413,12 @@ def actual_save_many(*, entries: Sequence[FigureEntry], by: User, check_only: bo
         if entry.note is not None:
             current.note = entry.note
         current.version += 1
+        updated.append(current)
         results.append(current)
 
     _check_all(range(len(entries)), check)
     if check_only:
         return []
-    updated = [actual for actual in results if actual.pk is not None]
     Actual.objects.bulk_update(
         updated, ["value", "numerator", "denominator", "note", "version"], batch_size=WRITE_BATCH
     )
@@ -434,6 +442,21 @@ def actual_save_many(*, entries: Sequence[FigureEntry], by: User, check_only: bo
         for actual in created
     ]
     ActualEvent.objects.bulk_create(events, batch_size=WRITE_BATCH)
+    written = {actual.pk for actual in [*created, *updated]}
+    chosen = [index for index, entry in enumerate(entries) if entry.submit]
+    if not chosen:
+        return results
+    # A figure written now is submitted as written; one left as it was, at the version the user read.
+    steps = [
+        FigureStep(results[i], None if results[i].pk in written else entries[i].version, entries[i].note)
+        for i in chosen
+    ]
+    try:
+        submitted = actual_submit_many(steps=steps, by=by)
+    except RowsRefused as refused:
+        raise RowsRefused({chosen[place]: error for place, error in refused.rows.items()}) from None
+    for index, actual in zip(chosen, submitted, strict=True):
+        results[index] = actual
     return results
 
 

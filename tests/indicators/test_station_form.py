@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from healthplans.models import OrgUnit, User
 from healthplans.workflow import ReviewStatus
 from indicators.models import Actual, Baseline, Indicator, Target
+from indicators.selectors import fillable_forms
 from indicators.services import actual_approve, actual_create, actual_return, actual_submit, actual_update
-from indicators.views.station import fillable_forms
 
 pytestmark = pytest.mark.django_db
 
