@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -45,6 +46,9 @@ DELAYED_NOTICE = gettext_lazy(
 # Verification codes: unambiguous letters and digits (no 0/O, 1/I), 10 of them = 50 random bits.
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 10
+# The worker's task, looked up by name when a version is handed over: the tasks call these
+# services, so this module does not import them (reporting.apps registers them at start-up).
+REPORT_GENERATE_TASK = "reporting.tasks.report_generate"
 
 
 class ReportError(Exception):
@@ -129,12 +133,9 @@ def _enqueue(report: Report) -> None:
 
 def report_hand_over(report: Report) -> bool:
     """Send the version to the worker's queue and record when; False when the broker is away."""
-    # Imported here: tasks import this module.
-    from reporting.tasks import report_generate
-
     try:
         # No retries: the user is waiting for the answer, and beat tries again anyway.
-        report_generate.apply_async((report.pk,), retry=False)
+        current_app.tasks[REPORT_GENERATE_TASK].apply_async((report.pk,), retry=False)
     except (KombuOperationalError, OSError) as error:
         logger.warning("Report %s not handed to the broker (%s); it waits for beat", report.pk, error)
         return False

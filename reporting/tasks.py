@@ -8,8 +8,6 @@ and always to the version's one file name.
 """
 
 import logging
-import os
-import time
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -34,10 +32,6 @@ logger = logging.getLogger(__name__)
 
 # Errors worth another try, with back-off: the database or the file storage briefly away.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
-# Test-only: seconds to wait after a version is marked running and before it is rendered, so
-# that tests/reporting/test_worker.py can kill a worker in the middle of a generation. Never set
-# it elsewhere.
-TEST_DELAY_ENV = "REPORT_RENDER_TEST_DELAY"
 
 
 class ReportTask(Task):
@@ -81,9 +75,6 @@ def report_generate(self: Task, report_id: int) -> str:
         report = report_generation_claim(report_id=report_id)
         if report is None:
             return "skipped"
-        delay = float(os.environ.get(TEST_DELAY_ENV) or 0)
-        if delay:
-            time.sleep(delay)
         try:
             report_render(report=report)
         except TRANSIENT_ERRORS as error:

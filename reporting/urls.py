@@ -1,16 +1,20 @@
-"""Pages of reports (the API's paths are in healthplans/urls.py)."""
+"""Pages of reports and of a plan's progress (the API's paths are in healthplans/urls.py)."""
 
 from django.urls import path
 
-from reporting import views
+from reporting.views import overview, progress, reports, verification
 
 urlpatterns = [
-    path("plans/<slug:slug>/reports/", views.plan_reports_view, name="plan-reports"),
-    path("reports/<int:pk>/", views.report_detail_view, name="report-detail"),
-    path("reports/<int:pk>/narrative/", views.report_narrative_view, name="report-narrative"),
-    path("reports/<int:pk>/sign/", views.report_sign_view, name="report-sign"),
-    path("reports/<int:pk>/regenerate/", views.report_regenerate_view, name="report-regenerate"),
-    path("reports/<int:pk>/pdf/", views.report_pdf_view, name="report-pdf"),
-    path("verify/", views.verify_upload_view, name="verify"),
-    path("verify/<str:code>/", views.verify_code_view, name="verify-code"),
+    path("plans/<slug:slug>/", overview.plan_detail_view, name="plan-detail"),
+    path("plans/<slug:slug>/dashboard/", progress.plan_dashboard_view, name="plan-dashboard"),
+    path("plans/<slug:slug>/compare/", progress.plan_compare_view, name="plan-compare"),
+    path("plans/<slug:slug>/completeness/", progress.plan_completeness_view, name="plan-completeness"),
+    path("plans/<slug:slug>/reports/", reports.plan_reports_view, name="plan-reports"),
+    path("reports/<int:pk>/", reports.report_detail_view, name="report-detail"),
+    path("reports/<int:pk>/narrative/", reports.report_narrative_view, name="report-narrative"),
+    path("reports/<int:pk>/sign/", reports.report_sign_view, name="report-sign"),
+    path("reports/<int:pk>/regenerate/", reports.report_regenerate_view, name="report-regenerate"),
+    path("reports/<int:pk>/pdf/", reports.report_pdf_view, name="report-pdf"),
+    path("verify/", verification.verify_upload_view, name="verify"),
+    path("verify/<str:code>/", verification.verify_code_view, name="verify-code"),
 ]

@@ -92,7 +92,7 @@ def queue() -> Iterator[str]:
 class Worker:
     """`celery worker` in a process group of its own, so that it can be killed whole."""
 
-    def __init__(self, queue: str, var_dir: Path, log: Path, **env: str) -> None:
+    def __init__(self, queue: str, var_dir: Path, log: Path, app: str = "healthplans", **env: str) -> None:
         db = connection.settings_dict
         database_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
         self.log = log
@@ -100,7 +100,7 @@ class Worker:
             [
                 CELERY,
                 "-A",
-                "healthplans",
+                app,
                 "worker",
                 "-Q",
                 queue,
@@ -163,8 +163,8 @@ class Worker:
 def start_worker(queue: str, tmp_path: Path) -> Iterator[Callable[..., Worker]]:
     workers: list[Worker] = []
 
-    def start(**env: str) -> Worker:
-        worker = Worker(queue, tmp_path, tmp_path / f"worker-{len(workers)}.log", **env)
+    def start(app: str = "healthplans", **env: str) -> Worker:
+        worker = Worker(queue, tmp_path, tmp_path / f"worker-{len(workers)}.log", app, **env)
         workers.append(worker)
         return worker
 
@@ -280,8 +280,8 @@ def test_each_seed_plan_is_generated_by_a_worker_signed_and_checked(
 def test_a_worker_killed_mid_generation_is_replaced_and_the_report_completes_once(
     seeded: None, media_root: Path, start_worker: Any, api_as: Any, queue: str
 ) -> None:
-    # This worker takes its time over each render (a test-only hook), long enough to be killed.
-    slow = start_worker(REPORT_RENDER_TEST_DELAY="60")
+    # This worker takes its time over each render, long enough to be killed.
+    slow = start_worker(app="tests.reporting.slow_celery")
     response = api_as("laocai.planner").post(
         "/api/reports/", {"plan": "laocai-city-de-an-07-2024", "period": "2024"}, format="json"
     )

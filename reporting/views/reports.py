@@ -1,5 +1,4 @@
-"""Pages of reports: a plan's reports, one version (progress, narrative, signing, versions), and
-the public verification pages."""
+"""Pages of reports: a plan's reports, one version (progress, narrative, signing, versions)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -8,14 +7,14 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from healthplans.formatting import period_label
 from healthplans.models import Role, User
 from healthplans.periods import PeriodError, parse_period
 from healthplans.selectors import roles_at
-from plans.selectors import plan_list
-from plans.views import period_label
-from reporting.forms import NARRATIVE_LABELS, NarrativeForm, ReportRequestForm, VerifyForm
+from plans.selectors import plan_get_or_404
+from reporting.forms import NARRATIVE_LABELS, NarrativeForm, ReportRequestForm
 from reporting.models import Report, ReportStatus
-from reporting.selectors import pdf_verdict, report_by_code, report_get, report_list, report_versions, stored_verdict
+from reporting.selectors import report_get, report_list, report_versions
 from reporting.services import (
     DELAYED_NOTICE,
     REQUESTER_ROLES,
@@ -40,9 +39,7 @@ def _visible_report(request: HttpRequest, pk: int) -> Report:
 @login_required
 def plan_reports_view(request: HttpRequest, slug: str) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]  # login_required
-    plan = plan_list(fetched_by=user).select_related("issuer_org_unit").filter(slug=slug).first()
-    if plan is None:
-        raise Http404
+    plan = plan_get_or_404(fetched_by=user, slug=slug)
     periods = plan.periods()
     form = ReportRequestForm(request.POST or None, periods=[(period, period_label(period)) for period in periods])
     may_request = bool(roles_at(user, plan.issuer_org_unit) & REQUESTER_ROLES)
@@ -82,7 +79,7 @@ def _render_detail(request: HttpRequest, user: User, report: Report, form: Narra
     context = {
         "report": report,
         "plan": report.plan,
-        "period_label": _period_label(report.period),
+        "period_label": code_label(report.period),
         "versions": report_versions(fetched_by=user, report=report)
         .select_related(None)
         .only("pk", "version", "status", "created_at", "signed_at"),
@@ -99,7 +96,8 @@ def _render_detail(request: HttpRequest, user: User, report: Report, form: Narra
     return render(request, "reporting/report_detail.html", context)
 
 
-def _period_label(code: str) -> str:
+def code_label(code: str) -> str:
+    """A stored period code as words; the code itself if it no longer parses."""
     try:
         return period_label(parse_period(code))
     except PeriodError:
@@ -176,24 +174,3 @@ def report_pdf_view(request: HttpRequest, pk: int) -> FileResponse:
     signed = "-da-ky" if report.status == ReportStatus.SIGNED else "-du-thao"
     filename = f"bao-cao-{report.plan.slug}-{report.period}-v{report.version}{signed}.pdf"
     return FileResponse(report.pdf.open("rb"), content_type="application/pdf", as_attachment=True, filename=filename)
-
-
-# --- Public verification -------------------------------------------------------------------------
-
-
-def verify_upload_view(request: HttpRequest) -> HttpResponse:
-    """Anyone uploads a PDF and learns whether it is intact and signed, by whom, and which version."""
-    form = VerifyForm(request.POST or None, request.FILES or None)
-    verdict = None
-    if request.method == "POST" and form.is_valid():
-        verdict = pdf_verdict(pdf=form.cleaned_data["file"].read())
-    return render(request, "reporting/verify.html", {"form": form, "verdict": verdict})
-
-
-def verify_code_view(request: HttpRequest, code: str) -> HttpResponse:
-    """What a report's QR code opens: the version, its signer, and whether its stored file is intact."""
-    report = report_by_code(code=code)
-    if report is None:
-        raise Http404
-    context = {"report": report, "period_label": _period_label(report.period), "verdict": stored_verdict(report=report)}
-    return render(request, "reporting/verify_code.html", context)

@@ -1,0 +1,25 @@
+"""A plan's page: the document (sections, tasks, assignments) with its indicators and budget
+lines. It lives here, above the indicators and budgets it reads."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from budgets.selectors import budget_line_list
+from indicators.selectors import indicator_list
+from plans.selectors import plan_get
+
+
+@login_required
+def plan_detail_view(request: HttpRequest, slug: str) -> HttpResponse:
+    user = request.user
+    plan = plan_get(fetched_by=user, slug=slug)
+    if plan is None:
+        raise Http404
+    filters = {"plan": plan.pk}
+    context = {
+        "plan": plan,
+        "indicators": indicator_list(fetched_by=user, filters=filters),
+        "budget_lines": budget_line_list(fetched_by=user, filters=filters),
+    }
+    return render(request, "plans/plan_detail.html", context)
