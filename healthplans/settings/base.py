@@ -321,4 +321,10 @@ REPORT_STAMP_FONT = Path(os.environ.get("REPORT_STAMP_FONT", "/usr/share/fonts/t
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(5 * 1024 * 1024)))
 # Imports of more data rows than this run as a Celery task, with a progress bar on the page.
 IMPORT_ASYNC_ROWS = int(os.environ.get("IMPORT_ASYNC_ROWS", "2000"))
+# The admin's import and export of reference data (django-import-export): importing needs the
+# model's add permission, exporting its view permission; exported cells that a spreadsheet would
+# run as a formula are neutralised, as in the plans' exports.
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 # ---- end of spreadsheet imports --------------------------------------------------------------
