@@ -2,7 +2,7 @@
 
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_filters import CharFilter, FilterSet, NumberFilter
 
 from healthplans.models import OrgUnit, Role, User
-from healthplans.periods import Period
+from healthplans.periods import Period, parse_period
 from healthplans.selectors import Actor, Reach, ancestor_paths, org_unit_list, paths_with_roles, reach_of, roles_at
 from healthplans.workflow import ReviewStatus
 from indicators.models import (
@@ -27,6 +27,7 @@ from indicators.models import (
     period_form_url,
     unit_entry_level,
 )
+from indicators.plausibility import plausibility_warnings_for
 from plans.models import Plan
 from plans.selectors import plan_list
 
@@ -127,6 +128,43 @@ def writer_paths(user: Actor) -> tuple[str, ...] | None:
 def may_write(paths: tuple[str, ...] | None, unit: OrgUnit) -> bool:
     """Whether a unit lies in the subtrees of `role_paths` (or `writer_paths`)."""
     return paths is None or any(unit.path.startswith(p) for p in paths)
+
+
+@dataclass
+class QueueItem:
+    """A submitted figure in the reviewer's queue."""
+
+    actual: Actual
+    target: Target | None
+    warnings: list[str]
+    # A return refused for want of a message: the error and what the reviewer typed.
+    return_errors: list[str] = field(default_factory=list)
+    typed_message: str = ""
+
+
+@dataclass
+class QueueGroup:
+    unit: OrgUnit
+    period: str
+    items: list[QueueItem]
+
+
+def review_queue_groups(*, fetched_by: Actor) -> list[QueueGroup]:
+    """The reviewer's queue: submitted figures by (unit, period), each with its target and warnings."""
+    actuals = list(
+        review_queue(fetched_by=fetched_by)
+        .select_related("indicator__plan", "submitted_by")
+        .prefetch_related("indicator__targets")
+    )
+    warnings = plausibility_warnings_for(actuals)
+    groups: dict[tuple[str, str], QueueGroup] = {}
+    for actual in actuals:
+        target = actual.indicator.target_for(parse_period(actual.period).target_year, actual.org_unit)
+        group = groups.setdefault(
+            (actual.org_unit.path, actual.period), QueueGroup(unit=actual.org_unit, period=actual.period, items=[])
+        )
+        group.items.append(QueueItem(actual=actual, target=target, warnings=warnings[actual.pk]))
+    return [groups[key] for key in sorted(groups)]
 
 
 def entry_indicators(*, fetched_by: Actor, plan: Plan, unit: OrgUnit) -> list[Indicator]:

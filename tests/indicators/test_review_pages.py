@@ -12,14 +12,13 @@ from django.test.utils import CaptureQueriesContext
 from healthplans.models import Notification, OrgUnit, RoleAssignment, User
 from healthplans.workflow import Action, ReviewStatus
 from indicators.models import Actual, Indicator
+from indicators.plausibility import plausibility_warnings, plausibility_warnings_for
 from indicators.services import (
     actual_approve,
     actual_create,
     actual_return,
     actual_submit,
     actual_update,
-    plausibility_warnings,
-    plausibility_warnings_for,
 )
 
 pytestmark = pytest.mark.django_db
