@@ -121,7 +121,9 @@ def test_a_row_at_a_unit_of_another_tenant_is_refused_and_nothing_is_written(adm
     [invalid] = response.context["result"].invalid_rows
     assert invalid.number == 2
     assert invalid.field_specific_errors == {"Mã đơn vị": ["Không có đơn vị mã «quangngai» trong phạm vi của bạn."]}
-    assert "Không có đơn vị mã «quangngai» trong phạm vi của bạn." in response.content.decode()
+    page = response.content.decode()
+    assert "Không có đơn vị mã «quangngai» trong phạm vi của bạn." in page
+    assert "Một số dòng không hợp lệ; chưa nhập gì" in page  # the page itself in Vietnamese
     assert (User.objects.count(), RoleAssignment.objects.count(), AuditEvent.objects.count()) == counts
     assert not User.objects.filter(username__in=["bac-cuong.reporter", "quangngai.intruder"]).exists()
 
