@@ -14,7 +14,7 @@ from healthplans.models import OrgUnit, Role, RoleAssignment, User
 from healthplans.periods import Period
 from indicators.models import Actual, Direction, Indicator, Rollup, UnitKind
 from indicators.progress import entry_units
-from indicators.services import actual_approve, actual_create, actual_return, actual_submit
+from indicators.services import FigureEntry, FigureStep, actual_approve_many, actual_return_many, actual_save_many
 from plans.models import Plan
 
 # A typical denominator per unit for rates (people, births, residents).
@@ -86,6 +86,8 @@ def demo_figures_load(*, today: date | None = None, seed: int = 2024) -> int:
             plan.indicators.select_related("baseline", "plan__issuer_org_unit").prefetch_related("targets")
         )
         existing = set(Actual.objects.filter(indicator__plan=plan).values_list("indicator_id", "org_unit_id", "period"))
+        entries: list[FigureEntry] = []
+        rolls: list[float] = []
         for indicator in indicators:
             units = list(entry_units(plan=plan, level=indicator.entry_level, within=plan.issuer_org_unit))
             for period in periods:
@@ -96,26 +98,29 @@ def demo_figures_load(*, today: date | None = None, seed: int = 2024) -> int:
                     if (indicator.pk, unit.pk, period.code) in existing:
                         continue
                     value, numerator, denominator = _figure(indicator, reference, len(units), period, rng)
-                    actual = actual_create(
-                        indicator=indicator,
-                        org_unit=unit,
-                        period=period.code,
-                        value=value,
-                        numerator=numerator,
-                        denominator=denominator,
-                        by=planner,
-                        is_demo=True,
-                        note="Số liệu minh họa (demo)",
+                    entries.append(
+                        FigureEntry(
+                            indicator,
+                            unit,
+                            period.code,
+                            value,
+                            numerator,
+                            denominator,
+                            note="Số liệu minh họa (demo)",
+                            is_demo=True,
+                            # Some stay drafts; the others go to review.
+                            submit=(roll := rng.random()) >= 0.04,
+                        )
                     )
-                    added += 1
-                    roll = rng.random()
-                    if roll < 0.04:
-                        continue  # still a draft
-                    actual = actual_submit(actual=actual, version=actual.version, by=planner)
-                    if roll < 0.08:
-                        continue  # awaiting review
-                    if roll < 0.1:
-                        actual_return(actual=actual, by=reviewer, message="Đề nghị kiểm tra lại số liệu (demo)")
-                        continue
-                    actual_approve(actual=actual, by=reviewer)
+                    rolls.append(roll)
+        # The whole plan's figures in a few statements, through the services as the pages write them.
+        figures = actual_save_many(entries=entries, by=planner)
+        reviewed = [(actual, roll) for actual, roll in zip(figures, rolls, strict=True) if roll >= 0.08]
+        returned = [FigureStep(actual) for actual, roll in reviewed if roll < 0.1]
+        if returned:
+            actual_return_many(steps=returned, message="Đề nghị kiểm tra lại số liệu (demo)", by=reviewer)
+        approved = [FigureStep(actual) for actual, roll in reviewed if roll >= 0.1]
+        if approved:
+            actual_approve_many(steps=approved, by=reviewer)
+        added += len(figures)
     return added
