@@ -1,14 +1,20 @@
-"""The seed plans are loaded once per test database, as `make run` loads them."""
+"""The seed plans are loaded once per test database, as `make run` loads them; the helpers every
+test area uses: `login`, query counting (`count_queries`, `queries_for`), a quick PDF (`quick_pdf`)."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from healthplans.models import User
 from healthplans.seeding import seed_all
+from reporting.models import Report
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +36,74 @@ def api_as(db: None) -> Any:
         return client
 
     return client_for
+
+
+type Login = Callable[..., Client]
+
+
+@pytest.fixture
+def login(db: None, client: Client) -> Login:
+    """login("laocai.planner") or login(user) → the test's client with that user's session;
+    login(who, client=other) logs another client in (two people at once)."""
+
+    def logged_in(who: str | User, *, client: Client = client) -> Client:
+        client.force_login(who if isinstance(who, User) else User.objects.get(username=who))
+        return client
+
+    return logged_in
+
+
+@contextmanager
+def _counted(expected: int | None) -> Iterator[CaptureQueriesContext]:
+    with CaptureQueriesContext(connection) as captured:
+        yield captured
+    if expected is not None and len(captured) != expected:
+        listing = "\n".join(f"{n}. {query['sql']}" for n, query in enumerate(captured.captured_queries, 1))
+        pytest.fail(f"{len(captured)} queries, expected {expected}:\n{listing}")
+
+
+type CountQueries = Callable[..., AbstractContextManager[CaptureQueriesContext]]
+
+
+@pytest.fixture
+def count_queries(db: None) -> CountQueries:
+    """`with count_queries() as queries:` … `len(queries)`; `with count_queries(7):` fails unless
+    the block runs exactly 7 queries, and lists them (Zulip's assert_database_query_count)."""
+
+    def counting(expected: int | None = None) -> AbstractContextManager[CaptureQueriesContext]:
+        return _counted(expected)
+
+    return counting
+
+
+@pytest.fixture
+def queries_for(count_queries: CountQueries) -> Callable[[Client, str], int]:
+    """queries_for(client, url) → the number of queries of a GET of url, which must answer 200."""
+
+    def count(client: Client, url: str) -> int:
+        with count_queries() as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    return count
+
+
+def _quick_pdf(report: Report, *, on_progress: Callable[[int], None] | None = None) -> bytes:
+    """A small real PDF naming the version and its narrative, with the progress steps of a render."""
+    from weasyprint import HTML
+
+    for percent in (10, 60, 100):
+        if on_progress is not None:
+            on_progress(percent)
+    narrative = " ".join(report.narrative.values())
+    return bytes(HTML(string=f"<p>Báo cáo {report.pk} v{report.version} {narrative}</p>").write_pdf())
+
+
+@pytest.fixture
+def quick_pdf(monkeypatch: pytest.MonkeyPatch) -> Callable[..., bytes]:
+    """Reports render as a small real PDF instead of their layout (which the rendering tests check
+    on real renders) for the test; the quick renderer is returned for tests that install it elsewhere."""
+    from reporting import rendering
+
+    monkeypatch.setattr(rendering, "render_report_pdf", _quick_pdf)
+    return _quick_pdf

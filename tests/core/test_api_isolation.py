@@ -85,8 +85,14 @@ def test_tenant_filter_cannot_widen_the_reach(api_as: Any) -> None:
     ("url_template", "model_lookup"),
     [
         ("/api/plans/{}/", lambda: Plan.objects.get(slug="backan-gsd-2025-2030").pk),
-        ("/api/indicators/{}/", lambda: Indicator.objects.filter(plan__slug="quangngai-chi-thi-37").first().pk),
-        ("/api/budget-lines/{}/", lambda: BudgetLine.objects.filter(plan__slug="laocai-city-de-an-07-2024").first().pk),
+        (
+            "/api/indicators/{}/",
+            lambda: Indicator.objects.filter(plan__slug="quangngai-chi-thi-37")[0].pk,
+        ),
+        (
+            "/api/budget-lines/{}/",
+            lambda: BudgetLine.objects.filter(plan__slug="laocai-city-de-an-07-2024")[0].pk,
+        ),
     ],
 )
 def test_detail_of_another_tenant_is_404_like_a_missing_one(api_as: Any, url_template: str, model_lookup: Any) -> None:

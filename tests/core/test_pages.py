@@ -5,8 +5,6 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from healthplans.models import User
-
 pytestmark = pytest.mark.django_db
 
 
@@ -23,22 +21,21 @@ def test_pages_need_a_login(client: Any) -> None:
     assert client.get("/plans/laocai-city-de-an-07-2024/").status_code == 302
 
 
-def test_plan_page_shows_targets_and_budget_the_vietnamese_way(client: Any) -> None:
-    client.force_login(User.objects.get(username="laocai.planner"))
-    body = client.get("/plans/laocai-city-de-an-07-2024/").content.decode()
+def test_plan_page_shows_targets_and_budget_the_vietnamese_way(login: Any) -> None:
+    body = login("laocai.planner").get("/plans/laocai-city-de-an-07-2024/").content.decode()
     assert "14.676.220.000" in body
     assert "9,98" in body
     assert "Ngô Vũ Quốc" in body
 
 
-def test_plan_page_of_another_tenant_is_404(client: Any) -> None:
-    client.force_login(User.objects.get(username="laocai.planner"))
-    assert client.get("/plans/quangngai-chi-thi-37/").status_code == 404
+def test_plan_page_of_another_tenant_is_404(login: Any) -> None:
+    assert login("laocai.planner").get("/plans/quangngai-chi-thi-37/").status_code == 404
 
 
-def test_schema_lists_the_read_api(client: Any) -> None:
-    client.force_login(User.objects.get(username="laocai.planner"))
-    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").content.decode()
+def test_schema_lists_the_read_api(login: Any) -> None:
+    schema = (
+        login("laocai.planner").get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").content.decode()
+    )
     for path in ("/api/plans/{id}/", "/api/indicators/", "/api/budget-lines/", "/api/org-units/"):
         assert path in schema
 
