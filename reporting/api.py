@@ -23,7 +23,7 @@ from healthplans.api import SelectorDetailAPI, SelectorListAPI
 from healthplans.models import User
 from healthplans.selectors import org_unit_list
 from plans.models import Plan
-from plans.selectors import plan_list
+from plans.selectors import plan_get_or_404
 from reporting.models import Report, ReportStatus
 from reporting.selectors import Verdict, pdf_verdict, report_get, report_list
 from reporting.services import (
@@ -169,11 +169,10 @@ class ReportListCreateAPI(SelectorListAPI):
 
 
 def visible_plan(request: Request, key: str) -> Plan:
-    plans = plan_list(fetched_by=acting_user(request)).select_related("issuer_org_unit")
-    plan = plans.filter(pk=int(key)).first() if key.isdigit() else plans.filter(slug=key).first()
-    if plan is None:
-        raise Http404
-    return plan
+    """The plan the request names by id or slug."""
+    if key.isdigit():
+        return plan_get_or_404(fetched_by=acting_user(request), pk=int(key))
+    return plan_get_or_404(fetched_by=acting_user(request), slug=key)
 
 
 class ReportDetailAPI(SelectorDetailAPI):

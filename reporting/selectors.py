@@ -103,7 +103,7 @@ class Verdict:
 def pdf_verdict(*, pdf: bytes) -> Verdict:
     """Public: the verdict on an uploaded PDF. A file that cannot even be read as a signed PDF is
     neither valid nor intact."""
-    from reporting.signing import SUMMARY_ALTERED, verify_pdf
+    from reporting.verification import SUMMARY_ALTERED, verify_pdf
 
     digest = hashlib.sha256(pdf).hexdigest()
     report = report_by_sha256(sha256=digest)

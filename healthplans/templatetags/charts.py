@@ -7,14 +7,14 @@ also a valid XML document on its own.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django import template
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from healthplans.vnnumber import format_number
+from healthplans.formatting import rounded, written
 
 register = template.Library()
 
@@ -41,9 +41,8 @@ def _n(value: Decimal) -> str:
 
 
 def _figure(value: Decimal, places: int | None = None) -> str:
-    if places is not None:
-        value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    return format_number(value.normalize())
+    """A figure rounded to the indicator's places, without the zeros rounding leaves."""
+    return written(value if places is None else rounded(value, places))
 
 
 def _svg(width: int, height: int, label: str, body: list[str], css_class: str) -> SafeString:

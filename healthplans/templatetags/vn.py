@@ -4,16 +4,15 @@ from decimal import Decimal
 
 from django import template
 
-from healthplans.vnnumber import COMPARATOR_SYMBOLS, format_money, format_number
+from healthplans.formatting import written
+from healthplans.vnnumber import COMPARATOR_SYMBOLS, format_money
 
 register = template.Library()
 
 
 @register.filter
 def vn_number(value: Decimal | int | None) -> str:
-    if value is None:
-        return ""
-    return format_number(Decimal(value).normalize() if isinstance(value, Decimal) else Decimal(value))
+    return written(None if value is None else Decimal(value))
 
 
 @register.filter

@@ -24,14 +24,13 @@ from weasyprint import HTML
 
 from healthplans.models import Tenant
 from reporting import pki
-from reporting.signing import (
+from reporting.signing import SigningFailed, sign_pdf
+from reporting.verification import (
     SUMMARY_ALTERED,
     SUMMARY_NO_SIGNATURE,
     SUMMARY_UNREADABLE,
     SUMMARY_UNTRUSTED,
     SUMMARY_VALID,
-    SigningFailed,
-    sign_pdf,
     verify_pdf,
 )
 

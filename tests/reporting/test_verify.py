@@ -16,7 +16,7 @@ from plans.models import Plan
 from reporting import rendering
 from reporting.models import Report
 from reporting.services import report_request, report_sign
-from reporting.signing import SUMMARY_ALTERED
+from reporting.verification import SUMMARY_ALTERED
 
 pytestmark = pytest.mark.django_db
 

@@ -29,7 +29,7 @@ from indicators.models import Indicator
 from plans.models import Plan
 from reporting.models import Report, ReportStatus
 from reporting.services import sha256_of
-from reporting.signing import verify_pdf
+from reporting.verification import verify_pdf
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
