@@ -3,8 +3,7 @@
 from decimal import Decimal
 from typing import Any
 
-from django.http import Http404
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
@@ -15,7 +14,7 @@ from budgets.models import BudgetExecution, BudgetExecutionEvent, BudgetLine
 from budgets.selectors import (
     GroupFigures,
     LineFigures,
-    budget_execution_get,
+    budget_execution_get_or_404,
     budget_execution_history,
     budget_execution_list,
     budget_line_list,
@@ -32,10 +31,17 @@ from budgets.services import (
     budget_execution_update,
     execution_warnings,
 )
-from healthplans.api import MessageInput, NoteInput, ReasonInput, SelectorDetailAPI, SelectorListAPI, WorkflowAPI
+from healthplans.api import (
+    HistoryAPI,
+    RecordDetailAPI,
+    SelectorDetailAPI,
+    SelectorListAPI,
+    found_or_invalid,
+    workflow_apis,
+)
 from healthplans.errors import current_shown_by
 from healthplans.periods import PeriodError, parse_period
-from plans.selectors import plan_list
+from plans.selectors import plan_get_or_404
 
 
 class BudgetLineOutputSerializer(serializers.ModelSerializer):
@@ -106,10 +112,10 @@ current_shown_by(BudgetExecution, BudgetExecutionOutputSerializer)
 
 
 def visible_execution(request: Request, pk: int) -> BudgetExecution:
-    execution = budget_execution_get(fetched_by=request.user, pk=pk)
-    if execution is None:
-        raise Http404
-    return execution
+    return budget_execution_get_or_404(fetched_by=request.user, pk=pk)
+
+
+NOT_SAVED = gettext_lazy("The amounts were not saved.")
 
 
 def money_input() -> serializers.IntegerField:
@@ -136,27 +142,23 @@ class BudgetExecutionListCreateAPI(SelectorListAPI):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        line = (
-            budget_line_list(fetched_by=request.user)
-            .select_related("plan__issuer_org_unit")
-            .filter(pk=fields.pop("budget_line"))
-            .first()
-        )
-        if line is None:
-            errors = {"budget_line": [_("Not found among what you may see.")]}
-            return Response({"code": "invalid", "detail": _("The amounts were not saved."), "errors": errors}, 400)
+        lines = budget_line_list(fetched_by=request.user).select_related("plan__issuer_org_unit")
+        line = found_or_invalid(lines, fields.pop("budget_line"), field="budget_line", message=NOT_SAVED)
         fields.setdefault("allocated", None)
         fields.setdefault("disbursed", None)
         execution = budget_execution_create(budget_line=line, by=request.user, **fields)  # type: ignore[arg-type]
         return Response(BudgetExecutionOutputSerializer(execution).data, status=201)
 
 
-class BudgetExecutionDetailAPI(SelectorDetailAPI):
+class BudgetExecutionDetailAPI(RecordDetailAPI):
     """GET one line's amounts for a period; PATCH {"version", "allocated", "disbursed", "note"} (an amount
     left out keeps its value)."""
 
     OutputSerializer = BudgetExecutionOutputSerializer
     selector = budget_execution_list
+    subject = "execution"
+    fetch = visible_execution
+    update = budget_execution_update
 
     class InputSerializer(serializers.Serializer):
         version = serializers.IntegerField(min_value=1)
@@ -164,43 +166,23 @@ class BudgetExecutionDetailAPI(SelectorDetailAPI):
         disbursed = money_input()
         note = serializers.CharField(allow_blank=True, required=False)
 
-    @extend_schema(request=InputSerializer, responses={200: BudgetExecutionOutputSerializer})
-    def patch(self, request: Request, pk: int) -> Response:
-        execution = visible_execution(request, pk)
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = {"allocated": execution.allocated, "disbursed": execution.disbursed, **data.validated_data}
-        execution = budget_execution_update(execution=execution, by=request.user, **fields)  # type: ignore[arg-type]
-        return Response(BudgetExecutionOutputSerializer(execution).data)
+    def patched(self, record: BudgetExecution, fields: dict[str, Any]) -> dict[str, Any]:
+        return {"allocated": record.allocated, "disbursed": record.disbursed, **fields}
 
 
-@extend_schema(responses={200: BudgetExecutionOutputSerializer})
-class ExecutionWorkflowAPI(WorkflowAPI):
-    subject = "execution"
-    fetch = visible_execution
-    shown_by = BudgetExecutionOutputSerializer
+BudgetExecutionSubmitAPI, BudgetExecutionApproveAPI, BudgetExecutionReturnAPI, BudgetExecutionUnlockAPI = workflow_apis(
+    "BudgetExecution",
+    subject="execution",
+    fetch=visible_execution,
+    shown_by=BudgetExecutionOutputSerializer,
+    submit=budget_execution_submit,
+    approve=budget_execution_approve,
+    return_=budget_execution_return,
+    unlock=budget_execution_unlock,
+)
 
 
-class BudgetExecutionSubmitAPI(ExecutionWorkflowAPI):
-    serializer_class = NoteInput
-    transition = budget_execution_submit
-
-
-class BudgetExecutionApproveAPI(ExecutionWorkflowAPI):
-    transition = budget_execution_approve
-
-
-class BudgetExecutionReturnAPI(ExecutionWorkflowAPI):
-    serializer_class = MessageInput
-    transition = budget_execution_return
-
-
-class BudgetExecutionUnlockAPI(ExecutionWorkflowAPI):
-    serializer_class = ReasonInput
-    transition = budget_execution_unlock
-
-
-class BudgetExecutionHistoryAPI(GenericAPIView):
+class BudgetExecutionHistoryAPI(HistoryAPI):
     class OutputSerializer(serializers.ModelSerializer):
         by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
             slug_field="username", read_only=True, allow_null=True
@@ -219,14 +201,9 @@ class BudgetExecutionHistoryAPI(GenericAPIView):
                 "message",
             ]
 
-    serializer_class = OutputSerializer
-    # A record's whole history in one answer (a plain list, as documented): it stays short.
-    pagination_class = None
-
-    @extend_schema(responses={200: OutputSerializer(many=True)})
-    def get(self, request: Request, pk: int) -> Response:
-        execution = visible_execution(request, pk)
-        return Response(self.OutputSerializer(budget_execution_history(execution=execution), many=True).data)
+    subject = "execution"
+    fetch = visible_execution
+    history = budget_execution_history
 
 
 def rate_text(rate: Decimal | None) -> str | None:
@@ -281,9 +258,7 @@ class PlanBudgetSummaryAPI(GenericAPIView):
 
     @extend_schema(parameters=[OpenApiParameter("period", str, required=True)])
     def get(self, request: Request, pk: int) -> Response:
-        plan = plan_list(fetched_by=request.user).filter(pk=pk).first()
-        if plan is None:
-            raise Http404
+        plan = plan_get_or_404(fetched_by=request.user, pk=pk)
         try:
             period = parse_period(request.query_params.get("period", ""))
         except PeriodError as error:

@@ -8,6 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.utils.translation import gettext as _
 from django_filters import CharFilter, FilterSet, NumberFilter
 
@@ -58,12 +59,24 @@ def budget_execution_list(*, fetched_by: Actor, filters: dict[str, Any] | None =
     return BudgetExecutionFilter(filters or {}, qs).qs
 
 
-def budget_execution_get(*, fetched_by: Actor, pk: int) -> BudgetExecution | None:
-    return (
+def budget_execution_get_or_404(*, fetched_by: Actor, pk: int) -> BudgetExecution:
+    """One line's amounts for a period, with its plan and the plan's issuing unit; missing and out
+    of reach are the same 404."""
+    execution = (
         budget_execution_list(fetched_by=fetched_by)
         .select_related("budget_line__plan__issuer_org_unit")
         .filter(pk=pk)
         .first()
+    )
+    if execution is None:
+        raise Http404
+    return execution
+
+
+def budget_years(*, fetched_by: Actor, plan: Plan) -> list[int]:
+    """The years of a plan that have budget lines, in order."""
+    return sorted(
+        set(budget_line_list(fetched_by=fetched_by, filters={"plan": plan.pk}).values_list("year", flat=True))
     )
 
 
@@ -321,12 +334,21 @@ def period_lines(*, fetched_by: Actor, plan: Plan, period: Period) -> QuerySet[B
 
 
 def period_executions(*, fetched_by: Actor, lines: Sequence[BudgetLine], period: Period) -> list[BudgetExecution]:
-    """The executions of each line in the period (for a five-year review, of each line's year)."""
+    """The executions of each line in the period (for a five-year review, of each line's year),
+    with the plan whose roles their writes are checked against."""
     wanted = {(line.pk, line_period(line, period)) for line in lines}
-    executions = budget_execution_list(fetched_by=fetched_by).filter(
-        budget_line__in=[line.pk for line in lines], period__in={code for _pk, code in wanted}
+    executions = (
+        budget_execution_list(fetched_by=fetched_by)
+        .select_related("budget_line__plan__issuer_org_unit")
+        .filter(budget_line__in=[line.pk for line in lines], period__in={code for _pk, code in wanted})
     )
     return [e for e in executions if (e.budget_line_id, e.period) in wanted]
+
+
+def period_budget(*, fetched_by: Actor, plan: Plan, period: Period) -> tuple[list[BudgetLine], list[BudgetExecution]]:
+    """A plan's lines in a period and their executions, in two queries."""
+    lines = list(period_lines(fetched_by=fetched_by, plan=plan, period=period))
+    return lines, period_executions(fetched_by=fetched_by, lines=lines, period=period)
 
 
 def budget_summary(*, fetched_by: Actor, plan: Plan, period: Period | str) -> BudgetSummary:
@@ -335,6 +357,5 @@ def budget_summary(*, fetched_by: Actor, plan: Plan, period: Period | str) -> Bu
     `period` is a year, a half-year or a five-year review ("2024", "2024H1", "2021-2025");
     an unknown code raises healthplans.periods.PeriodError."""
     parsed = period if isinstance(period, Period) else parse_period(period)
-    lines = list(period_lines(fetched_by=fetched_by, plan=plan, period=parsed))
-    executions = period_executions(fetched_by=fetched_by, lines=lines, period=parsed)
+    lines, executions = period_budget(fetched_by=fetched_by, plan=plan, period=parsed)
     return summarise(plan=plan, period=parsed, lines=lines, executions=executions)

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from budgets.models import BudgetExecution, BudgetExecutionEvent, BudgetLine
-from healthplans.models import OrgUnit, Role, User
+from healthplans.models import Role, User
 from healthplans.notifications import notification_send
 from healthplans.periods import Period, PeriodError, parse_period
 from healthplans.selectors import roles_at
@@ -50,6 +50,7 @@ from plans.models import Plan
 WRITER_ROLES: set[str] = {Role.PLANNER}
 REVIEWER_ROLES: set[str] = {Role.REVIEWER}
 Amounts = tuple[int | None, int | None]
+WRITE_REFUSED = gettext_lazy("You may not record the budget of this plan.")
 # A thousand trillion đồng: far above any health budget, far below the column's limit.
 MAX_AMOUNT = 10**15
 
@@ -92,30 +93,22 @@ def _check_amounts(allocated: int | None, disbursed: int | None) -> None:
         raise Invalid(_("The amounts were not saved."), fields=errors)
 
 
-def _issuer(line: BudgetLine) -> OrgUnit:
-    return line.plan.issuer_org_unit
-
-
-def _require(units: Iterable[OrgUnit], by: User, roles: set[str], message: str) -> None:
-    """The roles on each plan's issuing unit (one query per unit)."""
-    for unit in set(units):
-        if not roles_at(by, unit) & roles:
+def _require(lines: Iterable[BudgetLine], by: User, roles: set[str], message: str) -> None:
+    """The roles on the issuing unit of each plan the lines belong to (one query per plan)."""
+    for line in {line.plan_id: line for line in lines}.values():
+        if not roles_at(by, line.plan.issuer_org_unit) & roles:
             raise Forbidden(message)
 
 
-def _check_writer(plan: Plan, by: User) -> None:
-    _require([plan.issuer_org_unit], by, WRITER_ROLES, _("You may not record the budget of this plan."))
-
-
 def _check_writers(executions: Sequence[BudgetExecution], by: User) -> None:
-    units = (_issuer(execution.budget_line) for execution in executions)
-    _require(units, by, WRITER_ROLES, _("You may not record the budget of this plan."))
+    lines = (execution.budget_line for execution in executions)
+    _require(lines, by, WRITER_ROLES, str(WRITE_REFUSED))
 
 
 def _check_reviewers(executions: Sequence[BudgetExecution], by: User) -> None:
-    units = (_issuer(execution.budget_line) for execution in executions)
+    lines = (execution.budget_line for execution in executions)
     _require(
-        units, by, REVIEWER_ROLES, _("Only a reviewer of the plan's unit or a unit above may review these amounts.")
+        lines, by, REVIEWER_ROLES, _("Only a reviewer of the plan's unit or a unit above may review these amounts.")
     )
 
 
@@ -196,7 +189,8 @@ def budget_execution_save_many(
     nothing written for a refused entry. New amounts where none are stored (amounts stored already
     and no version: "exists"); otherwise a change of the stored amounts at the version read, refused
     if they changed meanwhile, are under review or approved."""
-    _check_writer(plan, by)
+    if not roles_at(by, plan.issuer_org_unit) & WRITER_ROLES:
+        raise Forbidden(str(WRITE_REFUSED))
     periods: list[str | ServiceError] = []
     for entry in entries:
         try:
@@ -256,9 +250,10 @@ def budget_execution_save_many(
             if old != (result.allocated, result.disbursed):
                 events.append(_event(result, by=by, action=Action.CHANGE, old=old, message=entry.note or ""))
     try:
-        # A savepoint: another planner may record the same line and period after the read above.
-        with transaction.atomic():
-            BudgetExecution.objects.bulk_create(new)
+        if new:
+            # A savepoint: another planner may record the same line and period after the read above.
+            with transaction.atomic():
+                BudgetExecution.objects.bulk_create(new)
     except IntegrityError as exc:
         keys = {(execution.budget_line_id, execution.period) for execution in new}
         recorded = _executions().filter(
@@ -274,13 +269,13 @@ def budget_execution_save_many(
 
 
 def _one(plan: Plan, entry: AmountsEntry, by: User) -> BudgetExecution:
+    """One entry saved (`budget_execution_save_many` of one, atomic itself); a refusal is raised."""
     (result,) = budget_execution_save_many(plan=plan, entries=[entry], by=by)
     if isinstance(result, ServiceError):
         raise result
     return result
 
 
-@transaction.atomic
 def budget_execution_create(
     *,
     budget_line: BudgetLine,
@@ -293,7 +288,6 @@ def budget_execution_create(
     return _one(budget_line.plan, AmountsEntry(budget_line, period, allocated, disbursed, note), by)
 
 
-@transaction.atomic
 def budget_execution_update(
     *,
     execution: BudgetExecution,

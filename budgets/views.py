@@ -2,23 +2,24 @@
 each line, the checks, the statuses and the execution rates), the review actions on it, and one
 line's history.
 
-Every write goes through budgets.services. A save or a submission of the page is one
-transaction: one refused line writes nothing, and the page comes back with what the user typed
-and why each line failed.
+Every write goes through budgets.services, and every read through budgets.selectors. A save or
+a submission of the page is one transaction (the services' bulk writes): one refused line writes
+nothing, and the page comes back with what the user typed and why each line failed. Other
+refusals rise to the core's middleware (healthplans.errors).
 """
 
 from dataclasses import dataclass, field
-from datetime import date
 from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -26,24 +27,23 @@ from django.views.decorators.http import require_POST
 from budgets.models import BudgetExecution, BudgetLine
 from budgets.selectors import (
     LineFigures,
-    budget_execution_get,
+    budget_execution_get_or_404,
     budget_execution_history,
-    budget_line_list,
+    budget_years,
     build_tree,
-    period_executions,
-    period_lines,
+    period_budget,
     summarise,
 )
 from budgets.services import (
     MAX_AMOUNT,
     REVIEWER_ROLES,
     WRITER_ROLES,
+    AmountsEntry,
     budget_execution_approve,
-    budget_execution_create,
     budget_execution_return,
-    budget_execution_submit,
+    budget_execution_save_many,
+    budget_execution_submit_many,
     budget_execution_unlock,
-    budget_execution_update,
     execution_warnings,
 )
 from healthplans.models import User
@@ -51,9 +51,9 @@ from healthplans.periods import Period, PeriodError, parse_period
 from healthplans.selectors import roles_at
 from healthplans.vnnumber import NumberTextError as MoneyTextError
 from healthplans.vnnumber import format_money, parse_money
-from healthplans.workflow import OPEN_STATUSES, Conflict, Forbidden, ServiceError
+from healthplans.workflow import OPEN_STATUSES, Conflict, Invalid, Move, ServiceError
 from plans.models import Plan
-from plans.selectors import plan_list
+from plans.selectors import plan_get_or_404
 
 # The entry inputs sit in the table and belong to this form by their `form` attribute, so that
 # the reviewers' small forms can sit in the same rows.
@@ -168,23 +168,16 @@ def budget_url(plan: Plan, period: str) -> str:
     return f"{reverse('budget-page', args=[plan.slug])}?{urlencode({'period': period})}"
 
 
-def _plan_or_404(user: User, slug: str) -> Plan:
-    plan = plan_list(fetched_by=user, filters={"slug": slug}).select_related("issuer_org_unit").first()
-    if plan is None:
-        raise Http404
-    return plan
-
-
 def _periods(years: list[int]) -> list[str]:
     return [code for year in years for code in (str(year), f"{year}H1", f"{year}H2")]
 
 
 def _sheet(user: User, plan: Plan, period_code: str | None) -> Sheet:
     """The page's period (the one asked for, else the latest year begun) and the user's powers."""
-    years = sorted(set(budget_line_list(fetched_by=user, filters={"plan": plan.pk}).values_list("year", flat=True)))
+    years = budget_years(fetched_by=user, plan=plan)
     periods = _periods(years)
     if not period_code:
-        begun = [year for year in years if year <= date.today().year]
+        begun = [year for year in years if year <= timezone.localdate().year]
         period_code = str(begun[-1] if begun else years[0]) if years else str(plan.start_year)
     try:
         period = parse_period(period_code)
@@ -203,8 +196,7 @@ def _sheet(user: User, plan: Plan, period_code: str | None) -> Sheet:
 
 
 def _read(user: User, sheet: Sheet) -> tuple[list[BudgetLine], list[BudgetExecution]]:
-    lines = list(period_lines(fetched_by=user, plan=sheet.plan, period=sheet.period))
-    return lines, period_executions(fetched_by=user, lines=lines, period=sheet.period)
+    return period_budget(fetched_by=user, plan=sheet.plan, period=sheet.period)
 
 
 def _rows(
@@ -269,8 +261,6 @@ def _render(
 
 def _row_failed(row: BudgetRow, exc: ServiceError, data: QueryDict) -> None:
     """Put a service's refusal next to the field it concerns."""
-    if isinstance(exc, Forbidden):
-        raise PermissionDenied(exc.message)
     if isinstance(exc, Conflict):
         row.conflict = exc.current
         row.errors.append(exc.message)
@@ -291,7 +281,8 @@ def _row_failed(row: BudgetRow, exc: ServiceError, data: QueryDict) -> None:
         row.errors.append(exc.message)
 
 
-def _save(row: BudgetRow, sheet: Sheet, user: User, data: QueryDict) -> bool:
+def _entry(row: BudgetRow, sheet: Sheet) -> AmountsEntry | None:
+    """What the row's form asks to store, or None where it changes nothing."""
     assert row.form is not None
     cleaned = row.form.cleaned_data
     allocated, disbursed, note, version = (
@@ -302,52 +293,54 @@ def _save(row: BudgetRow, sheet: Sheet, user: User, data: QueryDict) -> bool:
     )
     row.version = version
     execution = row.execution
-    try:
-        if execution is None or version is None:
-            if allocated is None and disbursed is None and not note:
-                return False
-            # Also where someone else recorded the line meanwhile: the service answers "exists".
-            row.node.execution = budget_execution_create(
-                budget_line=row.line,
-                period=sheet.period.code,
-                allocated=allocated,
-                disbursed=disbursed,
-                note=note,
-                by=user,
-            )
-        elif (allocated, disbursed, note) == (execution.allocated, execution.disbursed, execution.note):
-            return False
+    if execution is None or version is None:
+        if allocated is None and disbursed is None and not note:
+            return None
+        # Also where someone else recorded the line meanwhile: the service answers "exists".
+        return AmountsEntry(row.line, sheet.period.code, allocated, disbursed, note)
+    if (allocated, disbursed, note) == (execution.allocated, execution.disbursed, execution.note):
+        return None
+    return AmountsEntry(row.line, execution.period, allocated, disbursed, note, version)
+
+
+def _applied(rows: list[BudgetRow], results: list[BudgetExecution | ServiceError], data: QueryDict) -> int:
+    """The services' answers put on their rows; how many were written."""
+    for row, result in zip(rows, results, strict=True):
+        if isinstance(result, ServiceError):
+            _row_failed(row, result, data)
         else:
-            row.node.execution = budget_execution_update(
-                execution=execution, version=version, allocated=allocated, disbursed=disbursed, note=note, by=user
-            )
-    except ServiceError as exc:
-        _row_failed(row, exc, data)
-        return False
-    row.version = row.node.execution.version
-    return True
+            row.node.execution = result
+            row.version = result.version
+    return sum(1 for result in results if not isinstance(result, ServiceError))
 
 
-def _submit(row: BudgetRow, user: User, data: QueryDict) -> bool:
+def _save(rows: list[BudgetRow], sheet: Sheet, user: User, data: QueryDict) -> int:
+    changes = [(row, entry) for row in rows if (entry := _entry(row, sheet)) is not None]
+    results = budget_execution_save_many(plan=sheet.plan, entries=[entry for _row, entry in changes], by=user)
+    return _applied([row for row, _entry in changes], results, data)
+
+
+def _submittable(row: BudgetRow) -> bool:
     execution = row.execution
-    if execution is None or execution.status not in OPEN_STATUSES or row.version is None:
-        return False
-    if execution.allocated is None and execution.disbursed is None:
-        return False
-    assert row.form is not None
-    try:
-        row.node.execution = budget_execution_submit(
-            execution=execution, version=row.version, by=user, note=row.form.cleaned_data["note"]
-        )
-    except ServiceError as exc:
-        _row_failed(row, exc, data)
-        return False
-    return True
+    return (
+        execution is not None
+        and execution.status in OPEN_STATUSES
+        and row.version is not None
+        and not (execution.allocated is None and execution.disbursed is None)
+    )
+
+
+def _submit(rows: list[BudgetRow], user: User, data: QueryDict) -> int:
+    submitted = [row for row in rows if _submittable(row)]
+    moves = [
+        Move(row.execution, row.version, row.form.cleaned_data["note"])
+        for row in submitted
+        if row.execution is not None and row.form is not None
+    ]
+    return _applied(submitted, budget_execution_submit_many(submissions=moves, by=user), data)
 
 
 def _post(request: HttpRequest, sheet: Sheet, user: User) -> HttpResponse:
-    if not sheet.can_write:
-        raise PermissionDenied(_("You may not record the budget of this plan."))
     data = request.POST.copy()
     submitting = data.get("action") == "submit"
     lines, executions = _read(user, sheet)
@@ -357,9 +350,9 @@ def _post(request: HttpRequest, sheet: Sheet, user: User) -> HttpResponse:
     # A list, not a generator: every row is validated, not only those up to the first error.
     if all([row.form.is_valid() for row in entered if row.form is not None]):
         with transaction.atomic():
-            saved = sum(_save(row, sheet, user, data) for row in entered)
+            saved = _save(entered, sheet, user, data)
             if submitting and not any(row.failed for row in entered):
-                submitted = sum(_submit(row, user, data) for row in entered)
+                submitted = _submit(entered, user, data)
             if any(row.failed for row in entered):
                 transaction.set_rollback(True)
     if any(row.failed for row in rows):
@@ -391,7 +384,7 @@ def _post(request: HttpRequest, sheet: Sheet, user: User) -> HttpResponse:
 @login_required
 def budget_page_view(request: HttpRequest, slug: str) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]  # login_required
-    plan = _plan_or_404(user, slug)
+    plan = plan_get_or_404(fetched_by=user, slug=slug)
     sheet = _sheet(user, plan, request.GET.get("period"))
     if request.method == "POST":
         return _post(request, sheet, user)
@@ -406,11 +399,11 @@ REVIEW_ACTIONS = {"approve", "return", "unlock"}
 @require_POST
 def budget_review_view(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """Approve, return (with a message) or unlock (with a reason) one line's amounts, then go back
-    to the budget page; a refusal shows there, at the line."""
+    to the budget page; a missing message or reason shows there, at the line."""
     user: User = request.user  # type: ignore[assignment]  # login_required
-    execution = budget_execution_get(fetched_by=user, pk=pk)
-    if execution is None or action not in REVIEW_ACTIONS:
+    if action not in REVIEW_ACTIONS:
         raise Http404
+    execution = budget_execution_get_or_404(fetched_by=user, pk=pk)
     version_text = request.POST.get("version", "")
     version = int(version_text) if version_text.isdigit() else execution.version
     text = request.POST.get("message", "")
@@ -425,9 +418,7 @@ def budget_review_view(request: HttpRequest, pk: int, action: str) -> HttpRespon
         else:
             budget_execution_unlock(execution=execution, by=user, reason=text, version=version)
             messages.success(request, _("Unlocked the amounts of line %(code)s.") % line)
-    except Forbidden as exc:
-        raise PermissionDenied(exc.message) from exc
-    except ServiceError as exc:
+    except Invalid as exc:
         sheet = _sheet(user, execution.budget_line.plan, execution.period)
         lines, executions = _read(user, sheet)
         rows = _rows(sheet, lines, executions)
@@ -442,9 +433,7 @@ def budget_review_view(request: HttpRequest, pk: int, action: str) -> HttpRespon
 @login_required
 def budget_history_view(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]  # login_required
-    execution = budget_execution_get(fetched_by=user, pk=pk)
-    if execution is None:
-        raise Http404
+    execution = budget_execution_get_or_404(fetched_by=user, pk=pk)
     context = {
         "execution": execution,
         "line": execution.budget_line,

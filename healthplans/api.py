@@ -1,10 +1,11 @@
 """API of the core (tenants, org units, agencies, tokens) and the pieces every app's API shares."""
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -15,6 +16,10 @@ from rest_framework.response import Response
 from healthplans.models import Agency, OrgUnit, Tenant
 from healthplans.schema import Schema
 from healthplans.selectors import agency_list, org_unit_list, tenant_list
+from healthplans.workflow import Invalid
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class ListSchema(Schema):
@@ -56,6 +61,54 @@ class SelectorDetailAPI(GenericAPIView):
         if obj is None:
             raise Http404
         return Response(self.OutputSerializer(obj).data)
+
+
+class RecordSchema(Schema):
+    """A record's API documented as it answers: what a write takes is its InputSerializer, every
+    answer its OutputSerializer."""
+
+    def get_request_serializer(self) -> Any:
+        return self.record_api.InputSerializer() if self.method != "GET" else None
+
+    def get_response_serializers(self) -> Any:
+        return self.record_api.OutputSerializer
+
+    @property
+    def record_api(self) -> "RecordDetailAPI":
+        assert isinstance(self.view, RecordDetailAPI)
+        return self.view
+
+
+class RecordDetailAPI(SelectorDetailAPI):
+    """GET one reviewed record within reach; PATCH it through its update service (`update`, taking
+    the record by `subject`) with what `InputSerializer` reads, completed by `patched`."""
+
+    InputSerializer: ClassVar[type[serializers.Serializer]]
+    schema = RecordSchema()
+    subject: ClassVar[str]
+    fetch: ClassVar[Callable[[Request, int], Any]]
+    update: ClassVar[Callable[..., Any]]
+
+    def patched(self, record: Any, fields: dict[str, Any]) -> dict[str, Any]:
+        """What the update service is given besides the record (a domain may fill in what was left out)."""
+        return fields
+
+    def patch(self, request: Request, pk: int) -> Response:
+        api = type(self)
+        record = api.fetch(request, pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = self.patched(record, dict(data.validated_data))
+        return Response(self.OutputSerializer(api.update(**{api.subject: record}, by=request.user, **fields)).data)
+
+
+def found_or_invalid[Found: Model](queryset: QuerySet[Found], pk: int, *, field: str, message: "StrOrPromise") -> Found:
+    """What a request body names by id, within what the user may see; else the write is invalid on
+    that field (400, not 404: the address exists, the body is wrong)."""
+    found = queryset.filter(pk=pk).first()
+    if found is None:
+        raise Invalid(str(message), fields={field: [_("Not found among what you may see.")]})
+    return found
 
 
 class TenantListAPI(SelectorListAPI):
@@ -145,6 +198,27 @@ class WorkflowAPI(GenericAPIView):
         return Response(step.shown_by(step.transition(**{step.subject: subject}, by=request.user, **fields)).data)
 
 
+class HistoryAPI(GenericAPIView):
+    """A reviewed record's whole history in one answer (a plain list, as documented): it stays
+    short. A domain names how the record is found (`fetch`), its history selector (`history`, taking
+    the record by `subject`) and how an entry is shown (`OutputSerializer`)."""
+
+    OutputSerializer: ClassVar[type[serializers.Serializer]]
+    schema = ListSchema()
+    pagination_class = None
+    subject: ClassVar[str]
+    fetch: ClassVar[Callable[[Request, int], Any]]
+    history: ClassVar[Callable[..., QuerySet[Any]]]
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        return self.OutputSerializer
+
+    def get(self, request: Request, pk: int) -> Response:
+        api = type(self)
+        record = api.fetch(request, pk)
+        return Response(self.OutputSerializer(api.history(**{api.subject: record}), many=True).data)
+
+
 class NoteInput(WorkflowAPI.InputSerializer):
     note = serializers.CharField(allow_blank=True, required=False)
 
@@ -155,6 +229,43 @@ class MessageInput(WorkflowAPI.InputSerializer):
 
 class ReasonInput(WorkflowAPI.InputSerializer):
     reason = serializers.CharField(allow_blank=True)
+
+
+class WorkflowAPIs(NamedTuple):
+    submit: type[WorkflowAPI]
+    approve: type[WorkflowAPI]
+    return_: type[WorkflowAPI]
+    unlock: type[WorkflowAPI]
+
+
+def workflow_apis(
+    prefix: str,
+    *,
+    subject: str,
+    fetch: Callable[[Request, int], Any],
+    shown_by: type[serializers.Serializer],
+    submit: Callable[..., Any],
+    approve: Callable[..., Any],
+    return_: Callable[..., Any],
+    unlock: Callable[..., Any],
+) -> WorkflowAPIs:
+    """The four steps' APIs of one kind of record ("<prefix>SubmitAPI", …), each answering with the
+    stored record as `shown_by` shows it."""
+    base = {"subject": subject, "fetch": fetch, "shown_by": shown_by}
+    steps = (
+        ("Submit", NoteInput, submit),
+        ("Approve", None, approve),
+        ("Return", MessageInput, return_),
+        ("Unlock", ReasonInput, unlock),
+    )
+    apis = []
+    for name, needs, transition in steps:
+        attributes = {**base, "transition": transition}
+        if needs is not None:
+            attributes["serializer_class"] = needs
+        api = type(f"{prefix}{name}API", (WorkflowAPI,), attributes)
+        apis.append(extend_schema(responses={200: shown_by})(api))
+    return WorkflowAPIs(*apis)
 
 
 class TokenAPI(ObtainAuthToken):

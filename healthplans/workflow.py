@@ -265,10 +265,8 @@ def review_step_many[Record: ReviewedRecord](
     if not moves:
         return []
     (flow.check_reviewer if step.by_reviewer else flow.check_writer)([move.record for move in moves], by)
-    stored = {record.pk: record for record in locked(flow.records()).filter(pk__in=[m.record.pk for m in moves])}
-    changes: dict[str, Any] = {"status": step.status, f"{step.stamp}_by": by, f"{step.stamp}_at": timezone.now()}
-    results: list[Record | ServiceError] = []
-    for move in moves:
+    refused: dict[int, ServiceError] = {}
+    for index, move in enumerate(moves):
         try:
             if step.required and not move.text.strip():
                 why = flow.return_needs if step.action == Action.RETURN else flow.unlock_needs
@@ -276,14 +274,20 @@ def review_step_many[Record: ReviewedRecord](
             if check is not None:
                 check(move.record, move.text)
         except ServiceError as error:
-            results.append(error)
+            refused[index] = error
+    passed = [move.record.pk for index, move in enumerate(moves) if index not in refused]
+    stored = {record.pk: record for record in locked(flow.records()).filter(pk__in=passed)} if passed else {}
+    changes: dict[str, Any] = {"status": step.status, f"{step.stamp}_by": by, f"{step.stamp}_at": timezone.now()}
+    results: list[Record | ServiceError] = []
+    for index, move in enumerate(moves):
+        if index in refused:
+            results.append(refused[index])
             continue
         text = {step.text_field: move.text} if step.text_field else {}
-        version = move.record.version if move.version is None else move.version
         results.append(
             changed_if_current(
                 stored[move.record.pk],
-                version=version,
+                version=move.record.version if move.version is None else move.version,
                 expect_status=step.expect_status,
                 wording=flow.wording,
                 changes={**changes, **text},
