@@ -89,7 +89,8 @@ def filled_template() -> bytes:
     from openpyxl import Workbook, load_workbook  # type: ignore[import-untyped]
 
     from healthplans.models import User
-    from indicators.spreadsheets import COL_VALUE, export_bytes
+    from healthplans.spreadsheets.registry import export_bytes
+    from indicators.spreadsheets.figures import COL_VALUE
     from plans.models import Plan
 
     planner = User.objects.get(username=PLANNER)
@@ -132,7 +133,8 @@ def timed(run: Callable[[], Any]) -> tuple[float, int]:
 
 def import_run(content: bytes, *, dry_run: bool) -> Callable[[], None]:
     from healthplans.models import User
-    from indicators.spreadsheets import read_table, run_import
+    from healthplans.spreadsheets.files import read_table
+    from healthplans.spreadsheets.jobs import run_import
     from plans.models import Plan
 
     planner = User.objects.get(username=PLANNER)
@@ -153,8 +155,9 @@ def copy_run(content: bytes) -> Callable[[], None]:
     from django.db import connection
 
     from healthplans.models import OrgUnit, User
+    from healthplans.spreadsheets.files import read_table
     from indicators.models import Indicator
-    from indicators.spreadsheets import ACTUAL_HEADERS, COL_NUMBER, COL_ORG_CODE, COL_VALUE, read_table
+    from indicators.spreadsheets.figures import ACTUAL_HEADERS, COL_NUMBER, COL_ORG_CODE, COL_VALUE
     from plans.models import Plan
 
     plan = Plan.objects.get(slug=PLAN)

@@ -7,28 +7,30 @@ history), all or nothing. Amounts are whole đồng, read with the Vietnamese pa
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from budgets.models import BudgetExecution, BudgetLine
 from budgets.selectors import budget_execution_list, budget_line_list, build_tree, line_period, period_years
-from budgets.services import WRITER_ROLES, budget_execution_create, budget_execution_update
+from budgets.services import WRITER_ROLES, AmountsEntry, budget_execution_save_many
 from healthplans.models import User
 from healthplans.periods import PeriodError, parse_period
 from healthplans.selectors import Actor, roles_at
-from healthplans.vnnumber import NumberTextError as NumberError
-from healthplans.vnnumber import parse_money
-from healthplans.workflow import ServiceError
-from indicators.spreadsheets import (
+from healthplans.spreadsheets.files import (
     COL_PERIOD,
     COL_PLAN,
     COL_STATUS,
     COL_VERSION,
     SheetError,
+    empty_file,
     header_errors,
     number_message,
 )
+from healthplans.spreadsheets.registry import Checked, Progress, SheetImport, SheetKind, register
+from healthplans.vnnumber import NumberTextError as NumberError
+from healthplans.vnnumber import parse_money
+from healthplans.workflow import ServiceError
 from plans.models import Plan
+from plans.selectors import plan_get_or_404
 
 COL_LINE = "Mã dòng"
 COL_LINE_NAME = "Nội dung"
@@ -123,14 +125,25 @@ def money_cell(text: str, row: int, column: str, errors: list[SheetError]) -> in
         return None
 
 
-def budget_rows(
-    table: list[list[str]], *, by: User, plan: Plan
-) -> tuple[list[BudgetChange], list[dict], list[SheetError]]:
-    """The rows that change amounts, the preview, and what is wrong with the file."""
+def budget_forbidden(plan: Plan, by: User) -> str | None:
+    """Budget amounts are the issuing unit's planners'."""
+    if not roles_at(by, plan.issuer_org_unit) & WRITER_ROLES:
+        return _("You may not record the budget of this plan.")
+    return None
+
+
+def parse_budget_rows(table: list[list[str]]) -> tuple[list[list[str]], list[SheetError]]:
+    """The rows below the headings, once the headings are the template's."""
     if not table:
-        return [], [], [SheetError(None, None, _("The file is empty."))]
-    if errors := header_errors(table[0], BUDGET_HEADERS):
-        return [], [], errors
+        return [], empty_file()
+    return table[1:], header_errors(table[0], BUDGET_HEADERS)
+
+
+def budget_check(*, plan: Plan, rows: list[list[str]], by: User, progress: Progress) -> Checked:
+    """The rows that change amounts, the preview, and what is wrong with the file."""
+    if message := budget_forbidden(plan, by):
+        return Checked(errors=[SheetError(None, None, message)])
+    errors: list[SheetError] = []
     index = {name: position for position, name in enumerate(BUDGET_HEADERS)}
     lines = {
         line.code: line
@@ -145,7 +158,7 @@ def budget_rows(
     seen: dict[tuple[str, str], int] = {}
     changes: list[BudgetChange] = []
     preview: list[dict[str, Any]] = []
-    for number, cells in enumerate(table[1:], start=2):
+    for number, cells in enumerate(rows, start=2):
 
         def get(name: str, cells: list[str] = cells) -> str:
             position = index[name]
@@ -200,51 +213,43 @@ def budget_rows(
                     number, line, period, allocated, disbursed, note, int(version) if version else None, existing
                 )
             )
-    return changes, preview, errors
+    return Checked(preview, errors, changes)
 
 
-def budget_import(
-    *, plan: Plan, table: list[list[str]], by: User, dry_run: bool
-) -> tuple[list[dict], list[SheetError]]:
-    """Record the changed amounts through the budget services, all or nothing; a dry run rolls the
-    writes back, so it reports exactly what the services would refuse."""
-    if not roles_at(by, plan.issuer_org_unit) & WRITER_ROLES:
-        return [], [SheetError(None, None, _("You may not record the budget of this plan."))]
-    changes, preview, errors = budget_rows(table, by=by, plan=plan)
-    if errors:
-        return preview, errors
-    with transaction.atomic():
-        for change in changes:
-            try:
-                if change.existing is None:
-                    budget_execution_create(
-                        budget_line=change.line,
-                        period=change.period,
-                        allocated=change.allocated,
-                        disbursed=change.disbursed,
-                        note=change.note,
-                        by=by,
-                    )
-                elif change.version is None:
-                    message = _("Amounts for this line and period exist already: give their version (export again).")
-                    errors.append(SheetError(change.row, COL_VERSION, message))
-                else:
-                    budget_execution_update(
-                        execution=change.existing,
-                        version=change.version,
-                        allocated=change.allocated,
-                        disbursed=change.disbursed,
-                        note=change.note,
-                        by=by,
-                    )
-            except ServiceError as exc:
-                errors += service_errors(change.row, exc)
-        if errors or dry_run:
-            transaction.set_rollback(True)
-    return preview, errors
+def budget_write(*, plan: Plan, changes: list[BudgetChange], by: User, progress: Progress) -> list[SheetError]:
+    """Record the changed amounts through budget_execution_save_many. A dry run writes too, and the
+    import's transaction is rolled back, so it reports exactly what the services would refuse."""
+    errors: list[SheetError] = []
+    recorded: list[BudgetChange] = []
+    for change in changes:
+        if change.existing is not None and change.version is None:
+            message = _("Amounts for this line and period exist already: give their version (export again).")
+            errors.append(SheetError(change.row, COL_VERSION, message))
+        else:
+            recorded.append(change)
+    entries = [
+        AmountsEntry(
+            change.line,
+            change.period,
+            change.allocated,
+            change.disbursed,
+            change.note,
+            None if change.existing is None else change.version,
+        )
+        for change in recorded
+    ]
+    try:
+        results = budget_execution_save_many(plan=plan, entries=entries, by=by)
+    except ServiceError as exc:
+        # Refused as a whole: amounts of one of these lines were recorded meanwhile.
+        return errors + service_errors(None, exc)
+    for change, result in zip(recorded, results, strict=True):
+        if isinstance(result, ServiceError):
+            errors += service_errors(change.row, result)
+    return sorted(errors, key=lambda error: error.row or 0)
 
 
-def service_errors(row: int, exc: ServiceError) -> list[SheetError]:
+def service_errors(row: int | None, exc: ServiceError) -> list[SheetError]:
     """A service's refusal, on the columns of the fields it names (or on the amounts)."""
     if not exc.fields:
         return [SheetError(row, COL_ALLOCATED, exc.message)]
@@ -252,3 +257,22 @@ def service_errors(row: int, exc: ServiceError) -> list[SheetError]:
         SheetError(row, FIELD_COLUMNS.get(name, COL_ALLOCATED), " ".join(messages))
         for name, messages in exc.fields.items()
     ]
+
+
+BUDGET = SheetKind(
+    name="budget",
+    export=budget_table,
+    period="optional",
+    imports=SheetImport(
+        forbidden=budget_forbidden,
+        parse=parse_budget_rows,
+        check=budget_check,
+        write=budget_write,
+        plan_get=plan_get_or_404,
+        rehearsed=True,
+    ),
+)
+
+
+def register_kinds() -> None:
+    register(BUDGET)

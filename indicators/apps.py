@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class IndicatorsConfig(AppConfig):
     name = "indicators"
     verbose_name = _("Indicators")
+
+    def ready(self) -> None:
+        # The figures', matrix's and targets' sheets join the core's import and export.
+        from indicators.spreadsheets.kinds import register_kinds
+
+        register_kinds()

@@ -23,23 +23,18 @@ from rest_framework.views import APIView
 from healthplans.models import User
 from healthplans.periods import PeriodError, parse_period
 from healthplans.schema import ErrorSerializer
-from indicators.spreadsheets import (
-    EXPORT_KINDS,
-    FORMATS,
-    IMPORT_KINDS,
+from healthplans.spreadsheets.files import FORMATS, XLSX_TYPE, too_large_message
+from healthplans.spreadsheets.jobs import (
     PENDING,
     STATUSES,
-    XLSX_TYPE,
     ImportResult,
-    attachment_name,
-    export_bytes,
     import_confirm,
     import_forbidden,
     import_status,
     import_upload,
     refusal,
-    too_large_message,
 )
+from healthplans.spreadsheets.registry import attachment_name, export_bytes, export_kinds, import_kinds, sheet_kind
 from plans.models import Plan
 from plans.selectors import plan_list
 
@@ -101,7 +96,7 @@ class ImportOutputSerializer(serializers.Serializer):
 
 class PlanExportAPI(JSONOnly):
     class InputSerializer(serializers.Serializer):
-        kind = serializers.ChoiceField(choices=EXPORT_KINDS)
+        kind = serializers.ChoiceField(choices=export_kinds())
         format = serializers.ChoiceField(choices=FORMATS, default="xlsx")
         period = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -116,12 +111,13 @@ class PlanExportAPI(JSONOnly):
         data = self.InputSerializer(data=request.query_params.dict())
         data.is_valid(raise_exception=True)
         kind, fmt, period = data.validated_data["kind"], data.validated_data["format"], data.validated_data["period"]
-        if kind == "actuals" or (kind == "budget" and period):
+        uses_period = sheet_kind(kind).period
+        if uses_period == "required" or (uses_period == "optional" and period):
             code = export_period(plan, period)
             if code is None:
                 return Response({"period": [_("Choose one of the plan's reporting periods.")]}, status=400)
             period = code
-        elif kind != "budget":
+        elif uses_period == "none":
             period = ""
         return export_response(user=request.user, plan=plan, kind=kind, fmt=fmt, period=period)
 
@@ -146,7 +142,7 @@ class ImportCreateAPI(JSONOnly):
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField(allow_empty_file=True)
         plan = serializers.IntegerField()
-        kind = serializers.ChoiceField(choices=IMPORT_KINDS)
+        kind = serializers.ChoiceField(choices=import_kinds())
         dry_run = serializers.BooleanField(default=True)
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -224,7 +220,7 @@ def import_page(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404
     assert isinstance(request.user, User)
     periods = plan.periods()
-    context: dict[str, Any] = {"plan": plan, "periods": periods, "kinds": IMPORT_KINDS}
+    context: dict[str, Any] = {"plan": plan, "periods": periods, "kinds": import_kinds()}
     if request.method == "POST" and declared_too_large(request):
         # The CSRF check reads the form, and so the body: an oversized upload is refused first.
         context["result"] = refusal(too_large_message())
@@ -243,7 +239,7 @@ def import_page_body(request: HttpRequest, plan: Plan, context: dict[str, Any]) 
             context["kind"] = request.GET.get("kind", "actuals")
         return render(request, "sheets/import.html", context)
     kind = request.POST.get("kind", "actuals")
-    if kind not in IMPORT_KINDS:
+    if kind not in import_kinds():
         kind = "actuals"
     context["kind"] = kind
     if import_id := request.POST.get("confirm"):

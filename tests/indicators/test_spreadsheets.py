@@ -12,10 +12,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from healthplans.models import OrgUnit, User
+from healthplans.spreadsheets.files import safe_cell
 from healthplans.workflow import ReviewStatus
 from indicators.models import Actual, ActualEvent, Indicator, Target, UnitKind
 from indicators.services import actual_approve, actual_create, actual_submit
-from indicators.spreadsheets import ACTUAL_HEADERS, safe_cell
+from indicators.spreadsheets.figures import ACTUAL_HEADERS
 from plans.models import Plan
 from tests.workbooks import xlsx, xlsx_rows
 

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from healthplans.models import OrgUnit, User
 from indicators.models import Actual, ActualEvent, Direction, Indicator, Target, UnitKind
 from indicators.services import actual_create
-from indicators.spreadsheets import MATRIX_HEADERS
+from indicators.spreadsheets.figures import MATRIX_HEADERS
 from plans.models import Plan
 from tests.workbooks import xlsx, xlsx_rows
 

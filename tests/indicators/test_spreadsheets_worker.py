@@ -48,7 +48,7 @@ def worker(tmp_path: Path, settings: Any) -> Iterator[Worker]:
     settings.IMPORT_ASYNC_ROWS = 3
     queue = f"imports-test-{uuid.uuid4().hex[:8]}"
     saved = {"task_always_eager": app.conf.task_always_eager, "task_routes": app.conf.task_routes}
-    app.conf.update(task_always_eager=False, task_routes={"indicators.tasks.import_run": {"queue": queue}})
+    app.conf.update(task_always_eager=False, task_routes={"healthplans.spreadsheets.jobs.import_run": {"queue": queue}})
     started = Worker(queue, tmp_path, tmp_path / "worker.log")
     yield started
     started.stop()

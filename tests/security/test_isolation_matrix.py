@@ -36,9 +36,10 @@ from rest_framework.test import APIClient
 from budgets.models import BudgetExecution, BudgetExecutionEvent, BudgetLine
 from budgets.services import budget_execution_create, budget_execution_submit
 from healthplans.models import Agency, AuditEvent, Notification, OrgUnit, Role, RoleAssignment, Tenant, User
+from healthplans.spreadsheets.jobs import import_upload
+from healthplans.spreadsheets.registry import export_bytes
 from indicators.models import Actual, ActualEvent, Baseline, Indicator, Target
 from indicators.services import actual_create, actual_submit, is_entry_unit
-from indicators.spreadsheets import export_bytes, import_upload
 from plans.models import Plan
 from reporting.models import Report, ReportStatus
 from tests.security.isolation_rules import (
