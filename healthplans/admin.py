@@ -403,10 +403,25 @@ class OrgUnitAdmin(ScopedChoices, TreeAdmin):
 
 @admin.register(Agency)
 class AgencyAdmin(ServiceImportAdmin, TenantScopedAdmin):
+    """Agencies are written by the services, from the forms as from a workbook; an agency's tenant
+    and code are what it is known by, so they are set once."""
+
     resource_classes = [AgencyResource]
     list_display = ["name", "code", "kind", "tenant"]
     list_filter = ["kind", TENANT_FILTER]
     search_fields = ["name", "code"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ["tenant", "code"] if obj is not None else []
+
+    def save_model(self, request: HttpRequest, obj: Agency, form: Any, change: bool) -> None:
+        by: User = request.user  # type: ignore[assignment]  # the admin's users are authenticated
+        if change:
+            agency_update(agency=obj, name=obj.name, kind=obj.kind, org_unit=obj.org_unit, by=by)
+        else:
+            obj.pk = agency_create(
+                tenant=obj.tenant, code=obj.code, name=obj.name, kind=obj.kind, org_unit=obj.org_unit, by=by
+            ).pk
 
 
 class RoleAssignmentInline(admin.TabularInline):
