@@ -7,14 +7,11 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
-from django.db import connection
 from django.db.models import Count
-from django.test import Client
-from django.test.utils import CaptureQueriesContext, override_settings
-from rest_framework.authtoken.models import Token
+from django.test.utils import override_settings
 from rest_framework.test import APIClient
 
-from healthplans.models import OrgUnit, User
+from healthplans.models import OrgUnit
 from healthplans.workflow import Action, ReviewStatus
 from indicators.management.commands.generate_scale import generate
 from indicators.models import Actual, ActualEvent, Indicator
@@ -74,12 +71,6 @@ def test_the_same_seed_gives_the_same_figures() -> None:
     assert figures_of("a") != figures_of("c")
 
 
-def queries(client: Client, url: str) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        assert client.get(url).status_code == 200
-    return len(captured)
-
-
 def progress_urls(prefix: str) -> list[str]:
     plan = Plan.objects.get(slug=f"{prefix}-national-plan")
     province = OrgUnit.objects.get(code=f"{prefix}-p01")
@@ -93,13 +84,13 @@ def progress_urls(prefix: str) -> list[str]:
     ]
 
 
-def test_progress_query_counts_do_not_grow_with_the_data(client: Client) -> None:
+def test_progress_query_counts_do_not_grow_with_the_data(login: Any, queries_for: Any) -> None:
     generate(provinces=1, stations=3, seed=1, prefix="small")
     generate(provinces=2, stations=40, seed=1, prefix="large")
     counts = {}
     for prefix in ("small", "large"):
-        client.force_login(User.objects.get(username=f"{prefix}.planner"))
-        counts[prefix] = [queries(client, url) for url in progress_urls(prefix)]
+        client = login(f"{prefix}.planner")
+        counts[prefix] = [queries_for(client, url) for url in progress_urls(prefix)]
     assert counts["small"] == counts["large"]
 
 
@@ -107,7 +98,7 @@ def test_progress_query_counts_do_not_grow_with_the_data(client: Client) -> None
     FIGURES_CACHE_SECONDS=300,
     CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rollup-test"}},
 )
-def test_an_approval_shows_at_once_through_the_roll_up_cache() -> None:
+def test_an_approval_shows_at_once_through_the_roll_up_cache(api_as: Any, count_queries: Any) -> None:
     generate(provinces=1, stations=3, seed=1, prefix="cache")
     plan = Plan.objects.get(slug="cache-national-plan")
     province = OrgUnit.objects.get(code="cache-p01")
@@ -115,27 +106,21 @@ def test_an_approval_shows_at_once_through_the_roll_up_cache() -> None:
     assert waiting is not None
     url = f"/api/plans/{plan.pk}/progress/?period=2025H1&org_unit={province.pk}"
 
-    def as_user(username: str) -> APIClient:
-        token, _created = Token.objects.get_or_create(user=User.objects.get(username=username))
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-        return client
-
     def units_reporting(client: APIClient) -> tuple[int, Decimal]:
         body = client.get(url).json()
         (item,) = [item for item in body["indicators"] if item["indicator"] == waiting.indicator_id]
         return item["units"], Decimal(item["actual"] or 0)
 
-    planner = as_user("cache.planner")
+    planner = api_as("cache.planner")
     cache.clear()
-    with CaptureQueriesContext(connection) as missed:
+    with count_queries() as missed:
         before = units_reporting(planner)
-    with CaptureQueriesContext(connection) as hit:
+    with count_queries() as hit:
         assert units_reporting(planner) == before
     # The second read takes the roll-up from the cache.
     assert len(hit) < len(missed)
 
-    response = as_user("cache.reviewer").post(f"/api/actuals/{waiting.pk}/approve/", {"version": waiting.version})
+    response = api_as("cache.reviewer").post(f"/api/actuals/{waiting.pk}/approve/", {"version": waiting.version})
     assert response.status_code == 200, response.content
     after = units_reporting(planner)
     assert after[0] == before[0] + 1

@@ -133,9 +133,9 @@ def queued_report() -> Any:
 
 @pytest.mark.parametrize("username", ["laocai.planner", "laocai.reviewer", "laocai.official", "laocai.station"])
 def test_pages_of_each_role_carry_the_policy_and_nothing_inline(
-    client: Client, username: str, queued_report: Any, approved_amounts: None
+    login: Any, username: str, queued_report: Any, approved_amounts: None
 ) -> None:
-    client.force_login(User.objects.get(username=username))
+    client = login(username)
     pages = walk(client, [*START, f"/reports/{queued_report.pk}/"])
     assert len(pages) >= 12, sorted(pages)
     assert "rate-bar" in client.get(f"/plans/{PLAN}/budget/?period=2024").content.decode()

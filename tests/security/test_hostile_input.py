@@ -112,10 +112,9 @@ def pages(world: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
     ]
 
 
-def test_pages_show_hostile_text_escaped(client: Any, world: dict[str, Any]) -> None:
+def test_pages_show_hostile_text_escaped(login: Any, world: dict[str, Any]) -> None:
     for username, url, fields in pages(world):
-        client.force_login(user(username))
-        response = client.get(url)
+        response = login(username).get(url)
         assert response.status_code == 200, url
         body = response.content.decode()
         assert not RAW.search(body), f"{url} writes markup that a user typed: {RAW.search(body)}"
