@@ -1,8 +1,8 @@
 """A plan's budget lines as a workbook: each line of the period (its code, name, year, agency,
 funding source and planned amount) with what was allocated and disbursed on it, and the import
-of those amounts through the budget services (roles, periods, versions, workflow status,
+of those amounts through budget_execution_save_many (roles, periods, versions, workflow status,
 history), all or nothing. Amounts are whole đồng, read with the Vietnamese parser
-("1.248.643", "2,5 tỷ")."""
+("1.248.643", "2,5 tỷ"). Registered with the core's spreadsheet registry by BudgetsConfig.ready()."""
 
 from dataclasses import dataclass
 from typing import Any

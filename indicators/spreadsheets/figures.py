@@ -7,6 +7,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from healthplans.formatting import written
 from healthplans.models import OrgUnit, User
 from healthplans.periods import Period, PeriodError, parse_period
 from healthplans.selectors import Actor, org_unit_list
@@ -22,7 +23,7 @@ from healthplans.spreadsheets.files import (
 )
 from healthplans.spreadsheets.registry import Checked, Progress
 from healthplans.vnnumber import NumberTextError as NumberError
-from healthplans.vnnumber import format_number, parse_number
+from healthplans.vnnumber import parse_number
 from healthplans.workflow import OPEN_STATUSES, Conflict, Forbidden, Invalid, ReviewStatus, ServiceError
 from indicators.models import Actual, Indicator, is_entry_unit
 from indicators.selectors import grid_actuals, grid_indicators, may_write, visible_entry_units, writer_paths
@@ -72,10 +73,6 @@ MATRIX_HEADERS = [
 PROGRESS_EVERY = 500
 
 
-def vn_value(value: Decimal | None) -> str:
-    return "" if value is None else format_number(value.normalize())
-
-
 # ---------------------------------------------------------------------------------------------
 # Export
 
@@ -104,7 +101,7 @@ def actuals_table(*, fetched_by: Actor, plan: Plan, period: str) -> list[list[An
                     unit.code,
                     unit.name,
                     parsed.code,
-                    vn_value(actual.value) if actual is not None else "",
+                    written(actual.value) if actual is not None else "",
                     actual.get_status_display() if actual is not None else "",
                     str(actual.version) if actual is not None else "",
                 ]
@@ -135,7 +132,7 @@ def matrix_table(*, fetched_by: Actor, plan: Plan) -> list[list[Any]]:
                         unit.code,
                         unit.name,
                         target.text if target is not None else "",
-                        vn_value(actual.value) if actual is not None else "",
+                        written(actual.value) if actual is not None else "",
                         actual.get_status_display() if actual is not None else "",
                     ]
                 )
@@ -313,7 +310,7 @@ def actuals_check(*, plan: Plan, rows: list[ActualRow], by: User, progress: Prog
                 "indicator": change.indicator.number,
                 "org_unit": change.unit.code,
                 "period": change.period.code,
-                "value": vn_value(change.value),
+                "value": written(change.value),
                 "action": "unchanged" if unchanged else ("create" if existing is None else "update"),
             }
         )

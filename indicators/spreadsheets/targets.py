@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
+from healthplans.formatting import written
 from healthplans.models import Role, User
 from healthplans.selectors import Actor, roles_at
 from healthplans.spreadsheets.files import SheetError, empty_file, header_errors, number_message
@@ -20,7 +21,7 @@ from healthplans.workflow import Forbidden, Invalid
 from indicators.models import Direction, Indicator, Rollup, Target, UnitKind, unit_entry_level
 from indicators.selectors import grid_indicators
 from indicators.services import value_errors
-from indicators.spreadsheets.figures import COL_NAME, COL_NUMBER, COL_UNIT, vn_value
+from indicators.spreadsheets.figures import COL_NAME, COL_NUMBER, COL_UNIT
 from plans.models import Plan
 
 TARGET_LEAD_HEADERS = [COL_NUMBER, COL_NAME, COL_UNIT]
@@ -233,7 +234,7 @@ def targets_check(*, plan: Plan, rows: list[TargetRow], by: User, progress: Prog
                     "row": row.row,
                     "indicator": row.number,
                     "year": year,
-                    "value": f"{COMPARATOR_SYMBOLS[comparator]} {vn_value(figure.value)}",
+                    "value": f"{COMPARATOR_SYMBOLS[comparator]} {written(figure.value)}",
                     "text": text,
                     "action": "create" if stored is None else "update",
                 }
