@@ -80,6 +80,11 @@ class Plan(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def last_year(self) -> int:
+        """The last year the plan sets targets for: its vision year, if it looks that far."""
+        return self.vision_year or self.end_year
+
     def periods(self) -> list[Period]:
         """Every period the plan reports on, in its reporting frequencies, in time order."""
         return plan_periods(start_year=self.start_year, end_year=self.end_year, frequencies=self.reporting_frequencies)

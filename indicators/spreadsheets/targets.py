@@ -28,13 +28,8 @@ TARGET_LEAD_HEADERS = [COL_NUMBER, COL_NAME, COL_UNIT]
 DEFAULT_COMPARATOR = {Direction.HIGHER: ">=", Direction.LOWER: "<=", Direction.KEEP: "="}
 
 
-def last_year(plan: Plan) -> int:
-    """A plan's targets reach its vision year, if it has one."""
-    return plan.vision_year or plan.end_year
-
-
 def target_years(plan: Plan, indicators: Iterable[Indicator]) -> list[int]:
-    years = set(range(plan.start_year, last_year(plan) + 1))
+    years = set(range(plan.start_year, plan.last_year + 1))
     years |= {t.year for i in indicators for t in i.targets.all() if t.org_unit_id is None}
     return sorted(years)
 
@@ -191,7 +186,7 @@ def targets_check(*, plan: Plan, rows: list[TargetRow], by: User, progress: Prog
         for year, text in row.texts.items():
             if not text:
                 continue  # an empty cell changes nothing
-            if not plan.start_year <= year <= last_year(plan):
+            if not plan.start_year <= year <= plan.last_year:
                 message = _("The year %(y)s lies outside the plan's period.") % {"y": year}
                 check.errors.append(SheetError(row.row, str(year), message))
                 continue
