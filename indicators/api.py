@@ -24,7 +24,7 @@ from indicators.services import (
     actual_unlock,
     actual_update,
 )
-from plans.selectors import plan_list
+from plans.selectors import plan_get_or_404
 
 
 class IndicatorOutputSerializer(serializers.ModelSerializer):
@@ -285,9 +285,7 @@ class PlanProgressAPI(GenericAPIView):
         ]
     )
     def get(self, request: Request, pk: int) -> Response:
-        plan = plan_list(fetched_by=request.user).filter(pk=pk).select_related("issuer_org_unit").first()
-        if plan is None:
-            raise Http404
+        plan = plan_get_or_404(fetched_by=request.user, pk=pk)
         params = request.query_params
         try:
             period = parse_period(params.get("period", ""))

@@ -22,7 +22,7 @@ from django.utils import timezone
 from healthplans.models import OrgUnit
 from healthplans.periods import Period, parse_period
 from healthplans.workflow import ReviewStatus
-from indicators.models import Actual, Baseline, Direction, EntryLevel, Indicator, Rollup, Target
+from indicators.models import Actual, Baseline, Direction, Indicator, Rollup, Target, entry_level_q
 from plans.models import Plan
 
 MET, NOT_MET, NO_DATA, NO_TARGET = "met", "not_met", "no_data", "no_target"
@@ -188,11 +188,6 @@ def subtree_ids(unit: OrgUnit, *, include_self: bool = False) -> QuerySet[OrgUni
     return units.order_by().values_list("pk", flat=True)
 
 
-def _target_for(indicator: Indicator, year: int, unit: OrgUnit) -> Target | None:
-    targets = [t for t in indicator.targets.all() if t.year == year and t.org_unit_id in (None, unit.pk)]
-    return max(targets, key=lambda t: t.org_unit_id is not None, default=None)
-
-
 def plan_progress(
     *,
     plan: Plan,
@@ -211,7 +206,7 @@ def plan_progress(
     result = []
     for indicator in items:
         figure = figures.get((indicator.pk, period.code), Figure(None, 0, False))
-        target = _target_for(indicator, period.target_year, unit)
+        target = indicator.target_for(period.target_year, unit)
         baseline = getattr(indicator, "baseline", None)
         progress = None
         if target is None:
@@ -244,7 +239,7 @@ def indicator_comparison(*, indicator: Indicator, period: str, unit: OrgUnit) ->
     figures = [UnitFigure(a.org_unit, a.value, a.status) for a in actuals if a.value is not None]
     if indicator.direction == Direction.KEEP:
         # "Keep at": the closest to the target ranks first.
-        target = _target_for(indicator, parse_period(period).target_year, unit)
+        target = indicator.target_for(parse_period(period).target_year, unit)
         if target is not None:
             return sorted(figures, key=lambda f: abs(f.value - target.value))
     return sorted(figures, key=lambda f: f.value, reverse=indicator.direction != Direction.LOWER)
@@ -253,12 +248,7 @@ def indicator_comparison(*, indicator: Indicator, period: str, unit: OrgUnit) ->
 def entry_units(*, plan: Plan, level: str, within: OrgUnit) -> QuerySet[OrgUnit]:
     """The units that enter figures at `level` for the plan, inside `within`."""
     area = plan.issuer_org_unit.path if plan.issuer_org_unit.path.startswith(within.path) else within.path
-    units = OrgUnit.objects.filter(path__startswith=area)
-    if level == EntryLevel.STATION:
-        return units.filter(level=OrgUnit.Level.FACILITY, facility_kind=OrgUnit.FacilityKind.STATION)
-    if level == EntryLevel.FACILITY:
-        return units.filter(level=OrgUnit.Level.FACILITY).exclude(facility_kind=OrgUnit.FacilityKind.STATION)
-    return units.filter(level=level)
+    return OrgUnit.objects.filter(entry_level_q(level), path__startswith=area)
 
 
 @dataclass

@@ -5,33 +5,42 @@ bulk services here (the single ones are the bulk ones with one figure), so that 
 holds on every path. Every write checks who may make it, keeps a history entry, and moves the
 value's version, so that a save over a value that changed since it was read is refused rather
 than lost: the figures are read locked (SELECT … FOR UPDATE), checked against the version the user
-read, and written in bulk, in a fixed number of queries whatever their number.
+read, and written in bulk, in a fixed number of queries whatever their number. The steps of the
+review path are the core's (healthplans.workflow.review_step_many), as for budget amounts. What
+the services take and answer (FigureEntry, FigureStep, RowsRefused) is in indicators.entries.
 """
 
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy
 
 from healthplans.models import OrgUnit, Role, User
 from healthplans.notifications import notification_send
 from healthplans.periods import Period, PeriodError, parse_period
 from healthplans.workflow import (
+    APPROVE,
     OPEN_STATUSES,
+    RETURN,
+    SUBMIT,
+    UNLOCK,
     Action,
     Conflict,
     Forbidden,
     Invalid,
+    Move,
     ReviewStatus,
     ServiceError,
+    Step,
     Wording,
-    conditional_update,
-    refusal,
+    Workflow,
+    changed_if_current,
+    locked,
+    review_step_many,
 )
+from indicators.entries import FigureEntry, FigureStep, NewFigure, RowsRefused
 from indicators.models import Actual, ActualEvent, Indicator, UnitKind, is_entry_unit
 from indicators.plausibility import plausibility_warnings_for
 from indicators.progress import figures_changed
@@ -85,29 +94,6 @@ FIGURE_WORDING = Wording(
 )
 
 
-class RowsRefused(ServiceError):
-    """Some figures of a bulk write were refused, and so none was written: `rows` maps the place of
-    each refused figure in the request to its refusal (also in `extra` for the API)."""
-
-    code = "rows_refused"
-
-    def __init__(self, rows: dict[int, ServiceError]) -> None:
-        message = ngettext(
-            "%(count)s figure was refused; nothing was written.",
-            "%(count)s figures were refused; nothing was written.",
-            len(rows),
-        ) % {"count": len(rows)}
-        details = [
-            {"row": index, "code": error.code, "detail": error.message, "errors": error.fields}
-            for index, error in sorted(rows.items())
-        ]
-        super().__init__(message, extra={"rows": details})
-        self.rows = rows
-        # A conflict first (the caller must take the stored values), then a refusal, then bad input.
-        statuses = {error.status for error in rows.values()}
-        self.status = next((status for status in (409, 403) if status in statuses), 400)
-
-
 def _single(written: Callable[[], list[Actual]]) -> Actual:
     """The one figure of a bulk write of one; its refusal raised as itself."""
     try:
@@ -129,11 +115,6 @@ def _check_all[Item](items: Sequence[Item], check: Callable[[Item], None]) -> No
         raise RowsRefused(refused)
 
 
-def _locked(pks: Collection[int]) -> dict[int, Actual]:
-    """The stored figures, locked until the transaction ends, with what checks and messages read."""
-    return Actual.objects.select_for_update(of=("self",)).select_related(*_RELATED).in_bulk(pks)
-
-
 _RELATED = ("indicator__plan__issuer_org_unit", "org_unit", "submitted_by", "reviewed_by")
 
 
@@ -150,96 +131,85 @@ def _reviewer_refusal() -> str:
     return _("Only a reviewer of a unit above may review this figure.")
 
 
-def _check_state(current: Actual, *, version: int, expect_status: Collection[str]) -> None:
-    """Refuse a figure changed since it was read (another version) or not in a status the step
-    starts from; a reviewer who came first is named."""
-    if current.version == version and current.status in expect_status:
-        return
-    conflict = refusal(current, version=version, expect_status=expect_status, wording=FIGURE_WORDING)
-    if current.reviewed_by is not None and current.status in {ReviewStatus.APPROVED, ReviewStatus.RETURNED}:
-        message = _("%(message)s %(reviewer)s reviewed it first (%(status)s).") % {
-            "message": conflict.message,
-            "reviewer": current.reviewed_by.get_username(),
-            "status": current.get_status_display(),
-        }
-        conflict = Conflict(message, code=conflict.code, current=current)
-    raise conflict
+def _check_roles(actuals: Sequence[Actual], paths: tuple[str, ...] | None, message: str) -> None:
+    """Who may write or review: checked for every figure with one read of the user's roles."""
+    _check_all(actuals, lambda actual: _require_at(paths, actual.org_unit, message))
 
 
-def _events(actuals: Sequence[Actual], *, by: User, action: str, messages: dict[int, str]) -> None:
-    """The history entries of a review step, which leaves each value as it is."""
-    ActualEvent.objects.bulk_create(
-        (
-            ActualEvent(
-                actual=actual,
-                by=by,
-                action=action,
-                old_value=actual.value,
-                new_value=actual.value,
-                message=messages.get(actual.pk, ""),
-            )
-            for actual in actuals
-        ),
-        batch_size=WRITE_BATCH,
+def _history(actual: Actual, *, by: User, action: str, message: str) -> ActualEvent:
+    """A review step's history entry: the value stays as it is."""
+    return ActualEvent(
+        actual=actual, by=by, action=action, old_value=actual.value, new_value=actual.value, message=message
     )
 
 
-def _stepped(actuals: Sequence[Actual], fields: list[str]) -> None:
-    """Store a review step's fields with the next version of each figure, and tell the roll-ups."""
-    for actual in actuals:
-        actual.version += 1
-    Actual.objects.bulk_update(actuals, [*fields, "version"], batch_size=WRITE_BATCH)
-    for plan_id in sorted({actual.indicator.plan_id for actual in actuals}):
+FIGURES_FLOW = Workflow(
+    records=lambda: Actual.objects.select_related(*_RELATED),
+    wording=FIGURE_WORDING,
+    check_writer=lambda actuals, by: _check_roles(actuals, writer_paths(by), _writer_refusal()),
+    check_reviewer=lambda actuals, by: _check_roles(actuals, role_paths(by, {Role.REVIEWER}), _reviewer_refusal()),
+    history=_history,
+    return_needs=gettext_lazy("Say why the figure is returned."),
+    unlock_needs=gettext_lazy("Say why the figure is unlocked."),
+)
+
+
+def _reviewed_first(error: ServiceError) -> ServiceError:
+    """A review refused because a colleague reviewed the figure first says who."""
+    current = error.current if isinstance(error, Conflict) else None
+    if (
+        current is None
+        or current.reviewed_by is None
+        or current.status
+        not in {
+            ReviewStatus.APPROVED,
+            ReviewStatus.RETURNED,
+        }
+    ):
+        return error
+    message = _("%(message)s %(reviewer)s reviewed it first (%(status)s).") % {
+        "message": error.message,
+        "reviewer": current.reviewed_by.get_username(),
+        "status": current.get_status_display(),
+    }
+    return Conflict(message, code=error.code, current=current)
+
+
+class _Checked(Exception):
+    """Rolls back a step that was only to be checked."""
+
+
+def _stepped(
+    step: Step,
+    steps: Sequence[FigureStep],
+    texts: Sequence[str],
+    *,
+    by: User,
+    check: Callable[[Actual, str], None] | None = None,
+    check_only: bool = False,
+) -> list[Actual]:
+    """Move figures one step of the review path (the core's review_step_many), all or nothing: one
+    refused figure refuses all (RowsRefused), and the roll-ups of their plans are told."""
+    moves = [Move(item.actual, item.version, text) for item, text in zip(steps, texts, strict=True)]
+    try:
+        with transaction.atomic():
+            results = review_step_many(FIGURES_FLOW, moves, step=step, by=by, check=check)
+            refused = {index: result for index, result in enumerate(results) if isinstance(result, ServiceError)}
+            if refused:
+                named = step in (APPROVE, RETURN)
+                raise RowsRefused({i: _reviewed_first(e) if named else e for i, e in refused.items()})
+            if check_only:
+                raise _Checked
+    except _Checked:
+        return []
+    moved = [result for result in results if isinstance(result, Actual)]
+    for plan_id in sorted({actual.indicator.plan_id for actual in moved}):
         figures_changed(plan_id)
+    return moved
 
 
 # Rows per INSERT or UPDATE statement: an import of a province's stations stays a few statements.
 WRITE_BATCH = 2000
-
-
-@dataclass(frozen=True)
-class NewFigure:
-    """What a new figure is entered with."""
-
-    indicator: Indicator
-    value: Decimal | None
-    numerator: Decimal | None = None
-    denominator: Decimal | None = None
-    note: str = ""
-    source: str = ""
-    is_demo: bool = False
-
-
-@dataclass(frozen=True)
-class FigureEntry:
-    """A figure as a user enters it: new (`version` None) or the change of the stored one read at
-    `version`. A note of None leaves the stored note as it is."""
-
-    indicator: Indicator
-    org_unit: OrgUnit
-    period: str
-    value: Decimal | None
-    numerator: Decimal | None = None
-    denominator: Decimal | None = None
-    note: str | None = None
-    version: int | None = None
-    source: str = ""
-    is_demo: bool = False
-    submit: bool = False  # and submitted for review once saved (a form's "submit")
-
-
-@dataclass(frozen=True)
-class FigureStep:
-    """One figure moved along the review path: as read at `version` (None: the version `actual`
-    carries), with a note for a submission (None: the stored note)."""
-
-    actual: Actual
-    version: int | None = None
-    note: str | None = None
-
-    @property
-    def expected_version(self) -> int:
-        return self.actual.version if self.version is None else self.version
 
 
 def new_figure_value(figure: NewFigure, org_unit: OrgUnit, parsed: Period | PeriodError) -> Decimal | None:
@@ -284,9 +254,7 @@ def actual_save_many(*, entries: Sequence[FigureEntry], by: User, check_only: bo
     keys = [(entry.indicator.pk, entry.org_unit.pk, _period_code(entry.period)) for entry in entries]
     stored = {
         (actual.indicator_id, actual.org_unit_id, actual.period): actual
-        for actual in Actual.objects.select_for_update(of=("self",))
-        .select_related(*_RELATED)
-        .filter(
+        for actual in locked(Actual.objects.select_related(*_RELATED)).filter(
             indicator_id__in={key[0] for key in keys},
             org_unit_id__in={key[1] for key in keys},
             period__in={key[2] for key in keys},
@@ -333,22 +301,28 @@ def actual_save_many(*, entries: Sequence[FigureEntry], by: User, check_only: bo
             # Nothing changes, so nothing is written (and a submission checks the version read).
             results.append(current)
             return
-        _check_state(current, version=entry.version, expect_status=OPEN_STATUSES)
-        if value != current.value:
+        old = current.value
+        changes = {"value": value, "numerator": entry.numerator, "denominator": entry.denominator}
+        outcome = changed_if_current(
+            current,
+            version=entry.version,
+            expect_status=OPEN_STATUSES,
+            wording=FIGURE_WORDING,
+            changes=changes if entry.note is None else {**changes, "note": entry.note},
+        )
+        if isinstance(outcome, Conflict):
+            raise outcome
+        if value != old:
             events.append(
                 ActualEvent(
                     actual=current,
                     by=by,
                     action=Action.CHANGE,
-                    old_value=current.value,
+                    old_value=old,
                     new_value=value,
                     message=entry.note or "",
                 )
             )
-        current.value, current.numerator, current.denominator = value, entry.numerator, entry.denominator
-        if entry.note is not None:
-            current.note = entry.note
-        current.version += 1
         updated.append(current)
         results.append(current)
 
@@ -462,62 +436,29 @@ def actual_submit_many(*, steps: Sequence[FigureStep], by: User, check_only: boo
     """Submit drafts and returned figures for review, all or nothing, in a fixed number of queries.
     A value that looks unusual (plausibility_warnings_for) needs a note saying why. `check_only`
     as for actual_save_many."""
-    writers = writer_paths(by)
-    stored = _locked([step.actual.pk for step in steps])
-    warnings = plausibility_warnings_for(list(stored.values()))
-    now = timezone.now()
+    warnings = plausibility_warnings_for([step.actual for step in steps])
 
-    def check(step: FigureStep) -> None:
-        current = stored[step.actual.pk]
-        _require_at(writers, current.org_unit, _writer_refusal())
-        if current.value is None:
+    def check(actual: Actual, note: str) -> None:
+        if actual.value is None:
             raise Invalid(_("Enter a value before submitting."), fields={"value": [_("This field is required.")]})
-        note = current.note if step.note is None else step.note
-        if warnings[current.pk] and not note.strip():
+        if warnings[actual.pk] and not note.strip():
             raise Invalid(
                 _("This value looks unusual: add a note explaining it before submitting."),
-                fields={"note": warnings[current.pk]},
+                fields={"note": warnings[actual.pk]},
             )
-        _check_state(current, version=step.expected_version, expect_status=OPEN_STATUSES)
-        current.status, current.note, current.submitted_by, current.submitted_at = ReviewStatus.SUBMITTED, note, by, now
 
-    _check_all(steps, check)
-    if check_only:
-        return []
-    submitted = [stored[step.actual.pk] for step in steps]
-    _stepped(submitted, ["status", "note", "submitted_by", "submitted_at"])
-    _events(submitted, by=by, action=Action.SUBMIT, messages={a.pk: a.note for a in submitted})
-    return submitted
+    notes = [step.actual.note if step.note is None else step.note for step in steps]
+    return _stepped(SUBMIT, steps, notes, by=by, check=check, check_only=check_only)
 
 
 def actual_submit(*, actual: Actual, version: int, by: User, note: str | None = None) -> Actual:
     return _single(lambda: actual_submit_many(steps=[FigureStep(actual, version, note)], by=by))
 
 
-def _reviewed(steps: Sequence[FigureStep], *, by: User, status: str, message: str) -> list[Actual]:
-    """Approve or return submitted figures: the reviewer's checks, then the step in bulk."""
-    reviewers = role_paths(by, {Role.REVIEWER})
-    stored = _locked([step.actual.pk for step in steps])
-    now = timezone.now()
-
-    def check(step: FigureStep) -> None:
-        current = stored[step.actual.pk]
-        _require_at(reviewers, current.org_unit, _reviewer_refusal())
-        _check_state(current, version=step.expected_version, expect_status={ReviewStatus.SUBMITTED})
-        current.status, current.message, current.reviewed_by, current.reviewed_at = status, message, by, now
-
-    _check_all(steps, check)
-    reviewed = [stored[step.actual.pk] for step in steps]
-    _stepped(reviewed, ["status", "message", "reviewed_by", "reviewed_at"])
-    return reviewed
-
-
 @transaction.atomic
 def actual_approve_many(*, steps: Sequence[FigureStep], by: User) -> list[Actual]:
     """Approve submitted figures (a reviewer's group), all or nothing, in a fixed number of queries."""
-    approved = _reviewed(steps, by=by, status=ReviewStatus.APPROVED, message="")
-    _events(approved, by=by, action=Action.APPROVE, messages={})
-    return approved
+    return _stepped(APPROVE, steps, [""] * len(steps), by=by)
 
 
 def actual_approve(*, actual: Actual, by: User, version: int | None = None) -> Actual:
@@ -528,10 +469,7 @@ def actual_approve(*, actual: Actual, by: User, version: int | None = None) -> A
 def actual_return_many(*, steps: Sequence[FigureStep], message: str, by: User) -> list[Actual]:
     """Return submitted figures to whoever submitted them, with the reviewer's message, all or
     nothing. Each submitter is notified (one notification, and an e-mail, per figure)."""
-    if not message.strip():
-        raise Invalid(_("Say why the figure is returned."), fields={"message": [_("This field is required.")]})
-    returned = _reviewed(steps, by=by, status=ReviewStatus.RETURNED, message=message)
-    _events(returned, by=by, action=Action.RETURN, messages=dict.fromkeys((a.pk for a in returned), message))
+    returned = _stepped(RETURN, steps, [message] * len(steps), by=by)
     for actual in returned:
         if actual.submitted_by is not None:
             text = _("%(reviewer)s returned «%(indicator)s» (%(unit)s, %(period)s): %(message)s") % {
@@ -552,21 +490,4 @@ def actual_return(*, actual: Actual, by: User, message: str, version: int | None
 
 @transaction.atomic
 def actual_unlock(*, actual: Actual, by: User, reason: str, version: int | None = None) -> Actual:
-    _require_at(role_paths(by, {Role.REVIEWER}), actual.org_unit, _reviewer_refusal())
-    if not reason.strip():
-        raise Invalid(_("Say why the figure is unlocked."), fields={"reason": [_("This field is required.")]})
-    current = conditional_update(
-        Actual.objects.select_related(*_RELATED),
-        actual,
-        version=actual.version if version is None else version,
-        expect_status={ReviewStatus.APPROVED},
-        wording=FIGURE_WORDING,
-        status=ReviewStatus.DRAFT,
-        reviewed_by=by,
-        reviewed_at=timezone.now(),
-    )
-    ActualEvent.objects.create(
-        actual=current, by=by, action=Action.UNLOCK, old_value=current.value, new_value=current.value, message=reason
-    )
-    figures_changed(current.indicator.plan_id)
-    return current
+    return _single(lambda: _stepped(UNLOCK, [FigureStep(actual, version)], [reason], by=by))

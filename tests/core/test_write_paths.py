@@ -93,7 +93,7 @@ def writes_in(module: ast.Module) -> Iterator[tuple[int, str, str]]:
                 and target.attr == "version"
                 and any(word in ast.unparse(target.value).lower() for word in VERSIONED_NAMES)
             ):
-                yield node.lineno, "version", f"{ast.unparse(target)} = …"
+                yield target.lineno, "version", f"{ast.unparse(target)} = …"
         # Raw SQL on the figures' tables.
         if isinstance(node, ast.Attribute) and node.attr == "db_table":
             names = chain(node)

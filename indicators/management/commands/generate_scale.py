@@ -9,6 +9,9 @@ Deterministic: the same --seed gives the same rows. The figures are written with
 services would have left them after create → submit → approve | return (status, version, who and
 when); their history (ActualEvent) is derived from those rows in one INSERT … SELECT per step. The
 one thing the services would also have done and this does not: a notification per returned figure.
+It writes around the figure services on purpose (tests/core/test_write_paths.py names it): they
+check, lock and write through the ORM, which for 3.3 million figures and their history would take
+hours, and the benchmarks need the rows, not the path.
 Every row satisfies the database's constraints; units are placed with treebeard's path scheme.
 """
 
