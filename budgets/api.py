@@ -33,7 +33,9 @@ from budgets.services import (
 )
 from healthplans.api import (
     HistoryAPI,
+    HistoryEntrySerializer,
     RecordDetailAPI,
+    ReviewedRecordSerializer,
     SelectorDetailAPI,
     SelectorListAPI,
     found_or_invalid,
@@ -67,16 +69,10 @@ class BudgetLineDetailAPI(SelectorDetailAPI):
     selector = budget_line_list
 
 
-class BudgetExecutionOutputSerializer(serializers.ModelSerializer):
+class BudgetExecutionOutputSerializer(ReviewedRecordSerializer):
     plan = serializers.IntegerField(source="budget_line.plan_id", read_only=True)
     rate = serializers.SerializerMethodField()
     warnings = serializers.SerializerMethodField()
-    submitted_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, allow_null=True
-    )
-    reviewed_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, allow_null=True
-    )
 
     class Meta:
         model = BudgetExecution
@@ -90,13 +86,7 @@ class BudgetExecutionOutputSerializer(serializers.ModelSerializer):
             "rate",
             "warnings",
             "note",
-            "status",
-            "message",
-            "version",
-            "submitted_by",
-            "submitted_at",
-            "reviewed_by",
-            "reviewed_at",
+            *ReviewedRecordSerializer.REVIEW_FIELDS,
         ]
 
     def get_rate(self, obj: BudgetExecution) -> str | None:
@@ -183,11 +173,7 @@ BudgetExecutionSubmitAPI, BudgetExecutionApproveAPI, BudgetExecutionReturnAPI, B
 
 
 class BudgetExecutionHistoryAPI(HistoryAPI):
-    class OutputSerializer(serializers.ModelSerializer):
-        by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-            slug_field="username", read_only=True, allow_null=True
-        )
-
+    class OutputSerializer(HistoryEntrySerializer):
         class Meta:
             model = BudgetExecutionEvent
             fields = [

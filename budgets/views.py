@@ -46,12 +46,13 @@ from budgets.services import (
     budget_execution_unlock,
     execution_warnings,
 )
+from healthplans.errors import refusal_on_row
 from healthplans.models import User
 from healthplans.periods import Period, PeriodError, parse_period
 from healthplans.selectors import roles_at
 from healthplans.vnnumber import NumberTextError as MoneyTextError
 from healthplans.vnnumber import format_money, parse_money
-from healthplans.workflow import OPEN_STATUSES, Conflict, Invalid, Move, ServiceError
+from healthplans.workflow import OPEN_STATUSES, Invalid, Move, ServiceError
 from plans.models import Plan
 from plans.selectors import plan_get_or_404
 
@@ -259,28 +260,6 @@ def _render(
     return render(request, "budgets/budget_page.html", context, status=status)
 
 
-def _row_failed(row: BudgetRow, exc: ServiceError, data: QueryDict) -> None:
-    """Put a service's refusal next to the field it concerns."""
-    if isinstance(exc, Conflict):
-        row.conflict = exc.current
-        row.errors.append(exc.message)
-        if exc.current is not None:
-            # The user now sees the stored amounts; saving again means overwriting them knowingly.
-            data[f"{row.prefix}-version"] = str(exc.current.version)
-        return
-    assert row.form is not None
-    for name, problems in exc.fields.items():
-        if name == "note":
-            # Disbursed above allocated: the service asks for a note explaining it.
-            row.form.add_error("note", [exc.message, *problems])
-        elif name in ("allocated", "disbursed"):
-            row.form.add_error(name, problems)
-        else:
-            row.errors.extend(problems)
-    if not exc.fields:
-        row.errors.append(exc.message)
-
-
 def _entry(row: BudgetRow, sheet: Sheet) -> AmountsEntry | None:
     """What the row's form asks to store, or None where it changes nothing."""
     assert row.form is not None
@@ -307,7 +286,7 @@ def _applied(rows: list[BudgetRow], results: list[BudgetExecution | ServiceError
     """The services' answers put on their rows; how many were written."""
     for row, result in zip(rows, results, strict=True):
         if isinstance(result, ServiceError):
-            _row_failed(row, result, data)
+            refusal_on_row(row, result, data, fields=("allocated", "disbursed"))
         else:
             row.node.execution = result
             row.version = result.version
@@ -439,6 +418,7 @@ def budget_history_view(request: HttpRequest, pk: int) -> HttpResponse:
         "line": execution.budget_line,
         "plan": execution.budget_line.plan,
         "events": budget_execution_history(execution=execution),
+        "history_headings": [_("Allocated"), _("Disbursed")],
         "page_url": budget_url(execution.budget_line.plan, execution.period),
     }
     return render(request, "budgets/history.html", context)

@@ -198,6 +198,25 @@ class WorkflowAPI(GenericAPIView):
         return Response(step.shown_by(step.transition(**{step.subject: subject}, by=request.user, **fields)).data)
 
 
+def username_field() -> "serializers.SlugRelatedField[Any]":
+    return serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+
+class ReviewedRecordSerializer(serializers.ModelSerializer):
+    """What a reviewed record shows of its review, users by name; a domain's serializer lists
+    REVIEW_FIELDS after its own."""
+
+    REVIEW_FIELDS = ["status", "message", "version", "submitted_by", "submitted_at", "reviewed_by", "reviewed_at"]
+    submitted_by = username_field()
+    reviewed_by = username_field()
+
+
+class HistoryEntrySerializer(serializers.ModelSerializer):
+    """An entry of a reviewed record's history, its author by name."""
+
+    by = username_field()
+
+
 class HistoryAPI(GenericAPIView):
     """A reviewed record's whole history in one answer (a plain list, as documented): it stays
     short. A domain names how the record is found (`fetch`), its history selector (`history`, taking

@@ -2,13 +2,14 @@
 a DRF exception handler, for pages by a middleware. Views call services and let refusals rise;
 a page that shows a refusal next to a field catches `Invalid` itself."""
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Collection
+from typing import Any, Protocol
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.utils.http import url_has_allowed_host_and_scheme
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -44,6 +45,44 @@ def back_to(request: HttpRequest, fallback: str) -> str:
     if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         return target
     return fallback
+
+
+class FormRow(Protocol):
+    """A row of a page's form that shows what a service refused of it."""
+
+    conflict: Any
+    errors: list[str]
+
+    @property
+    def prefix(self) -> str: ...
+
+    @property
+    def form(self) -> forms.Form | None: ...
+
+
+def refusal_on_row(row: FormRow, exc: ServiceError, data: QueryDict, *, fields: Collection[str]) -> None:
+    """A service's refusal of one row, shown on it: a conflict with the stored record (the form now
+    carries its version, so that saving again overwrites it knowingly); problems of the `fields`
+    next to them, and a note asked for (the problems are then warnings) with the refusal's words;
+    anything else on the row. A forbidden write is never a row's: it rises."""
+    if isinstance(exc, Forbidden):
+        raise exc
+    if isinstance(exc, Conflict):
+        row.conflict = exc.current
+        row.errors.append(exc.message)
+        if exc.current is not None:
+            data[f"{row.prefix}-version"] = str(exc.current.version)
+        return
+    assert row.form is not None
+    for name, problems in exc.fields.items():
+        if name == "note":
+            row.form.add_error("note", [exc.message, *problems])
+        elif name in fields:
+            row.form.add_error(name, problems)
+        else:
+            row.errors.extend(problems)
+    if not exc.fields:
+        row.errors.append(exc.message)
 
 
 class ServiceErrorMiddleware:
