@@ -2,7 +2,6 @@
 and verify a PDF (the last without logging in)."""
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from django.http import FileResponse, Http404
@@ -19,9 +18,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from healthplans.api import SelectorDetailAPI, SelectorListAPI
+from healthplans.api import SelectorDetailAPI, SelectorListAPI, found_or_invalid
 from healthplans.models import User
 from healthplans.selectors import org_unit_list
+from healthplans.workflow import Conflict
 from plans.models import Plan
 from plans.selectors import plan_get_or_404
 from reporting.models import Report, ReportStatus
@@ -29,7 +29,6 @@ from reporting.selectors import Verdict, pdf_verdict, report_get, report_list
 from reporting.services import (
     DELAYED_NOTICE,
     NARRATIVE_KEYS,
-    ReportError,
     report_narrative_update,
     report_regenerate,
     report_request,
@@ -97,18 +96,8 @@ class ReportOutputSerializer(serializers.ModelSerializer):
         return str(DELAYED_NOTICE) if obj.delayed else None
 
 
-class ReportErrorResponse(Response):
-    """A refused write: its status, a machine-readable code, the message and field errors."""
-
-    def __init__(self, error: ReportError) -> None:
-        super().__init__({"code": error.code, "detail": error.message, "errors": error.fields}, status=error.status)
-
-
-def report_write(write: Callable[[], Report], *, status: int = 200) -> Response:
-    try:
-        report = write()
-    except ReportError as error:
-        return ReportErrorResponse(error)
+def report_shown(report: Report, *, status: int = 200) -> Response:
+    """A written version; a refused write rises to the API's exception handler."""
     return Response(ReportOutputSerializer(report).data, status=status)
 
 
@@ -158,14 +147,14 @@ class ReportListCreateAPI(SelectorListAPI):
         plan = visible_plan(request, fields["plan"])
         org_unit = None
         if "org_unit" in fields:
-            org_unit = org_unit_list(fetched_by=acting_user(request)).filter(pk=fields["org_unit"]).first()
-            if org_unit is None:
-                message = _("Not found among what you may see.")
-                return Response({"code": "invalid", "detail": message, "errors": {"org_unit": [message]}}, 400)
-        return report_write(
-            lambda: report_request(plan=plan, period=fields["period"], org_unit=org_unit, by=acting_user(request)),
-            status=202,
-        )
+            org_unit = found_or_invalid(
+                org_unit_list(fetched_by=acting_user(request)),
+                fields["org_unit"],
+                field="org_unit",
+                message=_("Not found among what you may see."),
+            )
+        report = report_request(plan=plan, period=fields["period"], org_unit=org_unit, by=acting_user(request))
+        return report_shown(report, status=202)
 
 
 def visible_plan(request: Request, key: str) -> Plan:
@@ -209,20 +198,15 @@ class ReportNarrativeAPI(GenericAPIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
-        narrative = {**report.narrative, **fields.get("narrative", {})}
-
-        def write() -> Report:
-            updated = report_narrative_update(
-                report=report,
-                narrative=narrative,
-                document_number=fields.get("document_number"),
-                by=acting_user(request),
-            )
-            if fields["regenerate"]:
-                return report_regenerate(report=updated, by=acting_user(request))
-            return updated
-
-        return report_write(write, status=202 if fields["regenerate"] else 200)
+        updated = report_narrative_update(
+            report=report,
+            narrative={**report.narrative, **fields.get("narrative", {})},
+            document_number=fields.get("document_number"),
+            by=acting_user(request),
+        )
+        if fields["regenerate"]:
+            return report_shown(report_regenerate(report=updated, by=acting_user(request)), status=202)
+        return report_shown(updated)
 
 
 class ReportRegenerateAPI(APIView):
@@ -232,7 +216,7 @@ class ReportRegenerateAPI(APIView):
     @extend_schema(request=None, responses={202: ReportOutputSerializer})
     def post(self, request: Request, pk: int) -> Response:
         report = visible_report(request, pk)
-        return report_write(lambda: report_regenerate(report=report, by=acting_user(request)), status=202)
+        return report_shown(report_regenerate(report=report, by=acting_user(request)), status=202)
 
 
 class ReportSignAPI(APIView):
@@ -242,7 +226,7 @@ class ReportSignAPI(APIView):
     @extend_schema(request=None, responses={200: ReportOutputSerializer})
     def post(self, request: Request, pk: int) -> Response:
         report = visible_report(request, pk)
-        return report_write(lambda: report_sign(report=report, by=acting_user(request)))
+        return report_shown(report_sign(report=report, by=acting_user(request)))
 
 
 class PDFRenderer(BaseRenderer):
@@ -268,8 +252,7 @@ class ReportPdfAPI(GenericAPIView):
     def get(self, request: Request, pk: int) -> Response | FileResponse:
         report = visible_report(request, pk)
         if report.status not in {ReportStatus.READY, ReportStatus.SIGNED} or not report.pdf.name:
-            detail = _("The report is not ready yet.")
-            return Response({"code": "not_ready", "detail": detail, "errors": {}}, status=409)
+            raise Conflict(_("The report is not ready yet."), code="not_ready", current=report)
         signed = "-da-ky" if report.status == ReportStatus.SIGNED else "-du-thao"
         filename = f"bao-cao-{report.plan.slug}-{report.period}-v{report.version}{signed}.pdf"
         return FileResponse(

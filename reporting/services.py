@@ -29,6 +29,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from healthplans.models import OrgUnit, Role, User
 from healthplans.periods import Period, PeriodError, parse_period, plan_periods
 from healthplans.selectors import roles_at
+from healthplans.workflow import Conflict, Forbidden, Invalid, ServiceError
 from plans.models import Plan
 from reporting.models import Report, ReportStatus, narrative_default
 
@@ -51,40 +52,11 @@ CODE_LENGTH = 10
 REPORT_GENERATE_TASK = "reporting.tasks.report_generate"
 
 
-class ReportError(Exception):
-    """A refused write; `status` is the HTTP status the API answers with."""
-
-    status = 400
-    code = "invalid"
-
-    def __init__(self, message: str, *, code: str | None = None, fields: Mapping[str, list[str]] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code or self.code
-        self.fields = dict(fields or {})
-
-
-class ReportInvalid(ReportError):
-    pass
-
-
-class ReportForbidden(ReportError):
-    status = 403
-    code = "forbidden"
-
-
-class ReportSigningFailed(ReportError):
-    """The signing engine or the time-stamping service failed; nothing was stored."""
+class SigningUnavailable(ServiceError):
+    """The signing engine or the time-stamping service failed; nothing was stored (try again later)."""
 
     status = 503
     code = "signing_failed"
-
-
-class ReportConflict(ReportError):
-    """The version is signed (immutable), or not in the state the action needs."""
-
-    status = 409
-    code = "conflict"
 
 
 # --- Helpers ------------------------------------------------------------------------------------
@@ -109,18 +81,18 @@ def report_file_name(report: Report, *, signed: bool = False) -> str:
 
 def _check_roles(user: User, plan: Plan, allowed: set[str], message: str) -> None:
     if not roles_at(user, plan.issuer_org_unit) & allowed:
-        raise ReportForbidden(message)
+        raise Forbidden(message)
 
 
 def _check_period(plan: Plan, code: str) -> Period:
     try:
         period = parse_period(code)
     except PeriodError as error:
-        raise ReportInvalid(str(error), fields={"period": [str(error)]}) from None
+        raise Invalid(str(error), fields={"period": [str(error)]}) from None
     periods = plan.periods()
     if period not in periods:
         message = _("The plan does not report on the period %(period)s.") % {"period": period.code}
-        raise ReportInvalid(message, fields={"period": [message]})
+        raise Invalid(message, fields={"period": [message]})
     return period
 
 
@@ -166,7 +138,7 @@ def _clean_narrative(narrative: Mapping[str, Any]) -> dict[str, str]:
         else:
             cleaned[key] = value.strip()
     if errors:
-        raise ReportInvalid(_("The narrative was not saved."), fields=errors)
+        raise Invalid(_("The narrative was not saved."), fields=errors)
     return cleaned
 
 
@@ -205,7 +177,7 @@ def report_request(*, plan: Plan, period: str, org_unit: OrgUnit | None = None, 
     unit = org_unit or plan.issuer_org_unit
     if not unit.path.startswith(plan.issuer_org_unit.path):
         message = _("This unit is not part of the plan.")
-        raise ReportInvalid(message, fields={"org_unit": [message]})
+        raise Invalid(message, fields={"org_unit": [message]})
     with transaction.atomic():
         previous = Report.objects.filter(plan=plan, period=code, org_unit=unit).order_by("-version").first()
         narrative = dict(previous.narrative) if previous else narrative_default()
@@ -233,13 +205,14 @@ def report_narrative_update(
 
 def _check_editable(report: Report) -> None:
     if report.status == ReportStatus.SIGNED:
-        raise ReportConflict(
+        raise Conflict(
             _("Version %(version)s is signed and can no longer change; ask for a new version.")
             % {"version": report.version},
             code="signed",
+            current=report,
         )
     if report.status in {ReportStatus.QUEUED, ReportStatus.RUNNING}:
-        raise ReportConflict(_("The report is being generated; wait until it is ready."), code="in_progress")
+        raise Conflict(_("The report is being generated; wait until it is ready."), code="in_progress", current=report)
 
 
 def report_regenerate(*, report: Report, by: User) -> Report:
@@ -341,7 +314,7 @@ def report_render(*, report: Report, on_progress: Callable[[int], None] | None =
             locked = Report.objects.select_for_update().get(pk=report.pk)
             if locked.status != ReportStatus.RUNNING:
                 # Failed meanwhile (a time limit): this render is not the one that counts.
-                raise ReportConflict(_("The report changed while it was being generated."), code="changed")
+                raise Conflict(_("The report changed while it was being generated."), code="changed", current=locked)
             locked.pdf = stored
             locked.sha256 = digest
             locked.status = ReportStatus.READY
@@ -385,18 +358,21 @@ def report_sign(*, report: Report, by: User) -> Report:
         with transaction.atomic():
             locked = Report.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=report.pk)
             if locked.status == ReportStatus.SIGNED:
-                raise ReportConflict(
+                raise Conflict(
                     _("Version %(version)s is already signed; it cannot be signed again.")
                     % {"version": locked.version},
                     code="signed",
+                    current=locked,
                 )
             if locked.status != ReportStatus.READY:
-                raise ReportConflict(_("Only a report that is ready can be signed."), code="not_ready")
+                raise Conflict(_("Only a report that is ready can be signed."), code="not_ready", current=locked)
             with locked.pdf.open("rb") as stream:
                 draft = stream.read()
             if sha256_of(draft) != locked.sha256:
-                raise ReportConflict(
-                    _("The stored draft has changed since it was generated; generate it again."), code="altered"
+                raise Conflict(
+                    _("The stored draft has changed since it was generated; generate it again."),
+                    code="altered",
+                    current=locked,
                 )
             signed_at = timezone.now()
             try:
@@ -410,7 +386,7 @@ def report_sign(*, report: Report, by: User) -> Report:
                     signed_at=signed_at,
                 )
             except SigningFailed as error:
-                raise ReportSigningFailed(str(error)) from error
+                raise SigningUnavailable(str(error)) from error
             draft_name = locked.pdf.name
             # storage.save never overwrites: were the name taken, it picks another.
             signed_name = default_storage.save(report_file_name(locked, signed=True), ContentFile(signed))

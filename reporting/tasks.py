@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from healthplans.workflow import Conflict
 from reporting.services import (
-    ReportConflict,
     generation_lock,
     report_fail,
     report_generation_claim,
@@ -86,7 +86,7 @@ def report_generate(self: Task, report_id: int) -> str:
         except SoftTimeLimitExceeded as error:
             report_fail(report_id=report_id, reason=failure_reason(error))
             return "failed"
-        except ReportConflict:
+        except Conflict:
             return "superseded"
         except Exception as error:
             # A bug or bad data: another try would fail the same way.

@@ -5,12 +5,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from healthplans.formatting import period_label
 from healthplans.models import Role, User
 from healthplans.periods import PeriodError, parse_period
 from healthplans.selectors import roles_at
+from healthplans.workflow import Forbidden, Invalid
 from plans.selectors import plan_get_or_404
 from reporting.forms import NARRATIVE_LABELS, NarrativeForm, ReportRequestForm
 from reporting.models import Report, ReportStatus
@@ -18,7 +19,6 @@ from reporting.selectors import report_get, report_list, report_versions
 from reporting.services import (
     DELAYED_NOTICE,
     REQUESTER_ROLES,
-    ReportError,
     report_narrative_update,
     report_regenerate,
     report_request,
@@ -46,7 +46,8 @@ def plan_reports_view(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             report = report_request(plan=plan, period=form.cleaned_data["period"], by=user)
-        except ReportError as error:
+        # A refusal of who may ask is shown on the form too: the page answers everyone who reads the plan.
+        except (Invalid, Forbidden) as error:
             form.add_error(None, error.message)
         else:
             _tell_generation(request, report)
@@ -116,7 +117,7 @@ def report_narrative_view(request: HttpRequest, pk: int) -> HttpResponse:
                 report=report, narrative=form.narrative(), document_number=form.cleaned_data["document_number"], by=user
             )
             updated = report_regenerate(report=updated, by=user)
-        except ReportError as error:
+        except Invalid as error:
             form.add_error(None, error.message)
             for field, errors in error.fields.items():
                 if field in form.fields:
@@ -132,16 +133,15 @@ def report_narrative_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def report_sign_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """POST signs; GET (where a refused signature comes back to, with its message) shows the version."""
     user: User = request.user  # type: ignore[assignment]  # login_required
     report = _visible_report(request, pk)
-    try:
-        report_sign(report=report, by=user)
-    except ReportError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("The report is signed and issued."))
+    if request.method == "GET":
+        return redirect("report-detail", pk=report.pk)
+    report_sign(report=report, by=user)
+    messages.success(request, _("The report is signed and issued."))
     return redirect("report-detail", pk=report.pk)
 
 
@@ -150,11 +150,7 @@ def report_sign_view(request: HttpRequest, pk: int) -> HttpResponse:
 def report_regenerate_view(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]  # login_required
     report = _visible_report(request, pk)
-    try:
-        regenerated = report_regenerate(report=report, by=user)
-    except ReportError as error:
-        messages.error(request, error.message)
-        return redirect("report-detail", pk=report.pk)
+    regenerated = report_regenerate(report=report, by=user)
     _tell_generation(request, regenerated)
     return redirect("report-detail", pk=regenerated.pk)
 

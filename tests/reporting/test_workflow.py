@@ -11,13 +11,11 @@ import pytest
 from django.db import OperationalError
 
 from healthplans.models import User
+from healthplans.workflow import Conflict, Forbidden, Invalid
 from plans.models import Plan
 from reporting import rendering, tasks
 from reporting.models import Report, ReportStatus
 from reporting.services import (
-    ReportConflict,
-    ReportForbidden,
-    ReportInvalid,
     due_periods,
     report_narrative_update,
     report_regenerate,
@@ -128,14 +126,14 @@ def test_verification_codes_differ(django_capture_on_commit_callbacks: Any) -> N
 
 @pytest.mark.parametrize("username", ["laocai.station", "laocai.reviewer", "national.viewer", "muongkhuong.station"])
 def test_only_planners_and_officials_may_request(username: str) -> None:
-    with pytest.raises(ReportForbidden):
+    with pytest.raises(Forbidden):
         report_request(plan=plan(), period="2024H1", by=user(username))
     assert not Report.objects.exists()
 
 
 @pytest.mark.parametrize("period", ["2023", "2024H3", "2025", "abc"])
 def test_a_period_outside_the_plan_is_refused(period: str) -> None:
-    with pytest.raises(ReportInvalid) as refused:
+    with pytest.raises(Invalid) as refused:
         report_request(plan=plan(), period=period, by=user("laocai.planner"))
     assert "period" in refused.value.fields
 
@@ -153,7 +151,7 @@ def test_narrative_is_the_planners_and_regenerating_a_draft_rerenders_the_same_v
     generated: Any, media_root: Path, django_capture_on_commit_callbacks: Any
 ) -> None:
     report = generated()
-    with pytest.raises(ReportForbidden):
+    with pytest.raises(Forbidden):
         report_narrative_update(report=report, narrative={"causes": "x"}, by=user("laocai.official"))
     narrative = {"achievements": "Tỷ lệ tiêm chủng đạt 98 %.", "recommendations": "Đề nghị <b>bổ sung</b> kinh phí."}
     updated = report_narrative_update(
@@ -171,7 +169,7 @@ def test_narrative_is_the_planners_and_regenerating_a_draft_rerenders_the_same_v
 
 def test_narrative_with_unknown_sections_or_non_text_is_refused(generated: Any) -> None:
     report = generated()
-    with pytest.raises(ReportInvalid) as refused:
+    with pytest.raises(Invalid) as refused:
         report_narrative_update(report=report, narrative={"summary": "x", "causes": 3}, by=user("laocai.planner"))
     assert set(refused.value.fields) == {"narrative", "causes"}
 
@@ -179,7 +177,7 @@ def test_narrative_with_unknown_sections_or_non_text_is_refused(generated: Any) 
 def test_narrative_cannot_change_while_the_report_is_generated(django_capture_on_commit_callbacks: Any) -> None:
     with django_capture_on_commit_callbacks(execute=False):
         report = report_request(plan=plan(), period="2024H1", by=user("laocai.planner"))
-    with pytest.raises(ReportConflict) as refused:
+    with pytest.raises(Conflict) as refused:
         report_narrative_update(report=report, narrative={"causes": "x"}, by=user("laocai.planner"))
     assert refused.value.code == "in_progress"
 
@@ -199,10 +197,10 @@ def test_official_signs_a_ready_report_which_then_never_changes(
     signed_bytes = files[0].read_bytes()
     assert sha256_of(signed_bytes) == signed.sha256 != draft_sha
 
-    with pytest.raises(ReportConflict) as again:
+    with pytest.raises(Conflict) as again:
         report_sign(report=signed, by=user("laocai.official"))
     assert again.value.code == "signed"
-    with pytest.raises(ReportConflict) as edit:
+    with pytest.raises(Conflict) as edit:
         report_narrative_update(report=signed, narrative={"causes": "x"}, by=user("laocai.planner"))
     assert edit.value.code == "signed"
 
@@ -218,7 +216,7 @@ def test_official_signs_a_ready_report_which_then_never_changes(
 @pytest.mark.parametrize("username", ["laocai.planner", "laocai.reviewer", "laocai.station", "national.viewer"])
 def test_only_officials_sign(generated: Any, username: str) -> None:
     report = generated()
-    with pytest.raises(ReportForbidden):
+    with pytest.raises(Forbidden):
         report_sign(report=report, by=user(username))
     report.refresh_from_db()
     assert report.status == ReportStatus.READY
@@ -227,7 +225,7 @@ def test_only_officials_sign(generated: Any, username: str) -> None:
 def test_a_report_not_yet_ready_cannot_be_signed(django_capture_on_commit_callbacks: Any) -> None:
     with django_capture_on_commit_callbacks(execute=False):
         report = report_request(plan=plan(), period="2024H1", by=user("laocai.planner"))
-    with pytest.raises(ReportConflict) as refused:
+    with pytest.raises(Conflict) as refused:
         report_sign(report=report, by=user("laocai.official"))
     assert refused.value.code == "not_ready"
 
@@ -236,7 +234,7 @@ def test_a_draft_changed_on_disk_is_not_signed(generated: Any, media_root: Path)
     report = generated()
     path = report_files(media_root, report)[0]
     path.write_bytes(path.read_bytes() + b"\n% tampered\n")
-    with pytest.raises(ReportConflict) as refused:
+    with pytest.raises(Conflict) as refused:
         report_sign(report=report, by=user("laocai.official"))
     assert refused.value.code == "altered"
 
