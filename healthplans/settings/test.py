@@ -12,6 +12,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 # Tests that need a worker start a real one; the rest run tasks in-process.
 CELERY_TASK_ALWAYS_EAGER = True
-# Tests write figures around the services (fixtures); the roll-up cache's own test turns it on.
+# Off while some tests still write figures around the services (Actual.objects.create, SQL), which
+# renew no cached roll-up; the roll-up cache's own test (tests/scale) turns it on. Once none do, the
+# production default of base.py applies here too.
 FIGURES_CACHE_SECONDS = 0
 REPORT_SIGNING_PASSPHRASE = os.environ.get("REPORT_SIGNING_PASSPHRASE") or "healthplans-demo-pki"

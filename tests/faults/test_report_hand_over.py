@@ -42,14 +42,13 @@ def requested(period: str, django_capture_on_commit_callbacks: Any, *, handed_ov
 
 
 def test_a_version_the_broker_never_took_says_it_is_delayed(
-    django_capture_on_commit_callbacks: Any, api_as: Any, client: Any
+    django_capture_on_commit_callbacks: Any, api_as: Any, login: Any
 ) -> None:
     report = requested("2024H1", django_capture_on_commit_callbacks)
     body = api_as("laocai.planner").get(f"/api/reports/{report.pk}/").json()
     assert (body["status"], body["delayed"]) == ("queued", True)
     assert body["notice"].startswith(DELAYED)
-    client.force_login(User.objects.get(username="laocai.planner"))
-    assert DELAYED in client.get(f"/reports/{report.pk}/").content.decode()
+    assert DELAYED in login("laocai.planner").get(f"/reports/{report.pk}/").content.decode()
 
 
 def test_beat_hands_over_only_the_versions_never_handed_over(

@@ -102,18 +102,15 @@ def test_demo_password_passes_the_validators() -> None:
         ("password12345", "Mật khẩu này quá phổ biến."),
     ],
 )
-def test_password_change_refuses_a_weak_password_in_vietnamese(client: Client, password: str, message: str) -> None:
-    admin = User.objects.get(username="admin")
-    client.force_login(admin)
-    response = client.post(
+def test_password_change_refuses_a_weak_password_in_vietnamese(login: Any, password: str, message: str) -> None:
+    response = login("admin").post(
         "/admin/password_change/",
         {"old_password": settings.DEMO_PASSWORD, "new_password1": password, "new_password2": password},
         HTTP_ACCEPT_LANGUAGE="vi",
     )
     assert response.status_code == 200
     assert message in response.content.decode()
-    admin.refresh_from_db()
-    assert admin.check_password(settings.DEMO_PASSWORD)
+    assert User.objects.get(username="admin").check_password(settings.DEMO_PASSWORD)
 
 
 # ---- audit history: logins ------------------------------------------------------------------

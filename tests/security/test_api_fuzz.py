@@ -22,11 +22,19 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from budgets.models import BudgetExecution, BudgetLine
+from budgets.services import (
+    budget_execution_approve,
+    budget_execution_create,
+    budget_execution_return,
+    budget_execution_submit,
+)
 from healthplans.models import OrgUnit, User
 from healthplans.workflow import ReviewStatus
 from indicators.models import Actual, Indicator
+from indicators.selectors import entry_indicators
 from plans.models import Plan
 from reporting.models import Report, ReportStatus
+from tests.factories import figures_entered
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 ROLES = ["laocai.planner", "laocai.reviewer", "laocai.station", "national.viewer"]
@@ -49,42 +57,58 @@ def wsgi_app(db: None) -> Iterator[Any]:
     request_finished.connect(close_old_connections)
 
 
+def amounts_in(line: BudgetLine, status: str, *, by: User, reviewer: User) -> BudgetExecution:
+    """Amounts of a line for 2024 entered and taken to `status` through the budget services."""
+    execution = budget_execution_create(budget_line=line, period="2024", allocated=1_000_000, disbursed=250_000, by=by)
+    if status == ReviewStatus.DRAFT:
+        return execution
+    execution = budget_execution_submit(execution=execution, version=execution.version, by=by)
+    if status == ReviewStatus.APPROVED:
+        return budget_execution_approve(execution=execution, by=reviewer)
+    if status == ReviewStatus.RETURNED:
+        return budget_execution_return(execution=execution, by=reviewer, message="Chưa khớp chứng từ.")
+    return execution
+
+
 @pytest.fixture
 def objects_by_path(db: None) -> dict[str, list[int]]:
     """Ids that exist, by the collection of their path: figures and amounts in every state in
     Lào Cai and a figure of Bắc Kạn, a report, and the seed's plans, indicators and budget lines.
-    Generated ids land on them, so operations are fuzzed on real objects, within reach or not."""
+    Generated ids land on them, so operations are fuzzed on real objects, within reach or not.
+    Figures and amounts are written through their services, as users write them."""
     plan = Plan.objects.select_related("issuer_org_unit").get(slug="laocai-city-de-an-07-2024")
     station = OrgUnit.objects.get(code="laocai-city-ta-phoi-tyt")
     backan = Plan.objects.select_related("issuer_org_unit").get(slug="backan-gsd-2025-2030")
+    planner, reviewer = User.objects.get(username="laocai.planner"), User.objects.get(username="laocai.reviewer")
     statuses = [ReviewStatus.DRAFT, ReviewStatus.SUBMITTED, ReviewStatus.APPROVED, ReviewStatus.RETURNED]
+    entered = set(Actual.objects.filter(org_unit=station, period="2024H1").values_list("indicator_id", flat=True))
+    free = [i for i in entry_indicators(fetched_by=planner, plan=plan, unit=station) if i.pk not in entered]
     actuals = [
-        Actual.objects.create(
-            tenant=station.tenant,
-            indicator=indicator,
+        figure
+        for indicator, status in zip(free, statuses, strict=False)
+        for figure in figures_entered(
             org_unit=station,
             period="2024H1",
-            value=Decimal("90.5"),
+            values=[(indicator, Decimal(90))],
+            by=planner,
             status=status,
-            submitted_by=User.objects.get(username="laocai.station"),
+            reviewer=reviewer,
+            note="Số liệu kiểm tra.",
         )
-        for indicator, status in zip(Indicator.objects.filter(plan=plan).order_by("order"), statuses, strict=False)
     ]
-    actuals.append(
-        Actual.objects.create(
-            tenant=backan.tenant,
-            indicator=Indicator.objects.filter(plan=backan).order_by("order").first(),
-            org_unit=backan.issuer_org_unit,
-            period="2025",
-            value=Decimal(3),
-            status=ReviewStatus.SUBMITTED,
-        )
+    backan_planner = User.objects.get(username="backan.planner")
+    (backan_indicator, *_others) = entry_indicators(fetched_by=backan_planner, plan=backan, unit=backan.issuer_org_unit)
+    actuals += figures_entered(
+        org_unit=backan.issuer_org_unit,
+        period="2025",
+        values=[(backan_indicator, Decimal(3))],
+        by=backan_planner,
+        status=ReviewStatus.SUBMITTED,
+        note="Số liệu kiểm tra.",
     )
+    lines = BudgetLine.objects.filter(plan=plan, year=2024).exclude(executions__period="2024").order_by("pk")
     executions = [
-        BudgetExecution.objects.create(
-            tenant=plan.tenant, budget_line=line, period="2024", allocated=1_000_000, disbursed=250_000, status=status
-        )
-        for line, status in zip(BudgetLine.objects.filter(plan=plan).order_by("pk"), statuses, strict=False)
+        amounts_in(line, status, by=planner, reviewer=reviewer) for line, status in zip(lines, statuses, strict=False)
     ]
     report = Report.objects.create(
         tenant=plan.tenant,
