@@ -25,41 +25,17 @@ from healthplans.selectors import Actor, org_unit_list
 from healthplans.vnnumber import NumberTextError as NumberError
 from healthplans.vnnumber import parse_number
 from healthplans.workflow import OPEN_STATUSES, Conflict, Forbidden, ServiceError
-
-# indicators.spreadsheets imports unit_entry_level, grid_actuals, may_write, visible_entry_units and
-# writer_paths from here until it reads them from their homes (indicators.models, .selectors).
-from indicators.models import (
-    Actual,
-    Indicator,
-    Target,
-    unit_entry_level,  # noqa: F401
-)
-from indicators.selectors import (  # noqa: F401
-    cells_figures,
-    grid_actuals,
-    grid_indicators,
-    may_write,
-    visible_entry_units,
-    writer_paths,
-)
+from indicators.models import Actual, Indicator
+from indicators.selectors import cells_figures, grid_indicators
 from indicators.services import FigureEntry, FigureStep, RowsRefused, actual_save_many, actual_submit_many
 from indicators.views.grid_tables import cell_title, period_grid, vn_value, years_grid
 from plans.models import Plan
 from plans.selectors import plan_get_or_404, plan_list
 
 
-def plan_target(indicator: Indicator, year: int) -> Target | None:
-    """Kept while indicators.spreadsheets imports it from here: Indicator.target_for(year)."""
-    return indicator.target_for(year)
-
-
-def last_year(plan: Plan) -> int:
-    return plan.vision_year or plan.end_year
-
-
 def year_param(request: HttpRequest, name: str, default: int, plan: Plan) -> int:
     text = request.GET.get(name) or str(default)
-    if not text.isdigit() or not plan.start_year <= int(text) <= last_year(plan):
+    if not text.isdigit() or not plan.start_year <= int(text) <= plan.last_year:
         raise Http404
     return int(text)
 
@@ -107,7 +83,7 @@ def grid_view(request: HttpRequest) -> HttpResponse:
         "plans": plans,
         "plan": plan,
         "periods": periods,
-        "years": list(range(plan.start_year, last_year(plan) + 1)),
+        "years": list(range(plan.start_year, plan.last_year + 1)),
         "text": js_text(),
     }
     if code := request.GET.get("period"):
@@ -125,7 +101,7 @@ def grid_view(request: HttpRequest) -> HttpResponse:
         if indicator is None:
             raise Http404
         first = year_param(request, "from", plan.start_year, plan)
-        last = year_param(request, "to", last_year(plan), plan)
+        last = year_param(request, "to", plan.last_year, plan)
         if first > last:
             raise Http404
         years = list(range(first, last + 1))
