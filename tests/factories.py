@@ -20,14 +20,8 @@ from factory.django import DjangoModelFactory, Password
 from healthplans.models import Agency, OrgUnit, Role, RoleAssignment, Tenant, User
 from healthplans.workflow import ReviewStatus
 from indicators.models import Actual, Direction, Indicator, Rollup, Target, UnitKind, unit_entry_level
-from indicators.services import (
-    FigureStep,
-    NewFigure,
-    actual_approve_many,
-    actual_create_many,
-    actual_return_many,
-    actual_submit_many,
-)
+from indicators.entries import FigureStep, NewFigure
+from indicators.services import actual_approve_many, actual_create_many, actual_return_many, actual_submit_many
 from plans.models import Plan
 
 PASSWORD = "factory-password"
