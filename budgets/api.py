@@ -34,11 +34,13 @@ from budgets.services import (
 from healthplans.api import (
     HistoryAPI,
     HistoryEntrySerializer,
+    RecordAccess,
     RecordDetailAPI,
     ReviewedRecordSerializer,
-    SelectorDetailAPI,
     SelectorListAPI,
     found_or_invalid,
+    related_by,
+    selector_apis,
     workflow_apis,
 )
 from healthplans.errors import current_shown_by
@@ -47,29 +49,20 @@ from plans.selectors import plan_get_or_404
 
 
 class BudgetLineOutputSerializer(serializers.ModelSerializer):
-    agency: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="code", read_only=True, allow_null=True
-    )
-    funding_source: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="code", read_only=True, allow_null=True
-    )
+    agency = related_by("code")
+    funding_source = related_by("code")
 
     class Meta:
         model = BudgetLine
         fields = ["id", "plan", "parent", "code", "name", "agency", "year", "amount", "amount_text", "funding_source"]
 
 
-class BudgetLineListAPI(SelectorListAPI):
-    OutputSerializer = BudgetLineOutputSerializer
-    selector = budget_line_list
-
-
-class BudgetLineDetailAPI(SelectorDetailAPI):
-    OutputSerializer = BudgetLineOutputSerializer
-    selector = budget_line_list
+BudgetLineListAPI, BudgetLineDetailAPI = selector_apis(BudgetLineOutputSerializer, budget_line_list)
 
 
 class BudgetExecutionOutputSerializer(ReviewedRecordSerializer):
+    """What was allocated and disbursed on a budget line for a period, and where its review stands."""
+
     plan = serializers.IntegerField(source="budget_line.plan_id", read_only=True)
     rate = serializers.SerializerMethodField()
     warnings = serializers.SerializerMethodField()
@@ -103,6 +96,9 @@ current_shown_by(BudgetExecution, BudgetExecutionOutputSerializer)
 
 def visible_execution(request: Request, pk: int) -> BudgetExecution:
     return budget_execution_get_or_404(fetched_by=request.user, pk=pk)
+
+
+EXECUTION = RecordAccess("execution", visible_execution, BudgetExecutionOutputSerializer)
 
 
 NOT_SAVED = gettext_lazy("The amounts were not saved.")
@@ -144,10 +140,7 @@ class BudgetExecutionDetailAPI(RecordDetailAPI):
     """GET one line's amounts for a period; PATCH {"version", "allocated", "disbursed", "note"} (an amount
     left out keeps its value)."""
 
-    OutputSerializer = BudgetExecutionOutputSerializer
-    selector = budget_execution_list
-    subject = "execution"
-    fetch = visible_execution
+    access = EXECUTION
     update = budget_execution_update
 
     class InputSerializer(serializers.Serializer):
@@ -161,19 +154,16 @@ class BudgetExecutionDetailAPI(RecordDetailAPI):
 
 
 BudgetExecutionSubmitAPI, BudgetExecutionApproveAPI, BudgetExecutionReturnAPI, BudgetExecutionUnlockAPI = workflow_apis(
-    "BudgetExecution",
-    subject="execution",
-    fetch=visible_execution,
-    shown_by=BudgetExecutionOutputSerializer,
-    submit=budget_execution_submit,
-    approve=budget_execution_approve,
-    return_=budget_execution_return,
-    unlock=budget_execution_unlock,
+    EXECUTION, budget_execution_submit, budget_execution_approve, budget_execution_return, budget_execution_unlock
 )
 
 
 class BudgetExecutionHistoryAPI(HistoryAPI):
+    """Every step of one line's amounts for a period: who, when, the amounts before and after, why."""
+
     class OutputSerializer(HistoryEntrySerializer):
+        """One step of the amounts' history."""
+
         class Meta:
             model = BudgetExecutionEvent
             fields = [
@@ -187,8 +177,7 @@ class BudgetExecutionHistoryAPI(HistoryAPI):
                 "message",
             ]
 
-    subject = "execution"
-    fetch = visible_execution
+    access = EXECUTION
     history = budget_execution_history
 
 

@@ -19,31 +19,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from budgets.models import BudgetExecution, BudgetExecutionEvent, BudgetLine
+from healthplans import workflow
 from healthplans.models import Role, User
 from healthplans.notifications import notification_send
 from healthplans.periods import Period, PeriodError, parse_period
 from healthplans.selectors import roles_at
 from healthplans.vnnumber import format_money
-from healthplans.workflow import (
-    APPROVE,
-    OPEN_STATUSES,
-    RETURN,
-    SUBMIT,
-    UNLOCK,
-    Action,
-    Conflict,
-    Forbidden,
-    Invalid,
-    Move,
-    ServiceError,
-    Wording,
-    Workflow,
-    changed_if_current,
-    locked,
-    review_step,
-    review_step_many,
-    save_changed,
-)
+from healthplans.workflow import OPEN_STATUSES, Action, Conflict, Forbidden, Invalid, ServiceError, Wording
 from plans.models import Plan
 
 # Finance work is a planner's: no separate finance role exists (yet).
@@ -140,7 +122,7 @@ def _executions() -> QuerySet[BudgetExecution]:
     return BudgetExecution.objects.select_related("budget_line__plan__issuer_org_unit")
 
 
-AMOUNTS_FLOW = Workflow(
+AMOUNTS_FLOW = workflow.Workflow(
     records=_executions,
     wording=AMOUNTS_WORDING,
     check_writer=_check_writers,
@@ -203,7 +185,7 @@ def budget_execution_save_many(
     stored = (
         {
             (execution.budget_line_id, execution.period): execution
-            for execution in locked(_executions()).filter(
+            for execution in workflow.locked(_executions()).filter(
                 budget_line__in={line for line, _code in wanted}, period__in={code for _line, code in wanted}
             )
         }
@@ -237,7 +219,7 @@ def budget_execution_save_many(
             continue
         old = (existing.allocated, existing.disbursed)
         amounts = {"allocated": entry.allocated, "disbursed": entry.disbursed}
-        result = changed_if_current(
+        result = workflow.changed_if_current(
             existing,
             version=entry.version,
             expect_status=OPEN_STATUSES,
@@ -260,7 +242,7 @@ def budget_execution_save_many(
             budget_line__in={line for line, _code in keys}, period__in={c for _l, c in keys}
         )
         raise _exists(next((e for e in recorded if (e.budget_line_id, e.period) in keys), None)) from exc
-    save_changed(changed, ["allocated", "disbursed", "note"])
+    workflow.save_changed(changed, ["allocated", "disbursed", "note"])
     events += [
         _event(execution, by=by, action=Action.CREATE, old=(None, None), message=execution.note) for execution in new
     ]
@@ -320,11 +302,11 @@ def _check_submittable(execution: BudgetExecution, note: str) -> None:
 
 @transaction.atomic
 def budget_execution_submit_many(
-    *, submissions: Sequence[Move[BudgetExecution]], by: User
+    *, submissions: Sequence[workflow.Move[BudgetExecution]], by: User
 ) -> list[BudgetExecution | ServiceError]:
     """Amounts submitted for review together (the budget page), each with its note, in a fixed
     number of queries; each refusal in its place."""
-    return review_step_many(AMOUNTS_FLOW, submissions, step=SUBMIT, by=by, check=_check_submittable)
+    return workflow.review_step_many(AMOUNTS_FLOW, submissions, step=workflow.SUBMIT, by=by, check=_check_submittable)
 
 
 @transaction.atomic
@@ -332,14 +314,14 @@ def budget_execution_submit(
     *, execution: BudgetExecution, version: int, by: User, note: str | None = None
 ) -> BudgetExecution:
     text = execution.note if note is None else note
-    return review_step(
-        AMOUNTS_FLOW, execution, step=SUBMIT, by=by, version=version, text=text, check=_check_submittable
+    return workflow.review_step(
+        AMOUNTS_FLOW, execution, step=workflow.SUBMIT, by=by, version=version, text=text, check=_check_submittable
     )
 
 
 @transaction.atomic
 def budget_execution_approve(*, execution: BudgetExecution, by: User, version: int | None = None) -> BudgetExecution:
-    return review_step(AMOUNTS_FLOW, execution, step=APPROVE, by=by, version=version)
+    return workflow.review_step(AMOUNTS_FLOW, execution, step=workflow.APPROVE, by=by, version=version)
 
 
 def budget_page_url(execution: BudgetExecution) -> str:
@@ -351,7 +333,7 @@ def budget_page_url(execution: BudgetExecution) -> str:
 def budget_execution_return(
     *, execution: BudgetExecution, by: User, message: str, version: int | None = None
 ) -> BudgetExecution:
-    current = review_step(AMOUNTS_FLOW, execution, step=RETURN, by=by, version=version, text=message)
+    current = workflow.review_step(AMOUNTS_FLOW, execution, step=workflow.RETURN, by=by, version=version, text=message)
     if current.submitted_by_id:
         line = current.budget_line
         text = _("%(reviewer)s returned the budget of «%(line)s» (%(period)s): %(message)s") % {
@@ -369,4 +351,4 @@ def budget_execution_return(
 def budget_execution_unlock(
     *, execution: BudgetExecution, by: User, reason: str, version: int | None = None
 ) -> BudgetExecution:
-    return review_step(AMOUNTS_FLOW, execution, step=UNLOCK, by=by, version=version, text=reason)
+    return workflow.review_step(AMOUNTS_FLOW, execution, step=workflow.UNLOCK, by=by, version=version, text=reason)

@@ -63,15 +63,36 @@ class SelectorDetailAPI(GenericAPIView):
         return Response(self.OutputSerializer(obj).data)
 
 
+def selector_apis(
+    shown_by: type[serializers.ModelSerializer], selector: Callable[..., QuerySet[Any]]
+) -> tuple[type[SelectorListAPI], type[SelectorDetailAPI]]:
+    """The list and the detail API of what a selector reads ("<Model>ListAPI", "<Model>DetailAPI")."""
+    model = shown_by.Meta.model.__name__
+    attributes = {"OutputSerializer": shown_by, "selector": selector}
+    return (
+        type(f"{model}ListAPI", (SelectorListAPI,), attributes),
+        type(f"{model}DetailAPI", (SelectorDetailAPI,), attributes),
+    )
+
+
+class RecordAccess(NamedTuple):
+    """How an app's API reaches one kind of reviewed record: the keyword its services take it by
+    (`subject`), how it is found within reach (`fetch`, 404 outside it) and how it is shown."""
+
+    subject: str
+    fetch: Callable[[Request, int], Any]
+    shown_by: type[serializers.ModelSerializer]
+
+
 class RecordSchema(Schema):
     """A record's API documented as it answers: what a write takes is its InputSerializer, every
-    answer its OutputSerializer."""
+    answer the record as shown."""
 
     def get_request_serializer(self) -> Any:
         return self.record_api.InputSerializer() if self.method != "GET" else None
 
     def get_response_serializers(self) -> Any:
-        return self.record_api.OutputSerializer
+        return self.record_api.access.shown_by
 
     @property
     def record_api(self) -> "RecordDetailAPI":
@@ -79,27 +100,32 @@ class RecordSchema(Schema):
         return self.view
 
 
-class RecordDetailAPI(SelectorDetailAPI):
-    """GET one reviewed record within reach; PATCH it through its update service (`update`, taking
-    the record by `subject`) with what `InputSerializer` reads, completed by `patched`."""
+class RecordDetailAPI(GenericAPIView):
+    """GET one reviewed record within reach; PATCH it through its update service (`update`) with
+    what `InputSerializer` reads, completed by `patched`."""
 
+    access: ClassVar[RecordAccess]
     InputSerializer: ClassVar[type[serializers.Serializer]]
     schema = RecordSchema()
-    subject: ClassVar[str]
-    fetch: ClassVar[Callable[[Request, int], Any]]
     update: ClassVar[Callable[..., Any]]
+
+    def get_serializer_class(self) -> type[serializers.ModelSerializer]:
+        return self.access.shown_by
 
     def patched(self, record: Any, fields: dict[str, Any]) -> dict[str, Any]:
         """What the update service is given besides the record (a domain may fill in what was left out)."""
         return fields
 
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(self.access.shown_by(self.access.fetch(request, pk)).data)
+
     def patch(self, request: Request, pk: int) -> Response:
-        api = type(self)
-        record = api.fetch(request, pk)
+        access = self.access
+        record = access.fetch(request, pk)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = self.patched(record, dict(data.validated_data))
-        return Response(self.OutputSerializer(api.update(**{api.subject: record}, by=request.user, **fields)).data)
+        return Response(access.shown_by(type(self).update(**{access.subject: record}, by=request.user, **fields)).data)
 
 
 def found_or_invalid[Found: Model](queryset: QuerySet[Found], pk: int, *, field: str, message: "StrOrPromise") -> Found:
@@ -198,8 +224,9 @@ class WorkflowAPI(GenericAPIView):
         return Response(step.shown_by(step.transition(**{step.subject: subject}, by=request.user, **fields)).data)
 
 
-def username_field() -> "serializers.SlugRelatedField[Any]":
-    return serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+def related_by(slug_field: str) -> "serializers.SlugRelatedField[Any]":
+    """A related object shown by one of its fields (a user by username, an agency by code), or null."""
+    return serializers.SlugRelatedField(slug_field=slug_field, read_only=True, allow_null=True)
 
 
 class ReviewedRecordSerializer(serializers.ModelSerializer):
@@ -207,35 +234,34 @@ class ReviewedRecordSerializer(serializers.ModelSerializer):
     REVIEW_FIELDS after its own."""
 
     REVIEW_FIELDS = ["status", "message", "version", "submitted_by", "submitted_at", "reviewed_by", "reviewed_at"]
-    submitted_by = username_field()
-    reviewed_by = username_field()
+    submitted_by = related_by("username")
+    reviewed_by = related_by("username")
 
 
 class HistoryEntrySerializer(serializers.ModelSerializer):
     """An entry of a reviewed record's history, its author by name."""
 
-    by = username_field()
+    by = related_by("username")
 
 
 class HistoryAPI(GenericAPIView):
     """A reviewed record's whole history in one answer (a plain list, as documented): it stays
-    short. A domain names how the record is found (`fetch`), its history selector (`history`, taking
-    the record by `subject`) and how an entry is shown (`OutputSerializer`)."""
+    short. A domain names how the record is reached (`access`), its history selector (`history`)
+    and how an entry is shown (`OutputSerializer`)."""
 
     OutputSerializer: ClassVar[type[serializers.Serializer]]
     schema = ListSchema()
     pagination_class = None
-    subject: ClassVar[str]
-    fetch: ClassVar[Callable[[Request, int], Any]]
+    access: ClassVar[RecordAccess]
     history: ClassVar[Callable[..., QuerySet[Any]]]
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
         return self.OutputSerializer
 
     def get(self, request: Request, pk: int) -> Response:
-        api = type(self)
-        record = api.fetch(request, pk)
-        return Response(self.OutputSerializer(api.history(**{api.subject: record}), many=True).data)
+        record = self.access.fetch(request, pk)
+        entries = type(self).history(**{self.access.subject: record})
+        return Response(self.OutputSerializer(entries, many=True).data)
 
 
 class NoteInput(WorkflowAPI.InputSerializer):
@@ -258,19 +284,16 @@ class WorkflowAPIs(NamedTuple):
 
 
 def workflow_apis(
-    prefix: str,
-    *,
-    subject: str,
-    fetch: Callable[[Request, int], Any],
-    shown_by: type[serializers.Serializer],
+    access: RecordAccess,
     submit: Callable[..., Any],
     approve: Callable[..., Any],
     return_: Callable[..., Any],
     unlock: Callable[..., Any],
 ) -> WorkflowAPIs:
-    """The four steps' APIs of one kind of record ("<prefix>SubmitAPI", …), each answering with the
-    stored record as `shown_by` shows it."""
-    base = {"subject": subject, "fetch": fetch, "shown_by": shown_by}
+    """The four steps' APIs of one kind of record, named after its model ("ActualSubmitAPI", …),
+    each calling the step's service and answering with the stored record as shown."""
+    prefix = access.shown_by.Meta.model.__name__
+    base = {"subject": access.subject, "fetch": access.fetch, "shown_by": access.shown_by}
     steps = (
         ("Submit", NoteInput, submit),
         ("Approve", None, approve),
@@ -283,7 +306,7 @@ def workflow_apis(
         if needs is not None:
             attributes["serializer_class"] = needs
         api = type(f"{prefix}{name}API", (WorkflowAPI,), attributes)
-        apis.append(extend_schema(responses={200: shown_by})(api))
+        apis.append(extend_schema(responses={200: access.shown_by})(api))
     return WorkflowAPIs(*apis)
 
 
