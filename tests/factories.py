@@ -19,8 +19,8 @@ from factory.django import DjangoModelFactory, Password
 
 from healthplans.models import Agency, OrgUnit, Role, RoleAssignment, Tenant, User
 from healthplans.workflow import ReviewStatus
-from indicators.models import Actual, Direction, Indicator, Rollup, Target, UnitKind, unit_entry_level
 from indicators.entries import FigureStep, NewFigure
+from indicators.models import Actual, Direction, Indicator, Rollup, Target, UnitKind, unit_entry_level
 from indicators.services import actual_approve_many, actual_create_many, actual_return_many, actual_submit_many
 from plans.models import Plan
 
