@@ -9,6 +9,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
+from fontpkg_noto_serif import ROOT as NOTO_SERIF_ROOT  # type: ignore[import-untyped]
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("HEALTHPLANS_VAR_DIR", BASE_DIR / "var"))
@@ -312,13 +313,30 @@ REPORT_TSA_URL = os.environ.get("REPORT_TSA_URL", "")
 REPORT_TRUST_ROOTS = env_list("REPORT_TRUST_ROOTS", "")
 # Whether the signing worker may fetch CRLs / OCSP responses of real certificates (PAdES B-LT).
 REPORT_FETCH_REVOCATION_INFO = env_bool("REPORT_FETCH_REVOCATION_INFO", False)
-# The stamp's font: 1000 units per em, since pyHanko 0.38 spreads the letters of 2048-unit fonts.
-REPORT_STAMP_FONT = Path(os.environ.get("REPORT_STAMP_FONT", "/usr/share/fonts/truetype/noto/NotoSerif-Regular.ttf"))
+# The stamp's font: 1000 units per em, since pyHanko 0.38 spreads the letters of 2048-unit fonts;
+# by default the reports' own Noto Serif, installed with the project (its default instance is Regular).
+REPORT_STAMP_FONT = Path(os.environ.get("REPORT_STAMP_FONT", NOTO_SERIF_ROOT / "files" / "NotoSerif[wdth,wght].ttf"))
+# Revocation data the verifier reads for real certificates, whatever a file embeds: CRL files
+# the operator keeps fresh, or URLs fetched and cached this long (the demo CA's CRL is read too).
+REPORT_REVOCATION_CRLS = env_list("REPORT_REVOCATION_CRLS", "")
+REPORT_REVOCATION_CACHE_SECONDS = int(os.environ.get("REPORT_REVOCATION_CACHE_SECONDS", "3600"))
+# Anonymous verification (/verify/, /api/verify/) is bounded: signature fields and revisions
+# examined, seconds spent, and verifications per client address per window (then 429).
+# Reports are a few MB; an upload is read into memory.
+VERIFY_MAX_UPLOAD_BYTES = int(os.environ.get("VERIFY_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
+VERIFY_MAX_SIGNATURE_FIELDS = int(os.environ.get("VERIFY_MAX_SIGNATURE_FIELDS", "20"))
+VERIFY_MAX_REVISIONS = int(os.environ.get("VERIFY_MAX_REVISIONS", "50"))
+VERIFY_TIME_BUDGET_SECONDS = float(os.environ.get("VERIFY_TIME_BUDGET_SECONDS", "8"))
+VERIFY_RATE_LIMIT = int(os.environ.get("VERIFY_RATE_LIMIT", "20"))
+VERIFY_RATE_WINDOW_SECONDS = int(os.environ.get("VERIFY_RATE_WINDOW_SECONDS", "60"))
 # ---- end of report signing -------------------------------------------------------------------
 
 # ---- spreadsheet imports ---------------------------------------------------------------------
 # Uploads above this many bytes are refused from their Content-Length, before the body is read.
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(5 * 1024 * 1024)))
+# A workbook unpacking to more than this is refused before openpyxl reads it (a zip bomb): a
+# 20,000-row entry template unpacks to about 15 MB.
+SHEET_MAX_UNCOMPRESSED_BYTES = int(os.environ.get("SHEET_MAX_UNCOMPRESSED_BYTES", str(50 * 1024 * 1024)))
 # Imports of more data rows than this run as a Celery task, with a progress bar on the page.
 IMPORT_ASYNC_ROWS = int(os.environ.get("IMPORT_ASYNC_ROWS", "2000"))
 # The admin's import and export of reference data (django-import-export): importing needs the
