@@ -38,8 +38,10 @@ test-fast: lint typecheck
 	$(TEST_ENV) $(BIN)/pytest -n 2 --dist loadfile -m "not browser" \
 		--ignore=tests/browser --ignore=tests/faults --ignore=tests/security/test_api_fuzz.py
 
+# ruff, and import-linter's contracts: the layers of the apps (pyproject.toml, README "Architecture").
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy .
