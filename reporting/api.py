@@ -4,6 +4,7 @@ and verify a PDF (the last without logging in)."""
 import json
 from typing import Any
 
+from django.conf import settings
 from django.http import FileResponse, Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -34,9 +35,8 @@ from reporting.services import (
     report_request,
     report_sign,
 )
-
-# An uploaded PDF to verify is read into memory: reports are a few MB at most.
-VERIFY_MAX_BYTES = 30 * 1024 * 1024
+from reporting.verification import Kind
+from reporting.verification.limits import verify_retry_after
 
 
 class ReportOutputSerializer(serializers.ModelSerializer):
@@ -273,20 +273,22 @@ class VerifyAPI(GenericAPIView):
         file = serializers.FileField()
 
         def validate_file(self, value: Any) -> Any:
-            if value.size > VERIFY_MAX_BYTES:
+            if value.size > settings.VERIFY_MAX_UPLOAD_BYTES:
                 raise serializers.ValidationError(
-                    _("The file is larger than %(n)s MB.") % {"n": VERIFY_MAX_BYTES // (1024 * 1024)}
+                    _("The file is larger than %(n)s MB.") % {"n": settings.VERIFY_MAX_UPLOAD_BYTES // (1024 * 1024)}
                 )
             return value
 
     @extend_schema_serializer(component_name="Verification")
     class OutputSerializer(serializers.Serializer):
+        verdict = serializers.ChoiceField(choices=[kind.value for kind in Kind])
         valid = serializers.BooleanField()
         intact = serializers.BooleanField()
         trusted = serializers.BooleanField()
         timestamped = serializers.BooleanField()
         signed_by = serializers.CharField()
         signed_at = serializers.DateTimeField(allow_null=True)
+        revoked_at = serializers.DateTimeField(allow_null=True)
         summary = serializers.CharField()
         problems = serializers.ListField(child=serializers.CharField())
         sha256 = serializers.CharField()
@@ -302,12 +304,14 @@ class VerifyAPI(GenericAPIView):
     def output(verdict: Verdict) -> dict[str, Any]:
         report = verdict.report
         return {
+            "verdict": verdict.kind,
             "valid": verdict.valid,
             "intact": verdict.intact,
             "trusted": verdict.trusted,
             "timestamped": verdict.timestamped,
             "signed_by": verdict.signed_by,
             "signed_at": verdict.signed_at,
+            "revoked_at": verdict.revoked_at,
             "summary": verdict.summary,
             "problems": verdict.problems,
             "sha256": verdict.sha256,
@@ -318,8 +322,17 @@ class VerifyAPI(GenericAPIView):
             "verification_code": report.verification_code if report else None,
         }
 
-    @extend_schema(request={"multipart/form-data": InputSerializer}, responses=OutputSerializer, auth=[])
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={200: OutputSerializer, 429: OpenApiResponse(description="Too many verifications from this address")},
+        auth=[],
+    )
     def post(self, request: Request) -> Response:
+        retry_after = verify_retry_after(request)
+        if retry_after is not None:
+            detail = _("Too many verifications from this address: try again in %(n)s seconds.") % {"n": retry_after}
+            body = {"code": "rate_limited", "detail": detail, "errors": {}}
+            return Response(body, status=429, headers={"Retry-After": str(retry_after)})
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         verdict = pdf_verdict(pdf=data.validated_data["file"].read())

@@ -6,7 +6,9 @@ Under ``settings.REPORT_PKI_DIR`` (``var/pki`` by default, never committed):
 - ``demo-tsa.pem`` / ``demo-tsa.key.pem``: a time-stamping authority issued by it (EKU timeStamping),
   used in-process when no ``REPORT_TSA_URL`` is configured;
 - ``demo-root-ca.crl``: the root's CRL (DER), embedded in each signature's DSS so that demo
-  signatures are PAdES B-LT; it is re-issued when it nears its next update;
+  signatures are PAdES B-LT, and read by the verifier whatever a file embeds; it is re-issued
+  when it nears its next update or when a tenant's key is revoked (``certificate_revoke``,
+  ``manage.py revoke_signing_key``), keeping its revocations;
 - ``<slug>.p12``: per tenant, the signer's key and certificate (CN = the tenant's name).
 
 Every key is encrypted with ``settings.REPORT_SIGNING_PASSPHRASE``. Files are created only when
@@ -314,23 +316,68 @@ def _ensure_tsa(
     _write_atomically(cert_path, certificate.public_bytes(serialization.Encoding.PEM), secret=False)
 
 
-def _ensure_crl(directory: Path, now: datetime, root_key: rsa.RSAPrivateKey, root_cert: x509.Certificate) -> None:
+def _ensure_crl(
+    directory: Path,
+    now: datetime,
+    root_key: rsa.RSAPrivateKey,
+    root_cert: x509.Certificate,
+    *,
+    revoke: x509.RevokedCertificate | None = None,
+) -> None:
     path = directory / ROOT_CRL
+    revoked: list[x509.RevokedCertificate] = []
     if path.exists():
         current = x509.load_der_x509_crl(path.read_bytes())
         next_update = current.next_update_utc
-        if next_update is not None and next_update - now > CRL_REISSUE_BEFORE:
+        if revoke is None and next_update is not None and next_update - now > CRL_REISSUE_BEFORE:
             return
-    crl = (
+        # A re-issued CRL keeps every revocation: a revoked key stays revoked.
+        revoked = [entry for entry in current if revoke is None or entry.serial_number != revoke.serial_number]
+    builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(root_cert.subject)
         .last_update(now - CLOCK_SKEW)
         .next_update(now + CRL_VALIDITY)
-        .add_extension(x509.CRLNumber(int(now.timestamp())), critical=False)
+        # Two revocations within a second still get increasing numbers.
+        .add_extension(x509.CRLNumber(int(now.timestamp() * 1000)), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()), critical=False)
-        .sign(root_key, hashes.SHA256())
     )
+    for entry in [*revoked, *([revoke] if revoke is not None else [])]:
+        builder = builder.add_revoked_certificate(entry)
+    crl = builder.sign(root_key, hashes.SHA256())
     _write_atomically(path, crl.public_bytes(serialization.Encoding.DER), secret=False)
+
+
+def certificate_revoke(*, tenant_slug: str, revoked_at: datetime | None = None) -> datetime:
+    """Put the tenant's demo signing certificate on the demo CA's CRL (from ``revoked_at``, now by
+    default: a key known to be compromised since an earlier moment is revoked from then on).
+
+    The verifier reads this CRL whatever a signed file embeds, so every report signed with the
+    key from that moment on reads "revoked". Returns the revocation time. Real certificates are
+    revoked by their CA, whose CRL or OCSP responder the verifier is configured with.
+    """
+    if not is_demo_p12(tenant_slug):
+        raise ImproperlyConfigured(f"The key of {tenant_slug} is not a demo key: its own CA revokes it.")
+    path = tenant_p12_path(tenant_slug)
+    if not path.exists():
+        raise ImproperlyConfigured(f"{tenant_slug} has no demo signing key to revoke ({path}).")
+    _key, certificate, _others = pkcs12.load_key_and_certificates(path.read_bytes(), signing_passphrase(tenant_slug))
+    if certificate is None:
+        raise ImproperlyConfigured(f"{path} holds no certificate.")
+    now = datetime.now(UTC)
+    moment = min(revoked_at or now, now)
+    entry = (
+        x509.RevokedCertificateBuilder()
+        .serial_number(certificate.serial_number)
+        .revocation_date(moment)
+        .add_extension(x509.CRLReason(x509.ReasonFlags.key_compromise), critical=False)
+        .build()
+    )
+    directory = pki_dir()
+    with _locked(directory):
+        root_key, root_cert = _ensure_root(directory, signing_passphrase(), now)
+        _ensure_crl(directory, now, root_key, root_cert, revoke=entry)
+    return moment
 
 
 def _issue_tenant_p12(

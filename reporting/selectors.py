@@ -10,7 +10,6 @@ their two reads take no user and return only signed facts of one version.
 """
 
 import hashlib
-import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -22,8 +21,6 @@ from django_filters import CharFilter, FilterSet
 from healthplans.selectors import Actor, reach_of
 from plans.selectors import plan_list
 from reporting.models import Report, ReportStatus
-
-logger = logging.getLogger(__name__)
 
 
 class ReportFilter(FilterSet):
@@ -85,9 +82,10 @@ def report_by_sha256(*, sha256: str) -> Report | None:
 
 @dataclass(frozen=True)
 class Verdict:
-    """What a verifier learns about a PDF: pyHanko's verdict on its signature, and which stored
-    signed version (if any) has exactly its bytes."""
+    """What a verifier learns about a PDF: the verdict on its signatures (``kind``, one of
+    :class:`reporting.verification.Kind`), and which stored signed version its signature signed."""
 
+    kind: str
     valid: bool
     intact: bool
     trusted: bool
@@ -98,40 +96,54 @@ class Verdict:
     problems: list[str]
     sha256: str
     report: Report | None
+    revoked_at: datetime | None = None
 
 
 def pdf_verdict(*, pdf: bytes) -> Verdict:
-    """Public: the verdict on an uploaded PDF. A file that cannot even be read as a signed PDF is
-    neither valid nor intact."""
-    from reporting.verification import SUMMARY_ALTERED, verify_pdf
+    """Public: the verdict on an uploaded PDF (bounded: reporting.verification.limits), and the
+    signed version its signature signed — found by the SHA-256 of the signed revision, so that a
+    later document timestamp or validation data leaves it recognisable."""
+    from reporting.verification import verify_pdf
 
-    digest = hashlib.sha256(pdf).hexdigest()
-    report = report_by_sha256(sha256=digest)
-    try:
-        checked = verify_pdf(pdf)
-    except Exception:
-        logger.info("An uploaded file could not be verified", exc_info=True)
-        message = _("The file cannot be read as a signed PDF: it is damaged or is not a PDF.")
-        return Verdict(False, False, False, False, "", None, message, [message], digest, report)
+    checked = verify_pdf(pdf)
+    problems = list(checked.problems)
+    signed = report_by_sha256(sha256=checked.signed_sha256) if checked.intact and checked.signed_sha256 else None
+    named = report_by_code(code=checked.code) if checked.code else None
+    if named is not None and (signed is None or named.pk != signed.pk):
+        problems.append(_code_mismatch(named, signed))
     return Verdict(
-        valid=bool(checked.valid),
-        # The file as a whole: its signed bytes unchanged, and nothing that changes them added after.
-        intact=bool(checked.intact) and (checked.valid or checked.summary != SUMMARY_ALTERED),
-        trusted=bool(checked.trusted),
-        timestamped=bool(checked.timestamped),
-        signed_by=checked.signed_by or "",
+        kind=checked.kind,
+        valid=checked.valid,
+        intact=checked.intact,
+        trusted=checked.trusted,
+        timestamped=checked.timestamped,
+        # The signer is named only when the signature verifies and chains to a trusted root.
+        signed_by=checked.signed_by or _("unknown"),
         signed_at=checked.signed_at,
         summary=checked.summary,
-        problems=list(checked.problems),
-        sha256=digest,
-        # Only a valid file is vouched for as a stored version.
-        report=report if checked.valid else None,
+        problems=problems,
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        report=signed,
+        revoked_at=checked.revoked_at,
     )
+
+
+def _code_mismatch(named: Report, signed: Report | None) -> str:
+    if signed is None:
+        return _(
+            "The verification code %(code)s printed in this file belongs to a report whose signed file is not this one."
+        ) % {"code": named.verification_code}
+    return _(
+        "The verification code %(code)s printed in this file belongs to another report than the one that was "
+        "signed (%(signed)s)."
+    ) % {"code": named.verification_code, "signed": signed.verification_code}
 
 
 def stored_verdict(*, report: Report) -> Verdict | None:
     """Public: the verdict on a signed version's stored file, and whether its bytes still have the
     SHA-256 recorded at signing; None when the version is not signed."""
+    from reporting.verification import Kind
+
     if report.status != ReportStatus.SIGNED or not report.pdf.name:
         return None
     try:
@@ -139,9 +151,19 @@ def stored_verdict(*, report: Report) -> Verdict | None:
             pdf = stream.read()
     except OSError:
         message = _("The stored file of this report is missing.")
-        return Verdict(False, False, False, False, "", None, message, [message], "", report)
+        return Verdict(Kind.UNREADABLE, False, False, False, False, _("unknown"), None, message, [message], "", report)
     verdict = pdf_verdict(pdf=pdf)
     if verdict.sha256 != report.sha256:
         message = _("The stored file differs from the one that was signed.")
-        return replace(verdict, valid=False, intact=False, summary=message, problems=[*verdict.problems, message])
+        return replace(
+            verdict,
+            kind=Kind.MODIFIED,
+            valid=False,
+            intact=False,
+            trusted=False,
+            signed_by=_("unknown"),
+            summary=message,
+            problems=[*verdict.problems, message],
+            report=report,
+        )
     return replace(verdict, report=report)

@@ -1,174 +1,330 @@
 """The verdict on any PDF that claims to carry a report's signature (made by
-:mod:`reporting.signing`): ``verify_pdf`` runs pyHanko's overall validation and never raises:
-bad input gets a verdict with reasons.
+:mod:`reporting.signing`): ``verify_pdf`` never raises; bad input gets a verdict with reasons.
 
 What verification decides
 -------------------------
 
-``verify_pdf`` runs pyHanko's ``validate_pdf_signature`` on every signature: the digest of
-the signed byte ranges, the CMS signature, the signer's chain to a trusted root (at the time
-of the signature timestamp, with the revocation data embedded in the document, so that a
-report stays verifiable after its signer's certificate has expired), the timestamp token,
-and the difference analysis of later revisions: only DSS and document-timestamp updates
-may follow the last signature (``ModificationLevel.LTA_UPDATES``); anything that touches
-pages, annotations or forms reads as altered. It adds what a signature cannot cover: the
-zero padding of ``/Contents``, the certificate copies carried in the CMS object (each must
-still verify under its issuer) and the unsigned CMS fields (signer identifier byte for byte,
-versions, digest algorithm list). What is left unprotected by design: removing the
-signature-timestamp attribute leaves a valid signature without a timestamp
-(``timestamped=False``). The exact file issued is known only by its SHA-256, which the
-report keeps: the /verify/ pages should also compare the upload's hash with the reports'.
+Every signature field (bounded: :mod:`.limits`) is checked twice: byte by byte by the app
+(:mod:`.structure`: the signed ranges surround exactly this signature's hexadecimal
+``/Contents`` and end at the end of its revision; :mod:`.cms`: the bytes a signature cannot
+cover), and by pyHanko (``validate_pdf_signature``, ``validate_pdf_timestamp`` for document
+timestamps): the digest of the signed ranges, the CMS signature, the signer's chain to a
+trusted root at the time of its timestamp, the timestamp token, and the difference analysis
+of later revisions. pyHanko's coverage verdict alone is never trusted (README, "Security").
+Bytes after the last signed revision are refused; between a signature and the end they may
+only be what pyHanko's difference analysis classes as DSS and document-timestamp updates
+(``ModificationLevel.LTA_UPDATES``), or form filling when a later signature follows.
 
+The signer's certificate is also looked up in the revocation data the server holds
+(:mod:`.revocation`), whatever the file embeds. A signature made before its certificate was
+revoked, proved so by a trusted timestamp, is valid at signing time and says so; without a
+trusted timestamp its time is only the signer's claim.
+
+The verdicts, worst first: too complex, unreadable, modified after signing, signature invalid,
+certificate revoked, signer not trusted, signed and intact (and a PDF with no signature).
 ``verify_pdf`` is synchronous (pyHanko runs its own event loop): call it through
 ``sync_to_async`` from async code.
 """
 
+import hashlib
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from io import BytesIO
+from itertools import islice
 
-from asn1crypto import cms
-from asn1crypto import parser as asn1_parser
 from asn1crypto import x509 as asn1_x509
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
-from pyhanko.sign.validation import DocumentSecurityStore, validate_pdf_signature
+from pyhanko.sign.fields import enumerate_sig_fields
+from pyhanko.sign.validation import DocumentSecurityStore, validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
-from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
+from pyhanko.sign.validation.status import DocumentTimestampStatus, PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from reporting.pki import trust_roots as configured_trust_roots
 from reporting.signing import VIETNAM
+from reporting.verification.cms import unsigned_bytes_untouched
+from reporting.verification.limits import Budget, TooComplex
+from reporting.verification.revocation import revocation_of
+from reporting.verification.structure import Flaw, StructureError, file_end_is_revision_end, signed_span
 
 logger = logging.getLogger(__name__)
+
+# The verification page's address, as the report prints it and its /Info /Subject carries it.
+VERIFY_LINK = re.compile(r"/verify/([A-Za-z0-9]+)/")
+
+
+class Kind(StrEnum):
+    """The verdict, most severe first (the order ``worst`` uses)."""
+
+    TOO_COMPLEX = "too_complex"
+    UNREADABLE = "unreadable"
+    UNSIGNED = "unsigned"
+    MODIFIED = "modified"
+    INVALID = "invalid"
+    REVOKED = "revoked"
+    UNTRUSTED = "untrusted"
+    INTACT = "intact"
+
+
+SUMMARIES = {
+    Kind.TOO_COMPLEX: gettext_noop("Too complex to verify: the file asks for more work than a verification may take."),
+    Kind.UNREADABLE: gettext_noop("Not a PDF, or a damaged one that cannot be read."),
+    Kind.UNSIGNED: gettext_noop("A PDF without a digital signature."),
+    Kind.MODIFIED: gettext_noop("Modified after signing: this is not the document that was signed."),
+    Kind.INVALID: gettext_noop("The signature is invalid."),
+    Kind.REVOKED: gettext_noop("The signer's certificate is revoked."),
+    Kind.UNTRUSTED: gettext_noop("The signer is not trusted: the certificate does not chain to a trusted authority."),
+    Kind.INTACT: gettext_noop("Signed and intact: the document is exactly what was signed."),
+}
+ORDER = list(Kind)
 
 
 @dataclass(frozen=True)
 class Verification:
-    valid: bool
-    intact: bool
-    trusted: bool
+    kind: Kind
     signed_by: str | None
     signed_at: datetime | None
     timestamped: bool
     summary: str
     problems: list[str] = field(default_factory=list)
+    # When the certificate was revoked (a signature made before is valid at signing time).
+    revoked_at: datetime | None = None
+    # SHA-256 of the bytes the first signature signs: the stored report, whatever was appended.
+    signed_sha256: str | None = None
+    # The verification code the document names (its /verify/<code>/ address).
+    code: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.kind == Kind.INTACT
+
+    @property
+    def intact(self) -> bool:
+        """The signed bytes are unchanged and nothing that changes them was added."""
+        return self.kind in {Kind.INTACT, Kind.UNTRUSTED, Kind.REVOKED}
+
+    @property
+    def trusted(self) -> bool:
+        return self.kind == Kind.INTACT
 
 
-SUMMARY_VALID = "Chữ ký hợp lệ, tài liệu nguyên vẹn"
-SUMMARY_ALTERED = "Tài liệu đã bị thay đổi sau khi ký"
-SUMMARY_UNTRUSTED = "Chữ ký nguyên vẹn nhưng không được tin cậy"
-SUMMARY_NO_SIGNATURE = "Không có chữ ký số"
-SUMMARY_UNREADABLE = "Không đọc được tệp PDF"
+@dataclass
+class Finding:
+    """What one signature field says."""
+
+    kind: Kind
+    problems: list[str] = field(default_factory=list)
+    signer: str | None = None
+    signed_at: datetime | None = None
+    timestamped: bool = False
+    revoked_at: datetime | None = None
+    signed_sha256: str | None = None
+    is_timestamp: bool = False
 
 
-def verify_pdf(pdf: bytes) -> Verification:
-    """pyHanko's verdict on every signature of ``pdf``; never raises."""
+def verify_pdf(pdf: bytes, *, budget: Budget | None = None) -> Verification:
+    """The verdict on every signature of ``pdf``; never raises."""
     try:
-        return _verify(pdf)
-    except Exception as error:
-        # A PDF crafted to trip the validator is still only an invalid PDF to the caller.
+        return _verify(pdf, budget or Budget.from_settings())
+    except TooComplex as error:
+        logger.info("Verification refused: %s", error)
+        return _verdict(Kind.TOO_COMPLEX)
+    except Exception:
+        # A PDF crafted to trip the validator is still only an unreadable PDF to the caller.
         logger.exception("Verification failed unexpectedly")
-        return _verdict_without_signature(SUMMARY_UNREADABLE, f"Không kiểm tra được tệp ({error}).")
+        return _verdict(Kind.UNREADABLE)
 
 
-def _verify(pdf: bytes) -> Verification:
+def _verify(pdf: bytes, budget: Budget) -> Verification:
+    if b"%PDF-" not in pdf[:1024]:
+        return _verdict(Kind.UNREADABLE)
+    # Each revision ends with %%EOF: too many are refused before the reader builds them all.
+    if pdf.count(b"%%EOF") > budget.max_revisions:
+        raise TooComplex("too many revisions")
     try:
-        reader = PdfFileReader(BytesIO(pdf), strict=False)
-        signatures = list(reader.embedded_regular_signatures)
+        reader, revisions, fields = _read(pdf, budget, strict=True)
     except Exception as error:
-        logger.info("Unreadable PDF submitted for verification: %s", error)
-        return _verdict_without_signature(SUMMARY_UNREADABLE, f"Tệp không phải PDF hợp lệ hoặc đã hỏng ({error}).")
-    if not signatures:
-        return _verdict_without_signature(SUMMARY_NO_SIGNATURE, "Tài liệu không mang chữ ký số nào.")
+        logger.info("PDF not readable strictly: %s", error)
+        # A signer writes standard PDF: a signed file only a lenient reader can read was changed.
+        try:
+            _reader, _revisions, fields = _read(pdf, budget, strict=False)
+        except Exception:
+            return _verdict(Kind.UNREADABLE)
+        if fields:
+            return _verdict(Kind.MODIFIED, [_("The file's structure was damaged or altered after signing.")])
+        return _verdict(Kind.UNREADABLE)
+    if revisions > budget.max_revisions or len(fields) > budget.max_signature_fields:
+        raise TooComplex(f"{revisions} revisions, {len(fields)} signature fields or more")
+    if not fields:
+        return _verdict(Kind.UNSIGNED)
+    code = _document_code(reader)
+    values = [getattr(value, "reference", None) for _name, value, _field in fields]
+    if len(set(values)) != len(values):
+        return _verdict(Kind.INVALID, [_("Several signature fields claim the same signature.")], code=code)
 
     roots = configured_trust_roots()
-    problems: list[str] = []
-    all_intact = all_trusted = all_timestamped = covers_document = True
-    signed_by: str | None = None
-    signed_at: datetime | None = None
-    for index, signature in enumerate(signatures):
-        is_last = index == len(signatures) - 1
-        try:
-            status = _validate(reader, signature, roots)
-        except Exception as error:
-            logger.info("Signature %s could not be validated: %s", signature.field_name, error)
-            problems.append(f"Chữ ký không kiểm tra được (dữ liệu chữ ký hỏng): {error}")
-            all_intact = all_trusted = all_timestamped = covers_document = False
-            continue
-        timestamp = status.timestamp_validity
-        timestamped = timestamp is not None and timestamp.intact and timestamp.valid and timestamp.trusted
-        # A timestamp token that no longer matches its own signature was changed after signing.
-        timestamp_intact = timestamp is None or (timestamp.intact and timestamp.valid)
-        intact = status.intact and status.valid and timestamp_intact and _unsigned_bytes_untouched(signature, roots)
-        # A timestamp that is there must hold too: it is what the certificate was checked against.
-        trusted = intact and status.trusted and (timestamp is None or timestamped)
-        all_intact &= intact
-        all_trusted &= trusted
-        all_timestamped &= timestamped
-        if signed_by is None:
-            signed_by = _common_name(status.signing_cert)
-            moment = timestamp.timestamp if timestamped and timestamp is not None else status.signer_reported_dt
-            signed_at = moment.astimezone(VIETNAM) if moment is not None else None
-        if not intact:
-            problems.append("Nội dung đã ký không còn khớp với chữ ký: tài liệu đã bị sửa.")
-        elif not status.trusted:
-            problems.append(_trust_problem(status))
-        if timestamp is None:
-            problems.append("Chữ ký không có dấu thời gian.")
-        elif not timestamped:
-            problems.append("Dấu thời gian của chữ ký không hợp lệ hoặc không được tin cậy.")
-        if not _covers_document(status, is_last=is_last):
-            covers_document = False
-            problems.append("Tài liệu có phần được thêm hoặc sửa sau khi ký.")
+    findings: list[Finding] = []
+    for index, (name, _value, sig_field) in enumerate(fields):
+        budget.check_time()
+        signatures_after = any(
+            value.get_object().get("/Type") != "/DocTimeStamp" for _n, value, _f in fields[index + 1 :]
+        )
+        findings.append(_check_signature(pdf, reader, sig_field, name, roots, later_signature=signatures_after))
+    # What follows each signed revision was reviewed with it; bytes after the last revision
+    # (garbage after %%EOF) were not: no reader should be shown a file that goes on.
+    if not file_end_is_revision_end(pdf, reader):
+        findings.append(Finding(Kind.MODIFIED, [_("Content was added after the last signature.")]))
+    return _combine(findings, code)
 
-    valid = all_intact and all_trusted and covers_document
-    if valid:
-        summary = SUMMARY_VALID
-    elif not all_intact or not covers_document:
-        summary = SUMMARY_ALTERED
-    else:
-        summary = SUMMARY_UNTRUSTED
+
+def _read(pdf: bytes, budget: Budget, *, strict: bool) -> tuple[PdfFileReader, int, list[tuple]]:
+    reader = PdfFileReader(BytesIO(pdf), strict=strict)
+    fields = list(islice(enumerate_sig_fields(reader, filled_status=True), budget.max_signature_fields + 1))
+    return reader, reader.xrefs.total_revisions, fields
+
+
+def _check_signature(
+    pdf: bytes,
+    reader: PdfFileReader,
+    sig_field: object,
+    name: str,
+    roots: list[asn1_x509.Certificate],
+    *,
+    later_signature: bool,
+) -> Finding:
+    """One signature's finding."""
+    try:
+        signature = EmbeddedPdfSignature(reader, sig_field, name)  # type: ignore[arg-type]
+    except Exception as error:
+        logger.info("Signature %s is unreadable: %s", name, error)
+        return Finding(Kind.INVALID, [_("The signature's data is missing or damaged.")])
+    is_timestamp = signature.sig_object_type == "/DocTimeStamp"
+    try:
+        span = signed_span(pdf, reader, signature)
+    except StructureError as error:
+        logger.info("Signature %s fails the structural check: %s", name, error.reason)
+        if error.flaw == Flaw.MODIFIED:
+            return Finding(Kind.MODIFIED, [_("The signed bytes are not where the signature says they are.")])
+        return Finding(Kind.INVALID, [_("The signature's data is missing or damaged.")])
+    status: PdfSignatureStatus | DocumentTimestampStatus
+    try:
+        if is_timestamp:
+            status = validate_pdf_timestamp(signature, validation_context=_context(reader, roots, moment=None))
+        else:
+            status = validate_pdf_signature(
+                signature,
+                signer_validation_context=_context(reader, roots, moment=_signature_timestamp_time(signature)),
+                ts_validation_context=_context(reader, roots, moment=None),
+            )
+    except Exception as error:
+        logger.info("Signature %s could not be validated: %s", name, error)
+        return Finding(Kind.INVALID, [_("The signature's data is missing or damaged.")])
+    finding = Finding(Kind.INTACT, is_timestamp=is_timestamp)
+    if not status.intact:
+        return Finding(Kind.MODIFIED, [_("The signed content no longer matches its signature.")])
+    finding.signed_sha256 = hashlib.sha256(pdf[: span.revision_end]).hexdigest()
+    if not status.valid or not unsigned_bytes_untouched(signature, roots):
+        return Finding(Kind.INVALID, [_("The signature does not verify.")])
+    if not _rest_is_permitted(status, span.revision_end == len(pdf), later_signature=later_signature):
+        finding.kind = Kind.MODIFIED
+        finding.problems.append(_("The document was changed after signing."))
+        return finding
+    if is_timestamp:
+        if not status.trusted:
+            finding.kind = Kind.UNTRUSTED
+            finding.problems.append(_("A document timestamp is not from a trusted time-stamping authority."))
+        return finding
+    _judge_signer(finding, status, signature)
+    return finding
+
+
+def _rest_is_permitted(status: object, covers_to_the_end: bool, *, later_signature: bool) -> bool:
+    """Whether pyHanko agrees on the coverage, and what follows the signed revision is permitted."""
+    coverage = getattr(status, "coverage", None)
+    if covers_to_the_end:
+        return coverage == SignatureCoverageLevel.ENTIRE_FILE
+    level = getattr(status, "modification_level", None)
+    allowed = ModificationLevel.FORM_FILLING if later_signature else ModificationLevel.LTA_UPDATES
+    return (
+        coverage == SignatureCoverageLevel.ENTIRE_REVISION
+        and getattr(status, "docmdp_ok", False) is not False
+        and level is not None
+        and level <= allowed
+    )
+
+
+def _judge_signer(finding: Finding, status: object, signature: EmbeddedPdfSignature) -> None:
+    """Trust, revocation and time of a signature whose bytes verify."""
+    timestamp = getattr(status, "timestamp_validity", None)
+    if timestamp is not None and not (timestamp.intact and timestamp.valid):
+        finding.kind = Kind.INVALID
+        finding.problems.append(_("The signature's timestamp does not match the signature."))
+        return
+    trusted_time: datetime | None = timestamp.timestamp if timestamp is not None and timestamp.trusted else None
+    finding.timestamped = trusted_time is not None
+    moment = trusted_time or getattr(status, "signer_reported_dt", None)
+    finding.signed_at = moment.astimezone(VIETNAM) if moment is not None else None
+    if not finding.timestamped:
+        finding.problems.append(_("The signature has no trusted timestamp: its time is only the signer's claim."))
+    if not getattr(status, "trusted", False) or getattr(status, "validation_path", None) is None:
+        finding.kind = Kind.REVOKED if getattr(status, "revoked", False) else Kind.UNTRUSTED
+        if finding.kind == Kind.UNTRUSTED:
+            finding.problems.append(_("The signer's certificate does not chain to a trusted certification authority."))
+        return
+    finding.signer = _common_name(signature.signer_cert)
+    revoked_at = revocation_of(signature.signer_cert).revoked_at
+    if revoked_at is None:
+        return
+    finding.revoked_at = revoked_at.astimezone(VIETNAM)
+    when = date_format(finding.revoked_at, "d/m/Y H:i")
+    if trusted_time is not None and trusted_time < revoked_at:
+        finding.problems.append(
+            _("Valid at signing time: the signature was timestamped before the certificate was revoked on %(when)s.")
+            % {"when": when}
+        )
+        return
+    finding.kind = Kind.REVOKED
+    finding.problems.append(_("The signer's certificate was revoked on %(when)s.") % {"when": when})
+
+
+def _combine(findings: list[Finding], code: str | None) -> Verification:
+    kind = min((finding.kind for finding in findings), key=ORDER.index)
+    regular = [finding for finding in findings if not finding.is_timestamp]
+    first = regular[0] if regular else findings[0]
+    problems = list(dict.fromkeys(problem for finding in findings for problem in finding.problems))
     return Verification(
-        valid=valid,
-        intact=all_intact,
-        trusted=all_trusted,
-        signed_by=signed_by,
-        signed_at=signed_at,
-        timestamped=all_timestamped,
-        summary=summary,
+        kind=kind,
+        # Named only when the signature verifies and chains to a trusted root, on an intact document.
+        signed_by=first.signer if kind in {Kind.INTACT, Kind.REVOKED} else None,
+        signed_at=first.signed_at,
+        timestamped=all(finding.timestamped for finding in regular) if regular else False,
+        summary=_(SUMMARIES[kind]),
         problems=problems,
+        revoked_at=first.revoked_at,
+        signed_sha256=first.signed_sha256,
+        code=code,
     )
 
 
-def _validate(
-    reader: PdfFileReader, signature: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate]
-) -> PdfSignatureStatus:
-    # The timestamp (checked now) proves the signature existed at its time; the signer's
-    # certificate is checked at that time, with the revocation data embedded then (B-T/B-LT).
-    signing_time = _signature_timestamp_time(signature)
-    return validate_pdf_signature(
-        signature,
-        signer_validation_context=_verification_context(reader, roots, moment=signing_time),
-        ts_validation_context=_verification_context(reader, roots, moment=None),
-    )
-
-
-def _verification_context(
+def _context(
     reader: PdfFileReader, roots: list[asn1_x509.Certificate], *, moment: datetime | None
 ) -> ValidationContext:
+    # The signer's certificate is checked at the signature timestamp's time with the revocation
+    # data embedded then (B-T/B-LT); the server's own revocation data is asked separately.
+    settings = {"trust_roots": roots, "allow_fetching": False, "revocation_mode": "soft-fail", "moment": moment}
     try:
         dss = DocumentSecurityStore.read_dss(reader)
     except NoDSSFoundError:
-        return ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail", moment=moment)
-    return dss.as_validation_context(
-        {"trust_roots": roots, "allow_fetching": False, "revocation_mode": "soft-fail", "moment": moment}
-    )
+        return ValidationContext(**settings)  # type: ignore[arg-type]
+    return dss.as_validation_context(settings)
 
 
 def _signature_timestamp_time(signature: EmbeddedPdfSignature) -> datetime | None:
@@ -178,139 +334,19 @@ def _signature_timestamp_time(signature: EmbeddedPdfSignature) -> datetime | Non
     for attribute in unsigned_attrs:
         if attribute["type"].native == "signature_time_stamp_token":
             token = attribute["values"][0]
-            tst_info = token["content"]["encap_content_info"]["content"].parsed
-            gen_time: datetime = tst_info["gen_time"].native
+            gen_time: datetime = token["content"]["encap_content_info"]["content"].parsed["gen_time"].native
             return gen_time
     return None
 
 
-def _unsigned_bytes_untouched(signature: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate]) -> bool:
-    """The signature's own bytes lie outside the signed ranges: check what the signature cannot."""
+def _document_code(reader: PdfFileReader) -> str | None:
+    """The verification code of the document as displayed (its latest revision's /Info)."""
     try:
-        return (
-            _contents_padding_is_clean(signature)
-            and _cms_fields_consistent(signature)
-            and _embedded_certificates_untouched(signature, roots)
-        )
-    except Exception as error:
-        logger.info("Signature %s has unreadable contents: %s", signature.field_name, error)
-        return False
-
-
-def _contents_padding_is_clean(signature: EmbeddedPdfSignature) -> bool:
-    """After the CMS object, /Contents holds nothing but the zeros the signer reserved."""
-    contents = signature.pkcs7_content
-    _class, _method, _tag, header, content, trailer = asn1_parser.parse(contents)
-    return not contents[len(header) + len(content) + len(trailer) :].strip(b"\x00")
-
-
-def _cms_fields_consistent(signature: EmbeddedPdfSignature) -> bool:
-    """Fields no signature covers must still say exactly what RFC 5652 and the covered ones do.
-
-    They are not used for validation (names even match case-insensitively), so only this
-    notices that one was changed: in the signature and in its timestamp token alike.
-    """
-    return all(_signed_data_consistent(signed_data) for signed_data in _signed_datas(signature))
-
-
-def _signed_data_consistent(signed_data: cms.SignedData) -> bool:
-    certificates = [choice.chosen for choice in (signed_data["certificates"] or []) if choice.name == "certificate"]
-    declared_digests = {algorithm.dump() for algorithm in signed_data["digest_algorithms"]}
-    signer_versions = set()
-    for signer_info in signed_data["signer_infos"]:
-        sid = signer_info["sid"]
-        version = signer_info["version"].native
-        signer_versions.add(version)
-        if sid.name == "issuer_and_serial_number":
-            issuer, serial = sid.chosen["issuer"].dump(), sid.chosen["serial_number"].native
-            same_serial = [certificate for certificate in certificates if certificate.serial_number == serial]
-            if version != "v1" or (same_serial and all(c.issuer.dump() != issuer for c in same_serial)):
-                return False
-        elif version != "v3":
-            return False
-        if signer_info["digest_algorithm"].dump() not in declared_digests:
-            return False
-    # RFC 5652 § 5.1 (versions 4 and 5, for attribute certificates and other formats, pass).
-    is_data = signed_data["encap_content_info"]["content_type"].native == "data"
-    expected = "v1" if is_data and signer_versions <= {"v1"} else "v3"
-    return signed_data["version"].native in {expected, "v4", "v5"}
-
-
-def _signed_datas(signature: EmbeddedPdfSignature) -> list[cms.SignedData]:
-    """The signature's SignedData and those of its signature timestamp tokens."""
-    signed_datas = [signature.signed_data]
-    unsigned_attrs = signature.signer_info["unsigned_attrs"]
-    if unsigned_attrs.native is not None:
-        signed_datas += [
-            token["content"]
-            for attribute in unsigned_attrs
-            if attribute["type"].native == "signature_time_stamp_token"
-            for token in attribute["values"]
-        ]
-    return signed_datas
-
-
-def _embedded_certificates_untouched(signature: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate]) -> bool:
-    """Whether every certificate copy in the signature (and its timestamp) still verifies under its issuer.
-
-    The CMS signature covers the signer's certificate but not the other copies that travel
-    with it (the root, the TSA's chain); validation takes those from the trust list, so a
-    changed copy would go unnoticed: its issuer's signature over it betrays it.
-    """
-    try:
-        embedded = [
-            x509.load_der_x509_certificate(choice.chosen.dump())
-            for signed_data in _signed_datas(signature)
-            for choice in (signed_data["certificates"] or [])
-            if choice.name == "certificate"
-        ]
-        trusted = [x509.load_der_x509_certificate(root.dump()) for root in roots]
-    except ValueError:
-        return False
-    known = embedded + trusted
-    for certificate in embedded:
-        issuers = [candidate for candidate in known if candidate.subject == certificate.issuer]
-        if issuers:
-            if not any(_issued_by(certificate, issuer) for issuer in issuers):
-                return False
-        elif any(_same_key_and_subject(certificate, root) and certificate != root for root in trusted):
-            # A copy of a trusted root whose issuer no longer names anyone: changed in transit.
-            return False
-    return True
-
-
-def _same_key_and_subject(certificate: x509.Certificate, other: x509.Certificate) -> bool:
-    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    return certificate.subject == other.subject and (
-        certificate.public_key().public_bytes(*spki) == other.public_key().public_bytes(*spki)
-    )
-
-
-def _issued_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:
-    try:
-        certificate.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
-
-
-def _covers_document(status: PdfSignatureStatus, *, is_last: bool) -> bool:
-    """Whole document up to DSS and document-timestamp updates (later signatures for earlier ones)."""
-    if status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
-        return True
-    if status.coverage != SignatureCoverageLevel.ENTIRE_REVISION or not status.docmdp_ok:
-        return False
-    level = status.modification_level
-    allowed = ModificationLevel.LTA_UPDATES if is_last else ModificationLevel.FORM_FILLING
-    return level is not None and level <= allowed
-
-
-def _trust_problem(status: PdfSignatureStatus) -> str:
-    if status.revoked:
-        return "Chứng thư số của người ký đã bị thu hồi."
-    if status.validation_path is None:
-        return "Chứng thư số của người ký không thuộc tổ chức cung cấp dịch vụ chứng thực được tin cậy."
-    return "Chứng thư số của người ký không hợp lệ tại thời điểm ký (hết hạn hoặc sai mục đích sử dụng)."
+        subject = str(reader.trailer["/Info"]["/Subject"])
+    except (KeyError, TypeError, AttributeError):
+        return None
+    match = VERIFY_LINK.search(subject)
+    return match[1].upper() if match else None
 
 
 def _common_name(certificate: asn1_x509.Certificate) -> str:
@@ -320,14 +356,13 @@ def _common_name(certificate: asn1_x509.Certificate) -> str:
     return str(common_name) if common_name else certificate.subject.human_friendly
 
 
-def _verdict_without_signature(summary: str, problem: str) -> Verification:
+def _verdict(kind: Kind, problems: list[str] | None = None, *, code: str | None = None) -> Verification:
     return Verification(
-        valid=False,
-        intact=False,
-        trusted=False,
+        kind=kind,
         signed_by=None,
         signed_at=None,
         timestamped=False,
-        summary=summary,
-        problems=[problem],
+        summary=_(SUMMARIES[kind]),
+        problems=problems or [_(SUMMARIES[kind])],
+        code=code,
     )

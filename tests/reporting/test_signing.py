@@ -1,5 +1,6 @@
 """Signing reports with a tenant's key (PAdES B-T/B-LT, visible stamp) and verifying any PDF."""
 
+import hashlib
 import shutil
 import subprocess
 from datetime import datetime, timedelta
@@ -25,14 +26,7 @@ from weasyprint import HTML
 from healthplans.models import Tenant
 from reporting import pki
 from reporting.signing import SigningFailed, sign_pdf
-from reporting.verification import (
-    SUMMARY_ALTERED,
-    SUMMARY_NO_SIGNATURE,
-    SUMMARY_UNREADABLE,
-    SUMMARY_UNTRUSTED,
-    SUMMARY_VALID,
-    verify_pdf,
-)
+from reporting.verification import Kind, verify_pdf
 
 pytestmark = pytest.mark.django_db
 
@@ -150,7 +144,7 @@ def test_signed_report_is_valid_intact_trusted_and_timestamped(signed_pdf):
     assert verification.trusted
     assert verification.timestamped
     assert verification.signed_by == "Sở Y tế tỉnh Lào Cai"
-    assert verification.summary == SUMMARY_VALID
+    assert verification.kind == Kind.INTACT
     assert verification.problems == []
 
 
@@ -269,7 +263,7 @@ def test_one_flipped_byte_makes_the_document_altered(signed_pdf, where):
 
     assert not verification.valid
     assert not verification.intact
-    assert verification.summary in {SUMMARY_ALTERED, SUMMARY_UNREADABLE}
+    assert verification.kind in {Kind.MODIFIED, Kind.INVALID, Kind.UNREADABLE}
     assert verification.problems
 
 
@@ -292,10 +286,11 @@ def test_incremental_update_that_changes_page_content_reads_as_altered(signed_pd
 
     verification = verify_pdf(output.getvalue())
 
-    assert verification.intact  # the signed revision itself is untouched...
-    assert not verification.valid  # ...but the document is not what was signed
-    assert verification.summary == SUMMARY_ALTERED
-    assert "Tài liệu có phần được thêm hoặc sửa sau khi ký." in verification.problems
+    # The signed revision itself is untouched (and still names the signed file)...
+    assert verification.signed_sha256 == hashlib.sha256(signed_pdf).hexdigest()
+    assert not verification.valid and not verification.intact  # ...but the document is not what was signed
+    assert verification.kind == Kind.MODIFIED
+    assert "Tài liệu đã bị thay đổi sau khi ký." in verification.problems
 
 
 def test_incremental_update_that_replaces_the_page_content_reads_as_altered(signed_pdf):
@@ -310,7 +305,7 @@ def test_incremental_update_that_replaces_the_page_content_reads_as_altered(sign
     verification = verify_pdf(output.getvalue())
 
     assert not verification.valid
-    assert verification.summary == SUMMARY_ALTERED
+    assert verification.kind == Kind.MODIFIED
 
 
 def test_later_document_timestamp_and_validation_data_keep_the_document_valid(signed_pdf):
@@ -328,7 +323,7 @@ def test_later_document_timestamp_and_validation_data_keep_the_document_valid(si
 
     assert len(output.getvalue()) > len(signed_pdf)
     assert verification.valid, verification.problems
-    assert verification.summary == SUMMARY_VALID
+    assert verification.kind == Kind.INTACT
 
 
 def test_unsigned_pdf_has_no_signature(demo_pki):
@@ -337,7 +332,7 @@ def test_unsigned_pdf_has_no_signature(demo_pki):
     assert not verification.valid
     assert not verification.intact
     assert verification.signed_by is None
-    assert verification.summary == SUMMARY_NO_SIGNATURE
+    assert verification.kind == Kind.UNSIGNED
 
 
 @pytest.mark.parametrize(
@@ -359,7 +354,7 @@ def test_truncated_signed_pdf_is_invalid(signed_pdf):
     assert not verification.valid
 
 
-def test_signature_from_another_root_is_intact_but_untrusted(signed_pdf, settings, tmp_path):
+def test_signature_from_another_root_is_intact_but_untrusted_and_names_no_signer(signed_pdf, settings, tmp_path):
     use_pki(settings, tmp_path / "other-pki")
     pki.ensure_demo_pki(tenant_slugs=[])
 
@@ -368,8 +363,8 @@ def test_signature_from_another_root_is_intact_but_untrusted(signed_pdf, setting
     assert verification.intact
     assert not verification.trusted
     assert not verification.valid
-    assert verification.summary == SUMMARY_UNTRUSTED
-    assert verification.signed_by == "Sở Y tế tỉnh Lào Cai"
+    assert verification.kind == Kind.UNTRUSTED
+    assert verification.signed_by is None  # named only when the signature chains to a trusted root
 
 
 # --- the visible stamp ---------------------------------------------------------------------------

@@ -1,0 +1,58 @@
+"""Bounds on the work an anonymous upload may cost (``/verify/`` and ``/api/verify/`` need no
+login): signature fields and revisions examined, a time budget, and requests per address.
+
+A 192 KB file with 400 signature fields pointing at one signature made pyHanko digest the file
+and run the difference analysis 400 times (10 s, 200 MB); such a file is refused before any
+signature is validated. The time budget is checked between signatures, each of which is
+bounded by the counts above and the upload size.
+"""
+
+import time
+from dataclasses import dataclass
+
+from axes.helpers import get_client_ip_address
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+
+
+class TooComplex(Exception):
+    """The file asks for more work than an anonymous verification is allowed."""
+
+
+@dataclass
+class Budget:
+    """The counts and the deadline of one verification."""
+
+    max_signature_fields: int
+    max_revisions: int
+    deadline: float
+
+    @classmethod
+    def from_settings(cls) -> "Budget":
+        return cls(
+            max_signature_fields=settings.VERIFY_MAX_SIGNATURE_FIELDS,
+            max_revisions=settings.VERIFY_MAX_REVISIONS,
+            deadline=time.monotonic() + settings.VERIFY_TIME_BUDGET_SECONDS,
+        )
+
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise TooComplex("time budget spent")
+
+
+def verify_retry_after(request: HttpRequest) -> int | None:
+    """Count this verification against the client's address (a fixed window per address, as the
+    login lockout names addresses); the seconds to wait when it is over the limit, else None."""
+    limit, window = settings.VERIFY_RATE_LIMIT, settings.VERIFY_RATE_WINDOW_SECONDS
+    now = time.time()
+    key = f"reporting:verify-rate:{get_client_ip_address(request)}:{int(now // window)}"
+    cache.add(key, 0, timeout=window)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # the key expired (or Redis is away) between add and incr: count afresh
+        cache.set(key, 1, timeout=window)
+        count = 1
+    if count <= limit:
+        return None
+    return max(1, int(window - now % window))
