@@ -112,6 +112,13 @@ def entry_level_q(level: str) -> Q:
     return Q(level=level)
 
 
+class ValueType(models.TextChoices):
+    """What a figure of the indicator is: a number, or yes/no ("Đạt / Không đạt", stored as 1 / 0)."""
+
+    NUMBER = "number", _("number")
+    YES_NO = "yes_no", _("achieved / not achieved")
+
+
 class Indicator(models.Model):
     class Flag(models.TextChoices):
         UNIT_SCALE = "unit_scale", _("unit and scale of the values disagree")
@@ -139,6 +146,7 @@ class Indicator(models.Model):
         related_name="indicators",
     )
     flags = models.JSONField(_("flags"), default=list, blank=True)
+    value_type = models.CharField(_("value type"), max_length=8, choices=ValueType.choices, default=ValueType.NUMBER)
 
     class Meta:
         verbose_name = _("indicator")
@@ -150,6 +158,7 @@ class Indicator(models.Model):
             models.CheckConstraint(condition=Q(unit_kind__in=UnitKind.values), name="indicator_unit_kind_valid"),
             models.CheckConstraint(condition=Q(direction__in=Direction.values), name="indicator_direction_valid"),
             models.CheckConstraint(condition=Q(rollup__in=Rollup.values), name="indicator_rollup_valid"),
+            models.CheckConstraint(condition=Q(value_type__in=ValueType.values), name="indicator_value_type_valid"),
         ]
 
     def __str__(self) -> str:
@@ -217,6 +226,10 @@ class Target(models.Model):
     comparator = models.CharField(_("comparator"), max_length=2, choices=COMPARATORS)
     value = value_field(_("value"))
     text = models.CharField(_("text as written"), max_length=200)
+    # Kept by target_revise beside the history (TargetRevision), so that the dashboards, which read
+    # the targets prefetched, mark a revised target and name its decision without another query.
+    revision_count = models.PositiveSmallIntegerField(_("revisions"), default=0, editable=False)
+    revised_by = models.CharField(_("revised by decision"), max_length=200, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("target")
@@ -236,6 +249,40 @@ class Target(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year}: {self.text}"
+
+
+class TargetRevision(models.Model):
+    """A change of an issued plan's target (điều chỉnh chỉ tiêu): what it was, what it became, why,
+    and the decision that authorises it. The target row holds what is in force; this is its history."""
+
+    target = models.ForeignKey(Target, verbose_name=_("target"), on_delete=models.CASCADE, related_name="revisions")
+    old_comparator = models.CharField(_("comparator before"), max_length=2, choices=COMPARATORS)
+    old_value = value_field(_("value before"))
+    old_text = models.CharField(_("text before"), max_length=200)
+    new_comparator = models.CharField(_("comparator after"), max_length=2, choices=COMPARATORS)
+    new_value = value_field(_("value after"))
+    new_text = models.CharField(_("text after"), max_length=200)
+    reason = models.TextField(_("reason"))
+    decision_number = models.CharField(_("decision number"), max_length=100)
+    decision_date = models.DateField(_("decision date"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+", null=True
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("target revision")
+        verbose_name_plural = _("target revisions")
+        ordering = ["target", "at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(old_comparator__in=COMPARATOR_VALUES) & Q(new_comparator__in=COMPARATOR_VALUES),
+                name="targetrevision_comparators_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.old_text} → {self.new_text} ({self.decision_number})"
 
 
 class Actual(ReviewedRecord):

@@ -18,8 +18,12 @@ class Plan(models.Model):
         DECISION = "decision", _("decision")
 
     class Status(models.TextChoices):
+        """A plan's life: a draft changes freely; once issued (ban hành) its targets change only by a
+        revision (indicators.definitions.target_revise); a closed plan changes no more. "active" is
+        the stored value of issued, as the seed plans and the reports' filters have it."""
+
         DRAFT = "draft", _("draft")
-        ACTIVE = "active", _("in force")
+        ACTIVE = "active", _("issued")
         CLOSED = "closed", _("closed")
 
     class Frequency(models.TextChoices):
