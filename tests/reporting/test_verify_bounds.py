@@ -1,0 +1,90 @@
+"""Bounded work for anonymous uploads: a file with 400 signature fields pointing at one signature
+is refused quickly and cheaply, and the per-address limit answers 429 with Retry-After."""
+
+import time
+import tracemalloc
+from io import BytesIO
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from rest_framework.test import APIClient
+
+from reporting.verification import Kind, verify_pdf
+from tests.reporting.test_attacks import genuine, genuine_and_shadowed, module_pki  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.django_db
+
+
+def many_fields(signed: bytes, count: int) -> bytes:
+    """`count` signature fields, each pointing at the one signature dictionary."""
+    writer = IncrementalPdfFileWriter(BytesIO(signed))
+    form = writer.root["/AcroForm"]
+    fields = [field.get_object() for field in form["/Fields"]]
+    signature = next(field for field in fields if field.get("/FT") == "/Sig").raw_get("/V")
+    copies = [
+        writer.add_object(
+            generic.DictionaryObject(
+                {
+                    generic.NameObject("/FT"): generic.NameObject("/Sig"),
+                    generic.NameObject("/T"): generic.TextStringObject(f"Sig{index}"),
+                    generic.NameObject("/V"): signature,
+                }
+            )
+        )
+        for index in range(count)
+    ]
+    form["/Fields"] = generic.ArrayObject([*form["/Fields"], *copies])
+    writer.update_container(form)
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_four_hundred_signature_fields_are_refused_in_time_and_memory(genuine: bytes) -> None:  # noqa: F811
+    hostile = many_fields(genuine, 400)
+    tracemalloc.start()
+    started = time.perf_counter()
+    verification = verify_pdf(hostile)
+    elapsed = time.perf_counter() - started
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    assert verification.kind == Kind.TOO_COMPLEX
+    assert elapsed < 2, elapsed
+    assert peak < 30 * 1024 * 1024, peak
+
+
+def test_a_few_fields_sharing_one_signature_read_as_invalid(genuine: bytes) -> None:  # noqa: F811
+    assert verify_pdf(many_fields(genuine, 3)).kind == Kind.INVALID
+
+
+def test_too_many_revisions_are_refused(genuine: bytes, settings: object) -> None:  # noqa: F811
+    settings.VERIFY_MAX_REVISIONS = 2  # type: ignore[attr-defined]
+    assert verify_pdf(genuine + b"\n%%EOF\n" * 3).kind == Kind.TOO_COMPLEX
+
+
+def test_the_time_budget_ends_in_a_too_complex_verdict(genuine: bytes, settings: object) -> None:  # noqa: F811
+    settings.VERIFY_TIME_BUDGET_SECONDS = -1  # type: ignore[attr-defined]
+    verification = verify_pdf(genuine)
+    assert verification.kind == Kind.TOO_COMPLEX
+    assert "quá phức tạp" in verification.summary
+
+
+def test_verifications_per_address_are_limited_with_retry_after(genuine: bytes, settings: object, client) -> None:  # noqa: F811
+    settings.VERIFY_RATE_LIMIT = 2  # type: ignore[attr-defined]
+    api = APIClient(REMOTE_ADDR="203.0.113.77")
+    statuses = [
+        api.post("/api/verify/", {"file": SimpleUploadedFile("r.pdf", b"%PDF-1.7 no")}, format="multipart").status_code
+        for _ in range(3)
+    ]
+    assert statuses[:2] == [200, 200] and statuses[2] == 429
+    refused = api.post("/api/verify/", {"file": SimpleUploadedFile("r.pdf", b"x")}, format="multipart")
+    assert refused.status_code == 429 and 0 < int(refused["Retry-After"]) <= 60
+    page = client.post("/verify/", {"file": SimpleUploadedFile("r.pdf", b"x")}, REMOTE_ADDR="203.0.113.77")
+    assert page.status_code == 429 and page["Retry-After"]
+    other = APIClient(REMOTE_ADDR="203.0.113.78")
+    assert (
+        other.post("/api/verify/", {"file": SimpleUploadedFile("r.pdf", b"x")}, format="multipart").status_code == 200
+    )
