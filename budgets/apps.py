@@ -11,3 +11,5 @@ class BudgetsConfig(AppConfig):
         from budgets.spreadsheets import register_kinds
 
         register_kinds()
+        # The checks of budget lines against each other and their tasks join the plan quality checks.
+        import budgets.quality  # noqa: F401

@@ -11,3 +11,5 @@ class IndicatorsConfig(AppConfig):
         from indicators.spreadsheets.kinds import register_kinds
 
         register_kinds()
+        # The checks of indicators and targets join the core's plan quality checks.
+        import indicators.quality  # noqa: F401
