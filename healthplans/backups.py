@@ -58,7 +58,8 @@ def _pg_program(name: str) -> str:
 
 def _run(command: list[str]) -> str:
     try:
-        done = subprocess.run(command, env=_pg_env(), capture_output=True, text=True)
+        # Our own argument list (pg_dump/psql and their options), never a shell line.
+        done = subprocess.run(command, env=_pg_env(), capture_output=True, text=True)  # noqa: S603
     except FileNotFoundError as error:
         raise BackupError(f"{command[0]} is not installed (the PostgreSQL client programs are needed).") from error
     if done.returncode != 0:

@@ -1,5 +1,4 @@
 # Kept apart from healthplans.api: DRF imports the pagination class while it builds GenericAPIView.
-from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import QuerySet
@@ -22,8 +21,8 @@ class UncountedPagination(Pagination):
     count on every request (a planner's figures: 100,000 and more). A page is read with one row
     more than it shows, which tells whether there is a next one; a page past the end is a 404."""
 
-    def paginate_queryset(
-        self, queryset: QuerySet[Any] | Sequence[Any], request: Request, view: APIView | None = None
+    def paginate_queryset(  # type: ignore[override]  # a list of rows needs no pagination of this kind
+        self, queryset: QuerySet[Any], request: Request, view: APIView | None = None
     ) -> list[Any]:
         self.request = request
         self.url = request.build_absolute_uri()
@@ -33,7 +32,6 @@ class UncountedPagination(Pagination):
             raise NotFound(self.invalid_page_message)
         self.number = int(number)
         start = (self.number - 1) * size
-        assert isinstance(queryset, QuerySet)  # a list of rows needs no pagination of this kind
         # First the page's keys, then its rows by key: the database sorts narrow rows (a key and the
         # sort columns), not whole ones with their related rows.
         keys = list(queryset.values_list("pk", flat=True)[start : start + size + 1])

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django_filters import CharFilter, FilterSet, NumberFilter
 
@@ -123,6 +124,14 @@ def roles_at(user: Actor, unit: OrgUnit) -> set[str]:
     return set(
         RoleAssignment.objects.filter(user=user, org_unit__path__in=ancestor_paths(unit)).values_list("role", flat=True)
     )
+
+
+def signed_in_user(user: Actor) -> User:
+    """The user a request acts as once login_required or IsAuthenticated let it through; anyone
+    else is refused rather than assumed away."""
+    if not isinstance(user, User):
+        raise PermissionDenied
+    return user
 
 
 def paths_with_roles(user: Actor, roles: Collection[str]) -> list[str]:

@@ -165,14 +165,13 @@ class ActualListCreateAPI(SelectorListAPI):
         fields = dict(data.validated_data)
         indicator = indicator_list(fetched_by=request.user).filter(pk=fields.pop("indicator")).first()
         org_unit = org_unit_list(fetched_by=request.user).filter(pk=fields.pop("org_unit")).first()
-        missing = {
-            name: [_("Not found among what you may see.")]
-            for name, obj in (("indicator", indicator), ("org_unit", org_unit))
-            if obj is None
-        }
-        if missing:
+        if indicator is None or org_unit is None:
+            missing = {
+                name: [_("Not found among what you may see.")]
+                for name, obj in (("indicator", indicator), ("org_unit", org_unit))
+                if obj is None
+            }
             return Response({"code": "invalid", "detail": _("The figure was not saved."), "errors": missing}, 400)
-        assert indicator is not None and org_unit is not None
         actual = actual_create(indicator=indicator, org_unit=org_unit, by=request.user, **fields)  # type: ignore[arg-type]
         return Response(ActualOutputSerializer(actual).data, status=201)
 

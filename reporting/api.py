@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from healthplans.api import SelectorDetailAPI, SelectorListAPI, found_or_invalid
 from healthplans.models import User
-from healthplans.selectors import org_unit_list
+from healthplans.selectors import org_unit_list, signed_in_user
 from healthplans.workflow import Conflict
 from plans.models import Plan
 from plans.selectors import plan_get_or_404
@@ -103,9 +103,7 @@ def report_shown(report: Report, *, status: int = 200) -> Response:
 
 def acting_user(request: Request) -> User:
     """The logged-in user of an API call (IsAuthenticated has already turned anyone else away)."""
-    user = request.user
-    assert isinstance(user, User)
-    return user
+    return signed_in_user(request.user)
 
 
 def visible_report(request: Request, pk: int) -> Report:

@@ -47,7 +47,7 @@ def _figure(value: Decimal, places: int | None = None) -> str:
 
 def _svg(width: int, height: int, label: str, body: list[str], css_class: str) -> SafeString:
     # Every text in `body` and `label` is escaped; every number is formatted here.
-    return mark_safe(
+    return mark_safe(  # noqa: S308
         f'<svg xmlns="{SVG_NS}" class="chart {css_class}" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}">'
         f"<title>{escape(label)}</title>{''.join(body)}</svg>"

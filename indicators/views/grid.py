@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from healthplans.models import OrgUnit, User
 from healthplans.periods import PeriodError, parse_period
-from healthplans.selectors import Actor, org_unit_list
+from healthplans.selectors import Actor, org_unit_list, signed_in_user
 from healthplans.vnnumber import NumberTextError as NumberError
 from healthplans.vnnumber import parse_number
 from healthplans.workflow import OPEN_STATUSES, Conflict, Forbidden, ServiceError
@@ -311,7 +311,7 @@ def cells_request(request: HttpRequest, *, with_value: bool) -> tuple[Plan, list
     except GridPayloadError as exc:
         return JsonResponse({"detail": str(exc)}, status=400)
     plan = plan_list(fetched_by=request.user, filters={"slug": slug}).select_related("issuer_org_unit").first()
-    if plan is None:
+    if plan is None:  # the grid's script reads a JSON answer, not the 404 page
         return JsonResponse({"detail": _("No such plan.")}, status=404)
     return plan, cells
 
@@ -326,9 +326,8 @@ def cells_view(request: HttpRequest, *, with_value: bool, write: Callable[..., l
     if isinstance(parsed, JsonResponse):
         return parsed
     plan, cells = parsed
-    assert isinstance(request.user, User)
     try:
-        written = write(plan=plan, cells=cells, by=request.user)
+        written = write(plan=plan, cells=cells, by=signed_in_user(request.user))
     except GridRefused as exc:
         return refused_response(exc)
     return JsonResponse({"cells": [cell_state(actual) for actual in written]})

@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from healthplans.models import User
 from healthplans.periods import PeriodError, parse_period
 from healthplans.schema import ErrorSerializer
+from healthplans.selectors import signed_in_user
 from healthplans.spreadsheets.files import FORMATS, XLSX_TYPE, too_large_message
 from healthplans.spreadsheets.jobs import (
     PENDING,
@@ -36,7 +37,7 @@ from healthplans.spreadsheets.jobs import (
 )
 from healthplans.spreadsheets.registry import attachment_name, export_bytes, export_kinds, import_kinds, sheet_kind
 from plans.models import Plan
-from plans.selectors import plan_list
+from plans.selectors import plan_get_or_404, plan_list
 
 CONTENT_TYPES = {"xlsx": XLSX_TYPE, "csv": "text/csv; charset=utf-8"}
 # Room for the multipart boundaries and the form's other fields around the file itself.
@@ -105,9 +106,7 @@ class PlanExportAPI(JSONOnly):
         responses={(200, XLSX_TYPE): OpenApiTypes.BINARY, (200, "text/csv"): OpenApiTypes.BINARY},
     )
     def get(self, request: Request, pk: int) -> HttpResponse:
-        plan = plan_list(fetched_by=request.user).select_related("issuer_org_unit").filter(pk=pk).first()
-        if plan is None:
-            raise Http404
+        plan = plan_get_or_404(fetched_by=request.user, pk=pk)
         data = self.InputSerializer(data=request.query_params.dict())
         data.is_valid(raise_exception=True)
         kind, fmt, period = data.validated_data["kind"], data.validated_data["format"], data.validated_data["period"]
@@ -168,16 +167,12 @@ class ImportCreateAPI(JSONOnly):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
-        plan = plan_list(fetched_by=request.user).select_related("issuer_org_unit").filter(pk=fields["plan"]).first()
-        if plan is None:
-            raise Http404
-        assert isinstance(request.user, User)
-        if message := import_forbidden(plan=plan, kind=fields["kind"], by=request.user):
+        plan = plan_get_or_404(fetched_by=request.user, pk=fields["plan"])
+        user = signed_in_user(request.user)
+        if message := import_forbidden(plan=plan, kind=fields["kind"], by=user):
             return Response(refusal(message).as_dict(), status=status.HTTP_403_FORBIDDEN)
         return result_response(
-            upload_result(
-                plan=plan, kind=fields["kind"], upload=fields["file"], user=request.user, dry_run=fields["dry_run"]
-            )
+            upload_result(plan=plan, kind=fields["kind"], upload=fields["file"], user=user, dry_run=fields["dry_run"])
         )
 
 
@@ -192,8 +187,7 @@ class ImportStatusAPI(JSONOnly):
 
     @extend_schema(responses={200: ImportOutputSerializer})
     def get(self, request: Request, import_id: str) -> Response:
-        assert isinstance(request.user, User)
-        result = import_status(import_id=import_id, by=request.user)
+        result = import_status(import_id=import_id, by=signed_in_user(request.user))
         if result is None:
             raise Http404
         return Response(result.as_dict())
@@ -204,8 +198,8 @@ class ImportConfirmAPI(JSONOnly):
         request=None, responses={200: ImportOutputSerializer, 202: ImportOutputSerializer, 400: ImportOutputSerializer}
     )
     def post(self, request: Request, import_id: str) -> Response:
-        assert isinstance(request.user, User)
-        result = import_confirm(import_id=import_id, by=request.user, plans=plan_list(fetched_by=request.user))
+        user = signed_in_user(request.user)
+        result = import_confirm(import_id=import_id, by=user, plans=plan_list(fetched_by=user))
         if result is None:
             raise Http404
         return result_response(result)
@@ -215,10 +209,7 @@ class ImportConfirmAPI(JSONOnly):
 @require_http_methods(["GET", "POST"])
 @login_required
 def import_page(request: HttpRequest, slug: str) -> HttpResponse:
-    plan = plan_list(fetched_by=request.user, filters={"slug": slug}).select_related("issuer_org_unit").first()
-    if plan is None:
-        raise Http404
-    assert isinstance(request.user, User)
+    plan = plan_get_or_404(fetched_by=request.user, slug=slug)
     periods = plan.periods()
     context: dict[str, Any] = {"plan": plan, "periods": periods, "kinds": import_kinds()}
     if request.method == "POST" and declared_too_large(request):
@@ -229,11 +220,11 @@ def import_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def import_page_body(request: HttpRequest, plan: Plan, context: dict[str, Any]) -> HttpResponse:
-    assert isinstance(request.user, User)
+    user = signed_in_user(request.user)
     if request.method != "POST":
         if import_id := request.GET.get("import"):
             # Back from the progress bar of an import a worker ran.
-            context["result"] = import_status(import_id=import_id, by=request.user)
+            context["result"] = import_status(import_id=import_id, by=user)
             if context["result"] is None:
                 raise Http404
             context["kind"] = request.GET.get("kind", "actuals")
@@ -243,14 +234,14 @@ def import_page_body(request: HttpRequest, plan: Plan, context: dict[str, Any]) 
         kind = "actuals"
     context["kind"] = kind
     if import_id := request.POST.get("confirm"):
-        result = import_confirm(import_id=import_id, by=request.user, plans=plan_list(fetched_by=request.user))
+        result = import_confirm(import_id=import_id, by=user, plans=plan_list(fetched_by=user))
         if result is None:
             raise Http404
-    elif message := import_forbidden(plan=plan, kind=kind, by=request.user):
+    elif message := import_forbidden(plan=plan, kind=kind, by=user):
         context["result"] = refusal(message)
         return render(request, "sheets/import.html", context, status=403)
     elif upload := request.FILES.get("file"):
-        result = upload_result(plan=plan, kind=kind, upload=upload, user=request.user, dry_run=True)
+        result = upload_result(plan=plan, kind=kind, upload=upload, user=user, dry_run=True)
     else:
         result = refusal(_("Choose a file to import."))
     context["result"] = result
