@@ -30,7 +30,7 @@ from reporting.rendering.tables import (
     completeness_labels,
     completeness_rows,
     money_or_blank,
-    period_matrix,
+    period_matrices,
     result_groups,
     unit_matrices,
 )
@@ -179,12 +179,12 @@ def report_context(report: Report) -> dict[str, Any]:
         Block("reporting/pdf/_results.html", pgettext("report", "Results against the targets"), groups),
         rows_count,
     )
-    matrix = period_matrix(items, period, unit)
-    if matrix is not None:
+    roadmap = period_matrices(items, period, unit)
+    if roadmap:
         place(
             "periods",
-            Block("reporting/pdf/_matrix.html", pgettext("report", "Targets and results over the periods"), [matrix]),
-            len(matrix.rows),
+            Block("reporting/pdf/_matrix.html", pgettext("report", "Targets and results over the periods"), roadmap),
+            len(roadmap[0].rows),
             always_appendix=True,
         )
     unit_tables = unit_matrices(plan, [item.indicator for item in items], period, unit)

@@ -8,23 +8,26 @@ from urllib.request import url2pathname
 
 from django.conf import settings
 from django.utils.translation import pgettext
+from fontpkg_noto_serif import ROOT as NOTO_SERIF_ROOT  # type: ignore[import-untyped]
+from fontpkg_source_serif_4 import ROOT as SOURCE_SERIF_ROOT  # type: ignore[import-untyped]
 from weasyprint import HTML
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
-# Debian's fonts-liberation2 (the body: metrically compatible with Times New Roman, as the decree
-# asks) and fonts-noto-core (glyphs Liberation lacks). Only these and the app's own files are read.
-FONT_DIRS = (Path("/usr/share/fonts/truetype/liberation2"), Path("/usr/share/fonts/truetype/noto"))
-BODY_FONT = {
-    "regular": "LiberationSerif-Regular.ttf",
-    "bold": "LiberationSerif-Bold.ttf",
-    "italic": "LiberationSerif-Italic.ttf",
-    "bold_italic": "LiberationSerif-BoldItalic.ttf",
-}
-FALLBACK_FONT = {
-    "regular": "NotoSerif-Regular.ttf",
-    "bold": "NotoSerif-Bold.ttf",
-    "italic": "NotoSerif-Italic.ttf",
-    "bold_italic": "NotoSerif-BoldItalic.ttf",
+# The report's typefaces, installed with the project from PyPI (OFL) rather than found on the
+# system, so that a report looks the same on every machine: Noto Serif (fontpkg-noto-serif) for
+# the text — every Vietnamese letter, and the decree asks only for a Unicode Vietnamese font
+# (TCVN 6909:2001) —, and Source Serif 4 (fontpkg-source-serif-4) for what Noto Serif lacks, such
+# as the targets' ≥ and ≤. Variable files, one per style: WeasyPrint sets the weight on the
+# `wght` axis.
+FONTS = {
+    "Report Serif": (
+        NOTO_SERIF_ROOT / "files",
+        {"normal": "NotoSerif[wdth,wght].ttf", "italic": "NotoSerif-Italic[wdth,wght].ttf"},
+    ),
+    "Report Serif Fallback": (
+        SOURCE_SERIF_ROOT / "files",
+        {"normal": "SourceSerif4[opsz,wght].ttf", "italic": "SourceSerif4-Italic[opsz,wght].ttf"},
+    ),
 }
 
 
@@ -37,14 +40,15 @@ class FetchRefused(ValueError):
 
 
 def allowed_roots() -> list[Path]:
-    roots = [Path(settings.BASE_DIR) / "static", Path(settings.BASE_DIR) / "templates", *FONT_DIRS]
+    roots = [Path(settings.BASE_DIR) / "static", Path(settings.BASE_DIR) / "templates"]
+    roots += [directory for directory, _files in FONTS.values()]
     roots += [Path(directory) for directory in getattr(settings, "STATICFILES_DIRS", [])]
     return [root.resolve() for root in roots]
 
 
 class LocalFilesFetcher(URLFetcher):
     """Lets WeasyPrint read `data:` URIs and `file://` paths under the app's static and template
-    directories and the font directories; anything else (http, ftp, other files) is refused.
+    directories and the font's; anything else (http, ftp, other files) is refused.
 
     `fail_on_errors` turns a refusal into a stop of the whole render rather than a warning and a
     silently missing image: the template is ours, so a foreign URL in it is a bug to surface."""
@@ -66,19 +70,12 @@ class LocalFilesFetcher(URLFetcher):
 
 
 def font_faces() -> list[tuple[str, str, str, str]]:
-    """(family, weight, style, file URI) of every face the report may use."""
-    faces = []
-    for family, files in (("Report Serif", BODY_FONT), ("Report Serif Fallback", FALLBACK_FONT)):
-        for face, name in files.items():
-            path = next((d / name for d in FONT_DIRS if (d / name).is_file()), None)
-            if path is None:
-                raise ReportRenderingError(
-                    pgettext("report", "The font %(name)s of the reports is not installed.") % {"name": name}
-                )
-            weight = "bold" if "bold" in face else "normal"
-            style = "italic" if "italic" in face else "normal"
-            faces.append((family, weight, style, path.as_uri()))
-    return faces
+    """(family, weight range, style, file URI) of every face the report may use."""
+    return [
+        (family, "100 900", style, (directory / name).as_uri())
+        for family, (directory, files) in FONTS.items()
+        for style, name in files.items()
+    ]
 
 
 def html_to_pdf(html: str) -> bytes:

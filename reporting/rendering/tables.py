@@ -19,6 +19,8 @@ from plans.models import Assignment, Plan, Task
 from reporting.formatting import ACHIEVEMENT_LABELS, baseline_text, figure_places, group_heading, group_rank, unit_of
 
 UNITS_PER_APPENDIX_TABLE = 10
+# Periods of the roadmap per table: each takes a target and an actual column of the landscape page.
+PERIODS_PER_APPENDIX_TABLE = 3
 
 
 @dataclass(frozen=True)
@@ -114,12 +116,13 @@ def result_groups(items: list[IndicatorProgress]) -> list[ResultGroup]:
     ]
 
 
-def period_matrix(items: list[IndicatorProgress], period: Period, unit: OrgUnit) -> MatrixTable | None:
+def period_matrices(items: list[IndicatorProgress], period: Period, unit: OrgUnit) -> list[MatrixTable]:
     """Every indicator's targets over the whole plan (its roadmap), with the actuals up to the
-    reported period."""
+    reported period, in tables of a few periods each (a target such as "= 1.250.197" needs its
+    column's width)."""
     codes = [code for code, _value in items[0].trend] if items else []
     if len(codes) < 2:
-        return None
+        return []
     reported = {code for code in codes if parse_period(code).end <= period.end}
     rows = []
     for number, item in enumerate(items, start=1):
@@ -134,7 +137,14 @@ def period_matrix(items: list[IndicatorProgress], period: Period, unit: OrgUnit)
             for code in codes
         ]
         rows.append((number, indicator.name, unit_of(indicator), cells))
-    return MatrixTable([short_period_label(code) for code in codes], rows, with_targets=True)
+    return [
+        MatrixTable(
+            [short_period_label(code) for code in codes[start : start + PERIODS_PER_APPENDIX_TABLE]],
+            [(n, name, unit, cells[start : start + PERIODS_PER_APPENDIX_TABLE]) for n, name, unit, cells in rows],
+            with_targets=True,
+        )
+        for start in range(0, len(codes), PERIODS_PER_APPENDIX_TABLE)
+    ]
 
 
 def unit_matrices(plan: Plan, indicators: list[Indicator], period: Period, unit: OrgUnit) -> list[MatrixTable]:

@@ -17,6 +17,7 @@ from indicators.models import Actual, Indicator
 from plans.models import Plan
 from reporting.models import Report
 from reporting.rendering import FetchRefused, LocalFilesFetcher, ReportRenderingError, html_to_pdf, render_report_pdf
+from reporting.rendering.pdf import FONTS
 
 pytestmark = pytest.mark.django_db
 
@@ -44,12 +45,14 @@ def make_report(slug: str, period: str, *, narrative: dict[str, str] | None = No
         if any(target.year == year and target.org_unit_id is None for target in indicator.targets.all())
     ][:4]
     assert targeted, f"{slug} has no target for {year}"
+    tenant = plan.tenant
+    assert tenant is not None
     for index, indicator in enumerate(targeted):
         target = next(t for t in indicator.targets.all() if t.year == year and t.org_unit_id is None)
         provisional = index == len(targeted) - 1 and index > 0
         meeting = {">": target.value + 1, "<": target.value * Decimal("0.9")}.get(target.comparator, target.value)
         Actual.objects.create(
-            tenant=plan.issuer_org_unit.tenant,
+            tenant=tenant,
             indicator=indicator,
             org_unit=plan.issuer_org_unit,
             period=period,
@@ -101,7 +104,9 @@ def font_rows(path: Path) -> list[list[str]]:
 
 def page_sizes(path: Path) -> list[tuple[float, float]]:
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
-    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE)[1])
+    found = re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE)
+    assert found is not None
+    pages = int(found[1])
     sized = subprocess.run(
         ["pdfinfo", "-f", "1", "-l", str(pages), str(path)], capture_output=True, text=True, check=True
     ).stdout
@@ -229,7 +234,8 @@ def test_fetcher_refuses_anything_but_the_apps_own_files() -> None:
         with pytest.raises(FetchRefused):
             fetcher.fetch(url)
 
-    font = fetcher.fetch("file:///usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf")
+    directory, files = FONTS["Report Serif"]
+    font = fetcher.fetch((directory / files["normal"]).as_uri())
     try:
         assert font.read(4) == b"\x00\x01\x00\x00"  # a TrueType font
     finally:

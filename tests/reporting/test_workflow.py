@@ -246,7 +246,7 @@ def test_task_delivered_twice_renders_once(generated: Any, media_root: Path, mon
     report = generated()
     renders: list[int] = []
     real = rendering.render_report_pdf
-    monkeypatch.setattr(rendering, "render_report_pdf", lambda r, **kw: renders.append(r.pk) or real(r, **kw))
+    monkeypatch.setattr(rendering, "render_report_pdf", lambda r, **kw: renders.append(r.pk) or real(r, **kw))  # type: ignore[func-returns-value]
     assert tasks.report_generate.apply(args=[report.pk]).get() == "skipped"
     assert renders == []
     assert len(report_files(media_root, report)) == 1
