@@ -19,7 +19,8 @@ from healthplans.selectors import reach_of, roles_at, tenant_ids_of
 from healthplans.workflow import Forbidden, Invalid
 
 
-def _clean(record: Model, *, exclude: list[str] | None = None) -> None:
+def clean_or_refuse(record: Model, *, exclude: list[str] | None = None) -> None:
+    """`full_clean`, its problems refused as the core's `Invalid` with the fields at fault."""
     try:
         record.full_clean(exclude=exclude)
     except ValidationError as exc:
@@ -55,6 +56,15 @@ def _check_administers(by: User, *, tenant: Tenant | None, org_unit: OrgUnit | N
         raise Forbidden(_("You do not administer this province or unit."))
 
 
+def _check_adds_agency(by: User, *, tenant: Tenant, org_unit: OrgUnit | None) -> None:
+    """Tenant admins manage agencies; a planner of the tenant also adds the ones a plan names (the
+    plan builder's pick-or-add), at a unit within their reach."""
+    planner = RoleAssignment.objects.filter(user=by, role=Role.PLANNER, org_unit__tenant=tenant).exists()
+    if by.is_active and planner and (org_unit is None or Role.PLANNER in roles_at(by, org_unit)):
+        return
+    _check_administers(by, tenant=tenant, org_unit=org_unit, permission="healthplans.add_agency")
+
+
 def _check_unit_in_tenant(org_unit: OrgUnit | None, tenant: Tenant) -> None:
     if org_unit is not None and org_unit.tenant_id != tenant.pk:
         message = _("The unit «%(unit)s» is not in %(tenant)s.") % {"unit": org_unit.code, "tenant": tenant.name}
@@ -74,10 +84,10 @@ def agency_create(
     org_unit: OrgUnit | None = None,
     by: User,
 ) -> Agency:
-    _check_administers(by, tenant=tenant, org_unit=org_unit, permission="healthplans.add_agency")
+    _check_adds_agency(by, tenant=tenant, org_unit=org_unit)
     _check_unit_in_tenant(org_unit, tenant)
     agency = Agency(tenant=tenant, code=code, name=name, kind=kind, org_unit=org_unit)
-    _clean(agency)
+    clean_or_refuse(agency)
     agency.save()
     return agency
 
@@ -88,7 +98,7 @@ def agency_update(*, agency: Agency, name: str, kind: str, org_unit: OrgUnit | N
     _check_administers(by, tenant=agency.tenant, org_unit=org_unit, permission="healthplans.change_agency")
     _check_unit_in_tenant(org_unit, agency.tenant)
     agency.name, agency.kind, agency.org_unit = name, kind, org_unit
-    _clean(agency)
+    clean_or_refuse(agency)
     agency.save()
     return agency
 
@@ -134,7 +144,7 @@ def user_enrol(
     if user is None:
         user = User(username=username, first_name=full_name, email=email)
         user.set_unusable_password()
-        _clean(user)
+        clean_or_refuse(user)
         user.save()
     elif not _may_manage_user(by, user):
         message = _("The username «%(username)s» is taken.") % {"username": username}
@@ -145,12 +155,12 @@ def user_enrol(
         if changed:
             for field in changed:
                 setattr(user, field, changes[field])
-            _clean(user, exclude=["password"])
+            clean_or_refuse(user, exclude=["password"])
             user.save(update_fields=changed)
 
     assignment = RoleAssignment.objects.filter(user=user, org_unit=org_unit, role=role).first()
     if assignment is None:
         assignment = RoleAssignment(user=user, org_unit=org_unit, role=role)
-        _clean(assignment)
+        clean_or_refuse(assignment)
         assignment.save()
     return assignment
