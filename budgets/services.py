@@ -144,6 +144,8 @@ class AmountsEntry:
     disbursed: int | None
     note: str | None = None
     version: int | None = None
+    # Submitted for review too, with the note (None: the stored one), whether the amounts changed or not.
+    submit: bool = False
 
 
 def _exists(current: BudgetExecution | None) -> Conflict:
@@ -162,15 +164,69 @@ def _entry_period(entry: AmountsEntry, plan: Plan) -> str:
     return code
 
 
+def _amounts_applied(
+    entry: AmountsEntry, code: str, existing: BudgetExecution | None, plan: Plan, by: User
+) -> tuple[BudgetExecution, BudgetExecutionEvent | None]:
+    """The record as the entry leaves its amounts (not yet written) and the history entry of a
+    change; a Conflict where they cannot change. Amounts that are only submitted, unchanged at the
+    version read, are left as they are (the submission writes them)."""
+    if existing is None:
+        execution = BudgetExecution(
+            tenant_id=entry.budget_line.tenant_id or plan.tenant_id,
+            budget_line=entry.budget_line,
+            period=code,
+            allocated=entry.allocated,
+            disbursed=entry.disbursed,
+            note=entry.note or "",
+            created_by=by,
+        )
+        return execution, None
+    if entry.version is None:
+        raise _exists(existing)
+    old = (existing.allocated, existing.disbursed)
+    note = existing.note if entry.note is None else entry.note
+    if entry.submit and (entry.version, entry.allocated, entry.disbursed, note) == (
+        existing.version,
+        *old,
+        existing.note,
+    ):
+        return existing, None
+    amounts = {"allocated": entry.allocated, "disbursed": entry.disbursed, "note": note}
+    current = workflow.changed_if_current(
+        existing, version=entry.version, expect_status=OPEN_STATUSES, wording=AMOUNTS_WORDING, changes=amounts
+    )
+    if isinstance(current, ServiceError):
+        raise current
+    if old == (current.allocated, current.disbursed):
+        return current, None
+    return current, _event(current, by=by, action=Action.CHANGE, old=old, message=entry.note or "")
+
+
+def _submitted(execution: BudgetExecution, note: str, by: User) -> BudgetExecution:
+    """The record as its submission leaves it (not yet written), or the refusal raised."""
+    _check_submittable(execution, note)
+    current = workflow.changed_if_current(
+        execution,
+        version=execution.version,
+        expect_status=workflow.SUBMIT.expect_status,
+        wording=AMOUNTS_WORDING,
+        changes=workflow.step_changes(workflow.SUBMIT, by=by, text=note),
+    )
+    if isinstance(current, ServiceError):
+        raise current
+    return current
+
+
 @transaction.atomic
 def budget_execution_save_many(
     *, plan: Plan, entries: Sequence[AmountsEntry], by: User
 ) -> list[BudgetExecution | ServiceError]:
-    """Amounts of many lines of a plan (the budget page, an imported workbook) with the checks of
-    one, in a fixed number of queries whatever the number of lines: each refusal in its place, and
-    nothing written for a refused entry. New amounts where none are stored (amounts stored already
-    and no version: "exists"); otherwise a change of the stored amounts at the version read, refused
-    if they changed meanwhile, are under review or approved."""
+    """Amounts of many lines of a plan (the budget page, an imported workbook), and their submission
+    for review where asked, with the checks of one, in a fixed number of queries whatever the number
+    of lines. All or nothing: each refusal in its place, and nothing written if there is any. New
+    amounts where none are stored (amounts stored already and no version: "exists"); otherwise a
+    change of the stored amounts at the version read, refused if they changed meanwhile, are under
+    review or approved."""
     if not roles_at(by, plan.issuer_org_unit) & WRITER_ROLES:
         raise Forbidden(str(WRITE_REFUSED))
     periods: list[str | ServiceError] = []
@@ -192,45 +248,28 @@ def budget_execution_save_many(
         if wanted
         else {}
     )
+    read_versions = {execution.pk: execution.version for execution in stored.values()}
     results: list[BudgetExecution | ServiceError] = []
-    new: list[BudgetExecution] = []
-    changed: list[BudgetExecution] = []
-    events: list[BudgetExecutionEvent] = []
+    changes: list[BudgetExecutionEvent] = []
+    submissions: list[BudgetExecutionEvent] = []
     for entry, code in zip(entries, periods, strict=True):
-        if not isinstance(code, str):
-            results.append(code)
+        try:
+            if isinstance(code, ServiceError):
+                raise code
+            execution, change = _amounts_applied(entry, code, stored.get((entry.budget_line.pk, code)), plan, by)
+            if entry.submit:
+                note = execution.note if entry.note is None else entry.note
+                execution = _submitted(execution, note, by)
+                submissions.append(_event(execution, by=by, action=Action.SUBMIT, message=note))
+        except ServiceError as error:
+            results.append(error)
             continue
-        existing = stored.get((entry.budget_line.pk, code))
-        if existing is None:
-            execution = BudgetExecution(
-                tenant_id=entry.budget_line.tenant_id or plan.tenant_id,
-                budget_line=entry.budget_line,
-                period=code,
-                allocated=entry.allocated,
-                disbursed=entry.disbursed,
-                note=entry.note or "",
-                created_by=by,
-            )
-            new.append(execution)
-            results.append(execution)
-            continue
-        if entry.version is None:
-            results.append(_exists(existing))
-            continue
-        old = (existing.allocated, existing.disbursed)
-        amounts = {"allocated": entry.allocated, "disbursed": entry.disbursed}
-        result = workflow.changed_if_current(
-            existing,
-            version=entry.version,
-            expect_status=OPEN_STATUSES,
-            wording=AMOUNTS_WORDING,
-            changes=amounts if entry.note is None else {**amounts, "note": entry.note},
-        )
-        results.append(result)
-        if isinstance(result, BudgetExecution):
-            changed.append(result)
-            if old != (result.allocated, result.disbursed):
-                events.append(_event(result, by=by, action=Action.CHANGE, old=old, message=entry.note or ""))
+        results.append(execution)
+        changes += [change] if change else []
+    if any(isinstance(result, ServiceError) for result in results):
+        return results
+    saved = [result for result in results if isinstance(result, BudgetExecution)]
+    new = [execution for execution in saved if execution.pk is None]
     try:
         if new:
             # A savepoint: another planner may record the same line and period after the read above.
@@ -242,11 +281,12 @@ def budget_execution_save_many(
             budget_line__in={line for line, _code in keys}, period__in={c for _l, c in keys}
         )
         raise _exists(next((e for e in recorded if (e.budget_line_id, e.period) in keys), None)) from exc
-    workflow.save_changed(changed, ["allocated", "disbursed", "note"])
-    events += [
-        _event(execution, by=by, action=Action.CREATE, old=(None, None), message=execution.note) for execution in new
-    ]
-    BudgetExecutionEvent.objects.bulk_create(events)
+    changed = [e for e in saved if e.pk in read_versions and e.version != read_versions[e.pk]]
+    submit_fields = workflow.step_changes(workflow.SUBMIT, by=by, text="") if submissions else {}
+    workflow.save_changed(changed, ["allocated", "disbursed", "note", *submit_fields])
+    created = [_event(e, by=by, action=Action.CREATE, old=(None, None), message=e.note) for e in new]
+    # In the order they happened: amounts recorded or changed, then submitted.
+    BudgetExecutionEvent.objects.bulk_create([*changes, *created, *submissions])
     return results
 
 
@@ -298,15 +338,6 @@ def _check_submittable(execution: BudgetExecution, note: str) -> None:
             _("Disbursed is above allocated: add a note explaining it before submitting."),
             fields={"note": warnings},
         )
-
-
-@transaction.atomic
-def budget_execution_submit_many(
-    *, submissions: Sequence[workflow.Move[BudgetExecution]], by: User
-) -> list[BudgetExecution | ServiceError]:
-    """Amounts submitted for review together (the budget page), each with its note, in a fixed
-    number of queries; each refusal in its place."""
-    return workflow.review_step_many(AMOUNTS_FLOW, submissions, step=workflow.SUBMIT, by=by, check=_check_submittable)
 
 
 @transaction.atomic

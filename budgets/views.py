@@ -15,7 +15,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
@@ -42,7 +41,6 @@ from budgets.services import (
     budget_execution_approve,
     budget_execution_return,
     budget_execution_save_many,
-    budget_execution_submit_many,
     budget_execution_unlock,
     execution_warnings,
 )
@@ -52,7 +50,7 @@ from healthplans.periods import Period, PeriodError, parse_period
 from healthplans.selectors import roles_at
 from healthplans.vnnumber import NumberTextError as MoneyTextError
 from healthplans.vnnumber import format_money, parse_money
-from healthplans.workflow import OPEN_STATUSES, Invalid, Move, ServiceError
+from healthplans.workflow import OPEN_STATUSES, Invalid, ServiceError
 from plans.models import Plan
 from plans.selectors import plan_get_or_404
 
@@ -132,8 +130,6 @@ class BudgetRow:
     node: LineFigures
     form: ExecutionRowForm | None
     posted: bool = False
-    # The version the next write of this request expects (what the user read, then what we wrote).
-    version: int | None = None
     conflict: BudgetExecution | None = None
     errors: list[str] = field(default_factory=list)
     review_errors: list[str] = field(default_factory=list)
@@ -260,8 +256,8 @@ def _render(
     return render(request, "budgets/budget_page.html", context, status=status)
 
 
-def _entry(row: BudgetRow, sheet: Sheet) -> AmountsEntry | None:
-    """What the row's form asks to store, or None where it changes nothing."""
+def _entry(row: BudgetRow, sheet: Sheet, *, submitting: bool) -> AmountsEntry | None:
+    """What the row's form asks to store, and to submit for review, or None where it asks nothing."""
     assert row.form is not None
     cleaned = row.form.cleaned_data
     allocated, disbursed, note, version = (
@@ -270,53 +266,18 @@ def _entry(row: BudgetRow, sheet: Sheet) -> AmountsEntry | None:
         cleaned["note"],
         cleaned["version"],
     )
-    row.version = version
+    # Only amounts with something entered go to review (a note alone is a draft).
+    submit = submitting and not (allocated is None and disbursed is None)
     execution = row.execution
     if execution is None or version is None:
         if allocated is None and disbursed is None and not note:
             return None
         # Also where someone else recorded the line meanwhile: the service answers "exists".
-        return AmountsEntry(row.line, sheet.period.code, allocated, disbursed, note)
-    if (allocated, disbursed, note) == (execution.allocated, execution.disbursed, execution.note):
+        return AmountsEntry(row.line, sheet.period.code, allocated, disbursed, note, submit=submit)
+    submit = submit and execution.status in OPEN_STATUSES
+    if not submit and (allocated, disbursed, note) == (execution.allocated, execution.disbursed, execution.note):
         return None
-    return AmountsEntry(row.line, execution.period, allocated, disbursed, note, version)
-
-
-def _applied(rows: list[BudgetRow], results: list[BudgetExecution | ServiceError], data: QueryDict) -> int:
-    """The services' answers put on their rows; how many were written."""
-    for row, result in zip(rows, results, strict=True):
-        if isinstance(result, ServiceError):
-            refusal_on_row(row, result, data, fields=("allocated", "disbursed"))
-        else:
-            row.node.execution = result
-            row.version = result.version
-    return sum(1 for result in results if not isinstance(result, ServiceError))
-
-
-def _save(rows: list[BudgetRow], sheet: Sheet, user: User, data: QueryDict) -> int:
-    changes = [(row, entry) for row in rows if (entry := _entry(row, sheet)) is not None]
-    results = budget_execution_save_many(plan=sheet.plan, entries=[entry for _row, entry in changes], by=user)
-    return _applied([row for row, _entry in changes], results, data)
-
-
-def _submittable(row: BudgetRow) -> bool:
-    execution = row.execution
-    return (
-        execution is not None
-        and execution.status in OPEN_STATUSES
-        and row.version is not None
-        and not (execution.allocated is None and execution.disbursed is None)
-    )
-
-
-def _submit(rows: list[BudgetRow], user: User, data: QueryDict) -> int:
-    submitted = [row for row in rows if _submittable(row)]
-    moves = [
-        Move(row.execution, row.version, row.form.cleaned_data["note"])
-        for row in submitted
-        if row.execution is not None and row.form is not None
-    ]
-    return _applied(submitted, budget_execution_submit_many(submissions=moves, by=user), data)
+    return AmountsEntry(row.line, execution.period, allocated, disbursed, note, version, submit=submit)
 
 
 def _post(request: HttpRequest, sheet: Sheet, user: User) -> HttpResponse:
@@ -325,15 +286,16 @@ def _post(request: HttpRequest, sheet: Sheet, user: User) -> HttpResponse:
     lines, executions = _read(user, sheet)
     rows = _rows(sheet, lines, executions, data)
     entered = [row for row in rows if row.posted]
-    saved = submitted = 0
+    changes: list[tuple[BudgetRow, AmountsEntry]] = []
     # A list, not a generator: every row is validated, not only those up to the first error.
     if all([row.form.is_valid() for row in entered if row.form is not None]):
-        with transaction.atomic():
-            saved = _save(entered, sheet, user, data)
-            if submitting and not any(row.failed for row in entered):
-                submitted = _submit(entered, user, data)
-            if any(row.failed for row in entered):
-                transaction.set_rollback(True)
+        changes = [(row, entry) for row in entered if (entry := _entry(row, sheet, submitting=submitting))]
+        # All or nothing in the service: a refused row keeps the others out too.
+        results = budget_execution_save_many(plan=sheet.plan, entries=[entry for _row, entry in changes], by=user)
+        for row, result in zip([row for row, _asked in changes], results, strict=True):
+            if isinstance(result, ServiceError):
+                refusal_on_row(row, result, data, fields=("allocated", "disbursed"))
+    saved, submitted = len(changes), sum(1 for _row, entry in changes if entry.submit)
     if any(row.failed for row in rows):
         # Nothing was written: show what is stored now, with what the user typed and why it failed.
         lines, executions = _read(user, sheet)

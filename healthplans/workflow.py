@@ -224,6 +224,14 @@ UNLOCK = Step(
 )
 
 
+def step_changes(step: Step, *, by: User, text: str) -> dict[str, Any]:
+    """What a step writes on a record besides its version: the status, who took it and when, its text."""
+    changes: dict[str, Any] = {"status": step.status, f"{step.stamp}_by": by, f"{step.stamp}_at": timezone.now()}
+    if step.text_field:
+        changes[step.text_field] = text
+    return changes
+
+
 @dataclass(frozen=True)
 class Workflow[Record: ReviewedRecord]:
     """What the review steps need to know of one kind of record: where its rows are read (with what
@@ -277,24 +285,23 @@ def review_step_many[Record: ReviewedRecord](
             refused[index] = error
     passed = [move.record.pk for index, move in enumerate(moves) if index not in refused]
     stored = {record.pk: record for record in locked(flow.records()).filter(pk__in=passed)} if passed else {}
-    changes: dict[str, Any] = {"status": step.status, f"{step.stamp}_by": by, f"{step.stamp}_at": timezone.now()}
+    stamp = step_changes(step, by=by, text="")
     results: list[Record | ServiceError] = []
     for index, move in enumerate(moves):
         if index in refused:
             results.append(refused[index])
             continue
-        text = {step.text_field: move.text} if step.text_field else {}
         results.append(
             changed_if_current(
                 stored[move.record.pk],
                 version=move.record.version if move.version is None else move.version,
                 expect_status=step.expect_status,
                 wording=flow.wording,
-                changes={**changes, **text},
+                changes={**stamp, **({step.text_field: move.text} if step.text_field else {})},
             )
         )
     moved = [result for result in results if not isinstance(result, ServiceError)]
-    save_changed(moved, [*changes, *([step.text_field] if step.text_field else [])])
+    save_changed(moved, list(stamp))
     events = [
         flow.history(record, by=by, action=step.action, message=move.text)
         for record, move in zip(results, moves, strict=True)
