@@ -154,7 +154,8 @@ def sign_pdf(
             "signer": signer_name,
             "title": signer_title,
             # not "ts": pyHanko overwrites that one with its own format of the signing time
-            "signed_at": signed_at.isoformat(timespec="seconds"),
+            # as Vietnamese documents write a time: Vietnam keeps UTC+7 all year (no summer time)
+            "signed_at": f"{signed_at:%d/%m/%Y %H:%M}, GMT+7",
         }
         with _tenant_signer(tenant_slug) as signer:
             pdf_signer = PdfSigner(
