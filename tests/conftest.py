@@ -76,8 +76,11 @@ def count_queries(db: None) -> CountQueries:
     return counting
 
 
+type QueriesFor = Callable[[Client, str], int]
+
+
 @pytest.fixture
-def queries_for(count_queries: CountQueries) -> Callable[[Client, str], int]:
+def queries_for(count_queries: CountQueries) -> QueriesFor:
     """queries_for(client, url) → the number of queries of a GET of url, which must answer 200."""
 
     def count(client: Client, url: str) -> int:

@@ -171,7 +171,7 @@ def figures_entered(
     *,
     org_unit: OrgUnit,
     period: str,
-    values: Sequence[tuple[Indicator, Decimal | None]],
+    values: Sequence[tuple[Indicator, Decimal | None] | NewFigure],
     by: User,
     status: str = ReviewStatus.DRAFT,
     reviewer: User | None = None,
@@ -180,8 +180,9 @@ def figures_entered(
 ) -> list[Actual]:
     """Figures of one unit and period entered by `by` through the bulk figure services and taken
     to `status`: submitted by `by`, then approved or returned by `reviewer` (a new reviewer of
-    the unit if not given). A reviewed step's note or message is the one given."""
-    figures = [NewFigure(indicator, value, note=note) for indicator, value in values]
+    the unit if not given). A value is (indicator, value) with the note given, or a NewFigure
+    (a rate with its numerator and denominator). A reviewed step's message is the one given."""
+    figures = [value if isinstance(value, NewFigure) else NewFigure(value[0], value[1], note=note) for value in values]
     actuals = actual_create_many(org_unit=org_unit, period=period, figures=figures, by=by)
     if status == ReviewStatus.DRAFT:
         return actuals

@@ -1,4 +1,8 @@
-"""The database holds the invariants of budget executions, whatever path writes them."""
+"""The database holds the invariants of budget executions, whatever path writes them.
+
+These tests write around the budget services on purpose (BudgetExecution.objects.create): the
+services would refuse such rows before the database saw them, and the constraints are what must
+hold when some path does not go through the services."""
 
 from typing import Any
 

@@ -4,12 +4,11 @@ from typing import Any
 
 import pytest
 from django.core import mail
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from budgets.models import BudgetExecution, BudgetLine
 from healthplans.models import Notification, User
+from tests.conftest import CountQueries
 
 pytestmark = pytest.mark.django_db
 
@@ -234,7 +233,9 @@ def test_list_filters_by_line_plan_period_and_status(planner: Any, record: Any, 
     assert codes(f"plan={plan_id + 10_000}") == []
 
 
-def test_list_summary_and_history_queries_do_not_grow(planner: Any, record: Any, line: Any, grow_tree: Any) -> None:
+def test_list_summary_and_history_queries_do_not_grow(
+    planner: Any, record: Any, line: Any, grow_tree: Any, count_queries: CountQueries
+) -> None:
     record("2.1.1", "2024", 10, 5)
     draft = create(planner, line("2.1.2"), allocated=1).json()
     plan_id = line("2.1.1").plan_id
@@ -247,7 +248,7 @@ def test_list_summary_and_history_queries_do_not_grow(planner: Any, record: Any,
     def counts() -> list[int]:
         result = []
         for url in urls:
-            with CaptureQueriesContext(connection) as captured:
+            with count_queries() as captured:
                 assert planner.get(url).status_code == 200
             result.append(len(captured))
         return result

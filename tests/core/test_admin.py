@@ -13,6 +13,7 @@ from budgets.services import budget_execution_approve, budget_execution_create, 
 from healthplans.models import OrgUnit, RoleAssignment, User
 from indicators.models import Indicator
 from indicators.services import actual_create
+from tests.conftest import Login
 
 pytestmark = pytest.mark.django_db
 
@@ -29,11 +30,11 @@ def test_admin_is_vietnamese(admin_client: Any) -> None:
     assert "Kế hoạch" in body
 
 
-def test_tenant_admin_sees_only_its_tenants_rows(client: Any) -> None:
+def test_tenant_admin_sees_only_its_tenants_rows(login: Login) -> None:
     user = User.objects.create_user("laocai.admin", password="x", is_staff=True)
     RoleAssignment.objects.create(user=user, org_unit=OrgUnit.objects.get(code="laocai"), role="tenant_admin")
     user.user_permissions.add(*Permission.objects.filter(codename__in=["view_plan", "view_indicator", "view_orgunit"]))
-    client.force_login(user)
+    client = login(user)
     for url in ("/admin/plans/plan/", "/admin/indicators/indicator/?q=BHYT", "/admin/healthplans/orgunit/"):
         body = client.get(url).content.decode()
         assert "Quảng Ngãi" not in body and "Bắc Kạn" not in body, url
@@ -45,6 +46,7 @@ def test_figures_and_their_history_are_read_only_even_for_a_superuser(admin_clie
     population = Indicator.objects.filter(
         plan__slug="quangngai-chi-thi-37", entry_level="province", unit_kind="count"
     ).first()
+    assert population is not None
     planner = User.objects.get(username="quangngai.planner")
     province = OrgUnit.objects.get(code="quangngai")
     actual = actual_create(indicator=population, org_unit=province, period="2025", value=Decimal(5), by=planner)
@@ -63,6 +65,7 @@ def test_budget_amounts_and_their_history_are_read_only_even_for_a_superuser(adm
     # Amounts change through the budget services alone: they check the role, keep versions and
     # history, and lock approved amounts.
     line = BudgetLine.objects.filter(plan__slug="laocai-city-de-an-07-2024").order_by("code").first()
+    assert line is not None
     planner, reviewer = User.objects.get(username="laocai.planner"), User.objects.get(username="laocai.reviewer")
     execution = budget_execution_create(
         budget_line=line, period=str(line.year), allocated=1_000_000, disbursed=500_000, by=planner
@@ -70,6 +73,7 @@ def test_budget_amounts_and_their_history_are_read_only_even_for_a_superuser(adm
     execution = budget_execution_submit(execution=execution, version=execution.version, by=planner)
     execution = budget_execution_approve(execution=execution, by=reviewer)
     event = execution.events.first()
+    assert event is not None
     assert admin_client.get(f"/admin/budgets/budgetexecution/{execution.pk}/change/").status_code == 200  # viewed
     before = (execution.allocated, execution.disbursed, execution.status, execution.version)
     response = admin_client.post(

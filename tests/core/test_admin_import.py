@@ -13,6 +13,7 @@ from django.test import Client
 from healthplans.models import Agency, AuditEvent, AuditKind, OrgUnit, Role, RoleAssignment, Tenant, User
 from healthplans.services import agency_create, user_enrol
 from healthplans.workflow import Forbidden, Invalid
+from tests.conftest import Login
 from tests.workbooks import xlsx, xlsx_rows
 
 pytestmark = pytest.mark.django_db
@@ -36,9 +37,8 @@ def laocai_admin() -> User:
 
 
 @pytest.fixture
-def admin_as(client: Client, laocai_admin: User) -> Client:
-    client.force_login(laocai_admin)
-    return client
+def admin_as(login: Login, laocai_admin: User) -> Client:
+    return login(laocai_admin)
 
 
 def csv_file(rows: list[list[str]]) -> bytes:
@@ -159,8 +159,9 @@ def test_the_staff_export_holds_only_the_tenants_rows(admin_as: Client) -> None:
 
 
 def test_agencies_round_trip_within_the_tenant(admin_as: Client) -> None:
-    laocai = OrgUnit.objects.get(code="laocai").tenant
+    laocai = Tenant.objects.get(org_units__code="laocai")
     other = Tenant.objects.exclude(pk=laocai.pk).first()
+    assert other is not None
     rows = export_rows(admin_as, AGENCY_URL)
     assert rows[0] == AGENCY_HEADERS
     assert {row[0] for row in rows[1:]} == {laocai.slug}
@@ -170,6 +171,7 @@ def test_agencies_round_trip_within_the_tenant(admin_as: Client) -> None:
     response = import_file(admin_as, AGENCY_URL, xlsx([*rows, new]), XLSX_FORMAT, "agencies.xlsx")
     assert response.status_code == 302
     agency = Agency.objects.get(tenant=laocai, code="tyt-bac-cuong")
+    assert agency.org_unit is not None
     assert (agency.kind, agency.org_unit.code) == (Agency.Kind.HEALTH_STATION, "laocai-city-bac-cuong")
 
     # An agency of another province: refused, nothing written.
@@ -180,9 +182,9 @@ def test_agencies_round_trip_within_the_tenant(admin_as: Client) -> None:
     assert not Agency.objects.filter(code="so-y-te-2").exists()
 
 
-def test_importing_needs_the_add_permission(client: Client, laocai_admin: User) -> None:
+def test_importing_needs_the_add_permission(login: Login, laocai_admin: User) -> None:
     laocai_admin.user_permissions.remove(*Permission.objects.filter(codename="add_roleassignment"))
-    client.force_login(User.objects.get(pk=laocai_admin.pk))
+    client = login(User.objects.get(pk=laocai_admin.pk))  # read afresh: the permissions as they are now
     assert client.get(f"{STAFF_URL}import/").status_code == 403
 
 

@@ -5,12 +5,11 @@ from typing import Any
 
 import pytest
 from django.core import mail
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from healthplans.models import Notification, OrgUnit, User
 from indicators.models import Actual, Indicator
 from indicators.services import actual_approve, actual_create, actual_submit
+from tests.conftest import CountQueries
 
 pytestmark = pytest.mark.django_db
 
@@ -278,17 +277,19 @@ def test_submitted_values_count_only_when_asked_and_are_marked(station: Any, per
     assert with_submitted["actual"] == "90" and with_submitted["provisional"] is True
 
 
-def test_actual_list_is_isolated_and_its_queries_do_not_grow(api_as: Any, station: Any, percent: Indicator) -> None:
+def test_actual_list_is_isolated_and_its_queries_do_not_grow(
+    api_as: Any, station: Any, percent: Indicator, count_queries: CountQueries
+) -> None:
     create(station, percent, unit("muongkhuong-tt-tyt"), "2023", "90")
     assert api_as("quangngai.planner").get("/api/actuals/").json()["results"] == []
     assert api_as("laocai.station").get("/api/actuals/").json()["results"] == []  # a sibling station
     client = api_as("laocai.planner")
-    with CaptureQueriesContext(connection) as before:
+    with count_queries() as before:
         assert len(client.get("/api/actuals/").json()["results"]) == 1
     for other in Indicator.objects.filter(plan__slug=MK_PLAN).exclude(pk=percent.pk)[:5]:
         value = "1" if other.unit_kind != "percent" else "50"
         assert create(station, other, unit("muongkhuong-tt-tyt"), "2023", value).status_code == 201
-    with CaptureQueriesContext(connection) as after:
+    with count_queries() as after:
         assert len(client.get("/api/actuals/").json()["results"]) == 6
     assert len(after) == len(before)
 
@@ -313,17 +314,17 @@ def test_actual_list_pages_in_order_without_a_total(api_as: Any, station: Any) -
     assert client.get("/api/actuals/?page=last").status_code == 404  # would need the total
 
 
-def test_progress_queries_do_not_grow_with_actuals(api_as: Any) -> None:
+def test_progress_queries_do_not_grow_with_actuals(api_as: Any, count_queries: CountQueries) -> None:
     ind = indicator(CITY_PLAN, entry_level="station", unit_kind="count")
     planner = User.objects.get(username="laocai.planner")
     client = api_as("laocai.planner")
     url = f"/api/plans/{ind.plan_id}/progress/?period=2024&include_submitted=1"
-    with CaptureQueriesContext(connection) as before:
+    with count_queries() as before:
         client.get(url)
     for station in OrgUnit.objects.filter(facility_kind="station", path__startswith=unit("laocai-city").path)[:8]:
         actual = actual_create(indicator=ind, org_unit=station, period="2024", value=Decimal(3), by=planner)
         actual_submit(actual=actual, version=1, by=planner)
-    with CaptureQueriesContext(connection) as after:
+    with count_queries() as after:
         client.get(url)
     assert len(after) == len(before)
 
@@ -343,12 +344,12 @@ def test_another_tenant_or_a_sibling_station_gets_404_everywhere(
     assert Actual.objects.get(pk=pk).version == 1
 
 
-def test_history_queries_do_not_grow_with_steps(station: Any, percent: Indicator) -> None:
+def test_history_queries_do_not_grow_with_steps(station: Any, percent: Indicator, count_queries: CountQueries) -> None:
     pk = create(station, percent, unit("muongkhuong-tt-tyt"), "2023", "90").json()["id"]
-    with CaptureQueriesContext(connection) as before:
+    with count_queries() as before:
         station.get(f"/api/actuals/{pk}/history/")
     for version, value in ((1, "91"), (2, "92"), (3, "93")):
         station.patch(f"/api/actuals/{pk}/", {"value": value, "version": version}, format="json")
-    with CaptureQueriesContext(connection) as after:
+    with count_queries() as after:
         assert len(station.get(f"/api/actuals/{pk}/history/").json()) == 4
     assert len(after) == len(before)

@@ -5,15 +5,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 
 from healthplans.models import OrgUnit, Tenant, User
 from healthplans.workflow import ReviewStatus
 from indicators.models import Actual, Indicator, Target
 from indicators.progress import entry_units
 from indicators.services import actual_approve, actual_create, actual_submit
+from tests.conftest import Login, QueriesFor
 
 pytestmark = pytest.mark.django_db
 
@@ -33,11 +32,6 @@ def indicator(number: str, plan: str = CITY_PLAN) -> Indicator:
 
 def unit(code: str) -> OrgUnit:
     return OrgUnit.objects.get(code=code)
-
-
-def logged_in(client: Client, username: str) -> Client:
-    client.force_login(user(username))
-    return client
 
 
 def cell(number: str, code: str, value: str, *, period: str = "2024H1", version: int | None = None) -> dict[str, Any]:
@@ -80,8 +74,8 @@ def cell_markup(body: str, number: str, code: str, period: str = "2024H1") -> st
 # --- the page -----------------------------------------------------------------------------------
 
 
-def test_planner_sees_indicators_by_entry_units_with_targets(client: Client) -> None:
-    body = logged_in(client, "laocai.planner").get(GRID).content.decode()
+def test_planner_sees_indicators_by_entry_units_with_targets(login: Login) -> None:
+    body = login("laocai.planner").get(GRID).content.decode()
     assert "&lt; 9,98" in body  # II.2.4's 2024 target, the Vietnamese way
     assert "Tỷ lệ trẻ em dưới 5 tuổi SDD thể thấp còi" in body
     # A station indicator has a cell at every station, none at the city; a district one the reverse.
@@ -98,7 +92,7 @@ def test_planner_sees_indicators_by_entry_units_with_targets(client: Client) -> 
     assert "Trạm Y tế xã Tả Phời" in body
 
 
-def test_cells_show_values_the_vietnamese_way_and_their_status(client: Client) -> None:
+def test_cells_show_values_the_vietnamese_way_and_their_status(login: Login) -> None:
     planner, reviewer = user("laocai.planner"), user("laocai.reviewer")
     draft = actual_create(
         indicator=indicator("II.2.8"), org_unit=unit(TA_PHOI), period="2024H1", value=Decimal("96.5"), by=planner
@@ -108,7 +102,7 @@ def test_cells_show_values_the_vietnamese_way_and_their_status(client: Client) -
     )
     approved = actual_submit(actual=approved, version=approved.version, by=planner)
     actual_approve(actual=approved, by=reviewer)
-    body = logged_in(client, "laocai.planner").get(GRID).content.decode()
+    body = login("laocai.planner").get(GRID).content.decode()
 
     draft_input = input_for(body, "II.2.8", TA_PHOI)
     assert draft_input is not None
@@ -125,10 +119,10 @@ def test_cells_show_values_the_vietnamese_way_and_their_status(client: Client) -
     assert "đã duyệt" in locked
 
 
-def test_years_grid_shows_one_indicator_over_the_years(client: Client) -> None:
+def test_years_grid_shows_one_indicator_over_the_years(login: Login) -> None:
     doctors = indicator("1", plan="quangngai-chi-thi-37")
     url = f"/grid/?plan=quangngai-chi-thi-37&indicator={doctors.pk}&from=2025&to=2030"
-    body = logged_in(client, "quangngai.planner").get(url).content.decode()
+    body = login("quangngai.planner").get(url).content.decode()
     assert body.count('class="cell ') == 6  # one row (the province) × six years
     assert 'data-period="2025"' in body
     assert 'data-period="2030"' in body
@@ -136,17 +130,17 @@ def test_years_grid_shows_one_indicator_over_the_years(client: Client) -> None:
     assert "≥ 11" in body
 
 
-def test_years_grid_of_a_merged_province_keeps_its_later_years(client: Client) -> None:
+def test_years_grid_of_a_merged_province_keeps_its_later_years(login: Login) -> None:
     """Bắc Kạn was merged in 2025, yet its 2025–2030 plan is still entered at Bắc Kạn."""
     built = Indicator.objects.get(plan__slug="backan-gsd-2025-2030", number="1")
     url = f"/grid/?plan=backan-gsd-2025-2030&indicator={built.pk}"
-    body = logged_in(client, "backan.planner").get(url).content.decode()
+    body = login("backan.planner").get(url).content.decode()
     assert body.count('class="cell ') == 6
     assert "readonly" not in body.split('id="entry-grid"')[1]
 
 
-def test_picker_pages_list_plans_then_periods_and_indicators(client: Client) -> None:
-    logged_in(client, "laocai.planner")
+def test_picker_pages_list_plans_then_periods_and_indicators(login: Login) -> None:
+    client = login("laocai.planner")
     assert CITY_PLAN in client.get("/grid/").content.decode()
     body = client.get(f"/grid/?plan={CITY_PLAN}").content.decode()
     assert '<option value="2024H1">' in body
@@ -157,8 +151,8 @@ def test_picker_pages_list_plans_then_periods_and_indicators(client: Client) -> 
     "query",
     ["period=2031", "period=nonsense", "indicator=999999", "indicator=1&from=2019", "period=2024H1&plan=x"],
 )
-def test_unknown_periods_and_indicators_are_404(client: Client, query: str) -> None:
-    assert logged_in(client, "laocai.planner").get(f"/grid/?plan={CITY_PLAN}&{query}").status_code == 404
+def test_unknown_periods_and_indicators_are_404(query: str, login: Login) -> None:
+    assert login("laocai.planner").get(f"/grid/?plan={CITY_PLAN}&{query}").status_code == 404
 
 
 def test_grid_needs_a_login(client: Client) -> None:
@@ -167,27 +161,21 @@ def test_grid_needs_a_login(client: Client) -> None:
     assert not Actual.objects.exists()
 
 
-def test_station_reporter_sees_only_its_station(client: Client) -> None:
-    body = logged_in(client, "laocai.station").get(GRID).content.decode()
+def test_station_reporter_sees_only_its_station(login: Login) -> None:
+    body = login("laocai.station").get(GRID).content.decode()
     assert input_for(body, "II.2.8", TA_PHOI) is not None
     assert input_for(body, "II.2.8", BAC_CUONG) is None
     assert input_for(body, "II.2.1", "laocai-city") is None
 
 
-def test_reviewer_sees_the_grid_read_only(client: Client) -> None:
-    body = logged_in(client, "laocai.reviewer").get(GRID).content.decode()
+def test_reviewer_sees_the_grid_read_only(login: Login) -> None:
+    body = login("laocai.reviewer").get(GRID).content.decode()
     ta_phoi = input_for(body, "II.2.8", TA_PHOI)
     assert ta_phoi is not None
     assert "readonly" in ta_phoi
 
 
 # --- query counts ---------------------------------------------------------------------------------
-
-
-def queries_for(client: Client, url: str) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        assert client.get(url).status_code == 200
-    return len(captured)
 
 
 def grow_city_plan() -> None:
@@ -219,13 +207,13 @@ def grow_city_plan() -> None:
             rollup="pooled",
             entry_level="station",
         )
-        Target.objects.create(tenant=tenant, indicator=extra, year=2024, comparator=">=", value=n, text=str(n))
+        Target.objects.create(tenant=tenant, indicator=extra, year=2024, comparator=">=", value=Decimal(n), text=str(n))
         actual_create(indicator=extra, org_unit=station, period="2024H1", value=Decimal(n), by=planner)
         actual_create(indicator=extra, org_unit=station, period="2024", value=Decimal(n), by=planner)
 
 
-def test_period_grid_queries_do_not_grow_with_units_or_indicators(client: Client) -> None:
-    logged_in(client, "laocai.planner")
+def test_period_grid_queries_do_not_grow_with_units_or_indicators(login: Login, queries_for: QueriesFor) -> None:
+    client = login("laocai.planner")
     before = queries_for(client, GRID)
     cells_before = client.get(GRID).content.decode().count('class="cell ')
     grow_city_plan()
@@ -233,8 +221,8 @@ def test_period_grid_queries_do_not_grow_with_units_or_indicators(client: Client
     assert queries_for(client, GRID) == before
 
 
-def test_years_grid_queries_do_not_grow_with_units(client: Client) -> None:
-    logged_in(client, "laocai.planner")
+def test_years_grid_queries_do_not_grow_with_units(login: Login, queries_for: QueriesFor) -> None:
+    client = login("laocai.planner")
     url = f"/grid/?plan={CITY_PLAN}&indicator={indicator('II.2.8').pk}"
     before = queries_for(client, url)
     grow_city_plan()
@@ -244,8 +232,8 @@ def test_years_grid_queries_do_not_grow_with_units(client: Client) -> None:
 # --- saving -----------------------------------------------------------------------------------------
 
 
-def test_save_creates_new_cells_and_updates_with_the_rendered_version(client: Client) -> None:
-    logged_in(client, "laocai.planner")
+def test_save_creates_new_cells_and_updates_with_the_rendered_version(login: Login) -> None:
+    client = login("laocai.planner")
     response = save(client, cell("II.2.8", TA_PHOI, "96,5"), cell("III.9.9", BAC_CUONG, "1.248"))
     assert response.status_code == 200, response.content
     saved = {(c["indicator"], c["org_unit"]): c for c in response.json()["cells"]}
@@ -260,14 +248,12 @@ def test_save_creates_new_cells_and_updates_with_the_rendered_version(client: Cl
     assert stored("II.2.8", TA_PHOI).value == Decimal("97.25")  # type: ignore[union-attr]
 
 
-def test_empty_cells_change_nothing(client: Client) -> None:
+def test_empty_cells_change_nothing(login: Login) -> None:
     planner = user("laocai.planner")
     actual = actual_create(
         indicator=indicator("II.2.8"), org_unit=unit(TA_PHOI), period="2024H1", value=Decimal(90), by=planner
     )
-    response = save(
-        logged_in(client, "laocai.planner"), cell("II.2.8", TA_PHOI, "  ", version=1), cell("II.2.9", TA_PHOI, "")
-    )
+    response = save(login("laocai.planner"), cell("II.2.8", TA_PHOI, "  ", version=1), cell("II.2.9", TA_PHOI, ""))
     assert response.status_code == 200
     assert response.json()["cells"] == []
     actual.refresh_from_db()
@@ -275,9 +261,9 @@ def test_empty_cells_change_nothing(client: Client) -> None:
     assert stored("II.2.9", TA_PHOI) is None
 
 
-def test_an_invalid_cell_writes_nothing_and_names_every_bad_cell_in_vietnamese(client: Client) -> None:
+def test_an_invalid_cell_writes_nothing_and_names_every_bad_cell_in_vietnamese(login: Login) -> None:
     response = save(
-        logged_in(client, "laocai.planner"),
+        login("laocai.planner"),
         cell("II.2.8", TA_PHOI, "96,5"),  # fine on its own
         cell("II.2.9", TA_PHOI, "abc"),
         cell("II.2.12", TA_PHOI, "120"),  # a percentage
@@ -295,18 +281,18 @@ def test_an_invalid_cell_writes_nothing_and_names_every_bad_cell_in_vietnamese(c
     assert not Actual.objects.exists()
 
 
-def test_a_count_must_be_whole(client: Client) -> None:
-    response = save(logged_in(client, "laocai.planner"), cell("III.9.9", TA_PHOI, "12,5"))
+def test_a_count_must_be_whole(login: Login) -> None:
+    response = save(login("laocai.planner"), cell("III.9.9", TA_PHOI, "12,5"))
     assert response.status_code == 400
     assert not Actual.objects.exists()
 
 
-def test_a_stale_version_is_a_conflict_showing_the_current_value(client: Client) -> None:
+def test_a_stale_version_is_a_conflict_showing_the_current_value(login: Login) -> None:
     planner = user("laocai.planner")
     actual = actual_create(
         indicator=indicator("II.2.8"), org_unit=unit(TA_PHOI), period="2024H1", value=Decimal(90), by=planner
     )
-    logged_in(client, "laocai.planner")
+    client = login("laocai.planner")
     # Someone else saves first: the page still holds version 1.
     assert save(client, cell("II.2.8", TA_PHOI, "91", version=1)).status_code == 200
     response = save(client, cell("II.2.8", TA_PHOI, "95", version=1), cell("II.2.9", TA_PHOI, "99"))
@@ -319,7 +305,7 @@ def test_a_stale_version_is_a_conflict_showing_the_current_value(client: Client)
     assert stored("II.2.9", TA_PHOI) is None
 
 
-def test_a_cell_entered_meanwhile_by_someone_else_is_a_conflict(client: Client) -> None:
+def test_a_cell_entered_meanwhile_by_someone_else_is_a_conflict(login: Login) -> None:
     actual_create(
         indicator=indicator("II.2.8"),
         org_unit=unit(TA_PHOI),
@@ -327,20 +313,20 @@ def test_a_cell_entered_meanwhile_by_someone_else_is_a_conflict(client: Client) 
         value=Decimal(90),
         by=user("laocai.station"),
     )
-    response = save(logged_in(client, "laocai.planner"), cell("II.2.8", TA_PHOI, "95"))
+    response = save(login("laocai.planner"), cell("II.2.8", TA_PHOI, "95"))
     assert response.status_code == 409
     assert response.json()["errors"][0]["current"]["value"] == "90"
     assert stored("II.2.8", TA_PHOI).value == Decimal(90)  # type: ignore[union-attr]
 
 
-def test_an_approved_cell_is_locked(client: Client) -> None:
+def test_an_approved_cell_is_locked(login: Login) -> None:
     planner = user("laocai.planner")
     actual = actual_create(
         indicator=indicator("II.2.8"), org_unit=unit(TA_PHOI), period="2024H1", value=Decimal(90), by=planner
     )
     actual = actual_submit(actual=actual, version=actual.version, by=planner)
     actual = actual_approve(actual=actual, by=user("laocai.reviewer"))
-    response = save(logged_in(client, "laocai.planner"), cell("II.2.8", TA_PHOI, "95", version=actual.version))
+    response = save(login("laocai.planner"), cell("II.2.8", TA_PHOI, "95", version=actual.version))
     assert response.status_code == 409
     (error,) = response.json()["errors"]
     assert error["code"] == "locked"
@@ -349,14 +335,14 @@ def test_an_approved_cell_is_locked(client: Client) -> None:
     assert (actual.value, actual.status) == (Decimal(90), ReviewStatus.APPROVED)
 
 
-def test_a_reviewer_cannot_write_figures(client: Client) -> None:
-    response = save(logged_in(client, "laocai.reviewer"), cell("II.2.8", TA_PHOI, "95"))
+def test_a_reviewer_cannot_write_figures(login: Login) -> None:
+    response = save(login("laocai.reviewer"), cell("II.2.8", TA_PHOI, "95"))
     assert response.status_code == 403
     assert not Actual.objects.exists()
 
 
-def test_a_station_reporter_writes_only_its_own_station(client: Client) -> None:
-    logged_in(client, "laocai.station")
+def test_a_station_reporter_writes_only_its_own_station(login: Login) -> None:
+    client = login("laocai.station")
     assert save(client, cell("II.2.8", TA_PHOI, "95")).status_code == 200
     response = save(client, cell("II.2.9", TA_PHOI, "95"), cell("II.2.8", BAC_CUONG, "95"))
     assert response.status_code == 403
@@ -364,8 +350,8 @@ def test_a_station_reporter_writes_only_its_own_station(client: Client) -> None:
     assert stored("II.2.8", BAC_CUONG) is None
 
 
-def test_a_cell_at_a_unit_where_the_indicator_is_not_entered_is_refused(client: Client) -> None:
-    response = save(logged_in(client, "laocai.planner"), cell("II.2.1", TA_PHOI, "45"))
+def test_a_cell_at_a_unit_where_the_indicator_is_not_entered_is_refused(login: Login) -> None:
+    response = save(login("laocai.planner"), cell("II.2.1", TA_PHOI, "45"))
     assert response.status_code == 400
     assert not Actual.objects.exists()
 
@@ -374,15 +360,14 @@ def test_a_cell_at_a_unit_where_the_indicator_is_not_entered_is_refused(client: 
     "body",
     ["not json", "{}", '{"plan": "x"}', '{"plan": 1, "cells": []}', '{"plan": "x", "cells": [{"indicator": 1}]}'],
 )
-def test_a_malformed_request_is_400(client: Client, body: str) -> None:
-    response = logged_in(client, "laocai.planner").post("/grid/save/", data=body, content_type="application/json")
+def test_a_malformed_request_is_400(body: str, login: Login) -> None:
+    response = login("laocai.planner").post("/grid/save/", data=body, content_type="application/json")
     assert response.status_code == 400
     assert response.json()["detail"]
 
 
-def test_saving_needs_the_csrf_token() -> None:
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(user("laocai.planner"))
+def test_saving_needs_the_csrf_token(login: Login) -> None:
+    client = login("laocai.planner", client=Client(enforce_csrf_checks=True))
     assert save(client, cell("II.2.8", TA_PHOI, "95")).status_code == 403
     assert not Actual.objects.exists()
 
@@ -394,8 +379,8 @@ def submit(client: Client, *cells: dict[str, Any]) -> Any:
     return post(client, "/grid/submit/", list(cells))
 
 
-def test_submit_sends_the_draft_cells_for_review(client: Client) -> None:
-    logged_in(client, "laocai.planner")
+def test_submit_sends_the_draft_cells_for_review(login: Login) -> None:
+    client = login("laocai.planner")
     saved = save(client, cell("II.2.8", TA_PHOI, "96,5"), cell("II.2.9", TA_PHOI, "98,5")).json()["cells"]
     response = submit(client, *({**c, "value": ""} for c in saved))
     assert response.status_code == 200, response.content
@@ -403,16 +388,16 @@ def test_submit_sends_the_draft_cells_for_review(client: Client) -> None:
     assert set(Actual.objects.values_list("status", flat=True)) == {ReviewStatus.SUBMITTED}
 
 
-def test_submit_is_all_or_nothing(client: Client) -> None:
-    logged_in(client, "laocai.planner")
+def test_submit_is_all_or_nothing(login: Login) -> None:
+    client = login("laocai.planner")
     (saved,) = save(client, cell("II.2.8", TA_PHOI, "96,5")).json()["cells"]
     response = submit(client, saved, cell("II.2.9", TA_PHOI, ""))  # the second was never saved
     assert response.status_code == 400
     assert stored("II.2.8", TA_PHOI).status == ReviewStatus.DRAFT  # type: ignore[union-attr]
 
 
-def test_submit_with_a_stale_version_is_a_conflict(client: Client) -> None:
-    logged_in(client, "laocai.planner")
+def test_submit_with_a_stale_version_is_a_conflict(login: Login) -> None:
+    client = login("laocai.planner")
     (saved,) = save(client, cell("II.2.8", TA_PHOI, "96,5")).json()["cells"]
     save(client, {**saved, "value": "97"})
     response = submit(client, saved)
@@ -424,37 +409,35 @@ def test_submit_with_a_stale_version_is_a_conflict(client: Client) -> None:
 # --- isolation between tenants ---------------------------------------------------------------------
 
 
-def test_another_tenants_grid_is_404(client: Client) -> None:
-    logged_in(client, "quangngai.planner")
+def test_another_tenants_grid_is_404(login: Login) -> None:
+    client = login("quangngai.planner")
     assert client.get(GRID).status_code == 404
     assert client.get(f"/grid/?plan={CITY_PLAN}").status_code == 404
     assert CITY_PLAN not in client.get("/grid/").content.decode()
 
 
-def test_another_tenants_plan_cannot_be_saved_into(client: Client) -> None:
-    response = save(logged_in(client, "quangngai.planner"), cell("II.2.8", TA_PHOI, "95"))
+def test_another_tenants_plan_cannot_be_saved_into(login: Login) -> None:
+    response = save(login("quangngai.planner"), cell("II.2.8", TA_PHOI, "95"))
     assert response.status_code == 404
     assert not Actual.objects.exists()
 
 
-def test_a_lao_cai_cell_under_a_quang_ngai_plan_is_refused(client: Client) -> None:
+def test_a_lao_cai_cell_under_a_quang_ngai_plan_is_refused(login: Login) -> None:
     own = Indicator.objects.get(plan__slug="quangngai-chi-thi-37", number="1")
     lao_cai_cell = {"indicator": own.pk, "org_unit": unit(TA_PHOI).pk, "period": "2025", "value": "9", "version": None}
     lao_cai_indicator = {**cell("II.2.8", "quangngai", "95"), "period": "2025"}
-    response = save(
-        logged_in(client, "quangngai.planner"), lao_cai_cell, lao_cai_indicator, plan="quangngai-chi-thi-37"
-    )
+    response = save(login("quangngai.planner"), lao_cai_cell, lao_cai_indicator, plan="quangngai-chi-thi-37")
     assert response.status_code == 403
     assert len(response.json()["errors"]) == 2
     assert not Actual.objects.exists()
 
 
-def test_another_tenants_figures_cannot_be_submitted(client: Client) -> None:
+def test_another_tenants_figures_cannot_be_submitted(login: Login) -> None:
     planner = user("laocai.planner")
     actual = actual_create(
         indicator=indicator("II.2.8"), org_unit=unit(TA_PHOI), period="2024H1", value=Decimal(90), by=planner
     )
-    response = submit(logged_in(client, "quangngai.planner"), cell("II.2.8", TA_PHOI, "", version=actual.version))
+    response = submit(login("quangngai.planner"), cell("II.2.8", TA_PHOI, "", version=actual.version))
     assert response.status_code == 404
     actual.refresh_from_db()
     assert actual.status == ReviewStatus.DRAFT

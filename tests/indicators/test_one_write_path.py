@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 
 from healthplans.models import OrgUnit, User
 from healthplans.workflow import Invalid, ReviewStatus
@@ -18,6 +17,7 @@ from indicators import services
 from indicators.models import Actual, ActualEvent, Indicator
 from indicators.services import actual_create, actual_submit
 from plans.models import Plan
+from tests.conftest import Login
 from tests.workbooks import xlsx, xlsx_rows
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +63,7 @@ def drafts() -> list[Actual]:
     ]
 
 
-def test_the_grid_refuses(client: Client, request: pytest.FixtureRequest) -> None:
+def test_the_grid_refuses(login: Login, request: pytest.FixtureRequest) -> None:
     (draft, _other) = drafts()
     cells = [
         {"indicator": draft.indicator_id, "org_unit": draft.org_unit_id, "period": "2024H1", "value": "60"},
@@ -72,7 +72,7 @@ def test_the_grid_refuses(client: Client, request: pytest.FixtureRequest) -> Non
     cells[0]["version"], cells[1]["version"] = draft.version, None
     before = snapshot()
     request.getfixturevalue("closed")
-    client.force_login(user("laocai.planner"))
+    client = login("laocai.planner")
     for url in ("/grid/save/", "/grid/submit/"):
         response = client.post(url, json.dumps({"plan": CITY_PLAN, "cells": cells}), content_type="application/json")
         assert response.status_code == 400
@@ -80,10 +80,10 @@ def test_the_grid_refuses(client: Client, request: pytest.FixtureRequest) -> Non
     assert snapshot() == before
 
 
-def test_the_station_form_refuses(client: Client, request: pytest.FixtureRequest) -> None:
+def test_the_station_form_refuses(login: Login, request: pytest.FixtureRequest) -> None:
     (draft, other) = drafts()
     url = f"/figures/{TA_PHOI}/2024H1/?plan={CITY_PLAN}"
-    client.force_login(user("laocai.station"))
+    client = login("laocai.station")
     data = {
         f"i{draft.indicator_id}-value": "60",
         f"i{draft.indicator_id}-note": "",
@@ -101,12 +101,12 @@ def test_the_station_form_refuses(client: Client, request: pytest.FixtureRequest
     assert snapshot() == before
 
 
-def test_group_approval_refuses(client: Client, request: pytest.FixtureRequest) -> None:
+def test_group_approval_refuses(login: Login, request: pytest.FixtureRequest) -> None:
     planner = user("laocai.planner")
     submitted = [actual_submit(actual=draft, version=draft.version, by=planner, note="ok") for draft in drafts()]
     before = snapshot()
     request.getfixturevalue("closed")
-    client.force_login(user("laocai.reviewer"))
+    client = login("laocai.reviewer")
     data: dict[str, Any] = {"actual": [actual.pk for actual in submitted]}
     data |= {f"version-{actual.pk}": actual.version for actual in submitted}
     response = client.post("/review/approve-group/", data, follow=True)

@@ -6,8 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
+from django.test import Client
 
 from healthplans.models import Notification, OrgUnit, RoleAssignment, User
 from healthplans.workflow import Action, ReviewStatus
@@ -20,6 +19,8 @@ from indicators.services import (
     actual_submit,
     actual_update,
 )
+from tests.conftest import Login, QueriesFor
+from tests.factories import IndicatorFactory, PlanFactory, figures_entered, reviewer_at, writer_at
 
 pytestmark = pytest.mark.django_db
 
@@ -30,11 +31,6 @@ LAOCAI_PLAN = "laocai-city-de-an-07-2024"
 
 def user(username: str) -> User:
     return User.objects.get(username=username)
-
-
-def login(client: Any, username: str) -> Any:
-    client.force_login(user(username))
-    return client
 
 
 def text_of(response: Any) -> str:
@@ -67,11 +63,11 @@ def fresh(actual: Actual) -> Actual:
     return Actual.objects.get(pk=actual.pk)
 
 
-def test_queue_groups_submitted_figures_by_unit_and_period(client: Any) -> None:
+def test_queue_groups_submitted_figures_by_unit_and_period(login: Login) -> None:
     submitted("I.2.3", "96.5", note="Theo sổ BHYT")
     submitted("I.2.4", "97")
     submitted("II.2.8", "97", plan=LAOCAI_PLAN, unit="laocai-city-ta-phoi-tyt", period="2024H1", by="laocai.station")
-    body = text_of(login(client, "laocai.reviewer").get("/review/"))
+    body = text_of(login("laocai.reviewer").get("/review/"))
     assert body.count('class="review-group"') == 2
     assert 'data-unit="muongkhuong-tt-tyt" data-period="2023"' in body
     assert 'data-unit="laocai-city-ta-phoi-tyt" data-period="2024H1"' in body
@@ -81,15 +77,36 @@ def test_queue_groups_submitted_figures_by_unit_and_period(client: Any) -> None:
     assert "&gt; 98" in body  # the target of the year
 
 
-def test_queue_shows_plausibility_warnings(client: Any) -> None:
-    unit = OrgUnit.objects.get(code=STATION)
-    indicator = Indicator.objects.get(plan__slug=PLAN, number="I.2.3")
-    for year, value in [(2020, 90), (2021, 91), (2022, 92)]:
-        Actual.objects.create(
-            tenant=unit.tenant, indicator=indicator, org_unit=unit, period=str(year), value=value, status="approved"
+def with_history(history: list[tuple[int, int]], value: str, *, note: str) -> tuple[Actual, User]:
+    """A percentage of a 2019–2025 plan of a province of its own, approved in the years of
+    `history` (the seed's plans are too short for one) and submitted for 2023 with `value`;
+    and the province's reviewer."""
+    indicator = IndicatorFactory.create(plan=PlanFactory.create(start_year=2019, end_year=2025))
+    unit = indicator.plan.issuer_org_unit
+    writer, reviewer = writer_at(unit), reviewer_at(unit)
+    for year, before in history:
+        figures_entered(
+            org_unit=unit,
+            period=str(year),
+            values=[(indicator, Decimal(before))],
+            by=writer,
+            status=ReviewStatus.APPROVED,
+            reviewer=reviewer,
         )
-    submitted("I.2.3", "60", note="Đợt cấp thẻ mới chưa xong")
-    body = text_of(login(client, "laocai.reviewer").get("/review/"))
+    (actual,) = figures_entered(
+        org_unit=unit,
+        period="2023",
+        values=[(indicator, Decimal(value))],
+        by=writer,
+        status=ReviewStatus.SUBMITTED,
+        note=note,
+    )
+    return actual, reviewer
+
+
+def test_queue_shows_plausibility_warnings(login: Login) -> None:
+    _, reviewer = with_history([(2020, 90), (2021, 91), (2022, 92)], "60", note="Đợt cấp thẻ mới chưa xong")
+    body = text_of(login(reviewer).get("/review/"))
     assert "Khác xa giá trị kỳ trước (92)." in body
     assert "Nằm ngoài khoảng giá trị đã báo cáo từ trước đến nay (90 – 92)." in body
 
@@ -109,22 +126,16 @@ def test_queue_warnings_follow_the_rule_with_vietnamese_numbers(
     history: list[tuple[int, int]], value: str, expected: int
 ) -> None:
     """The queue computes warnings for many figures at once, with the services' rule."""
-    unit = OrgUnit.objects.get(code=STATION)
-    indicator = Indicator.objects.get(plan__slug=PLAN, number="I.2.3")
-    for year, before in history:
-        Actual.objects.create(
-            tenant=unit.tenant, indicator=indicator, org_unit=unit, period=str(year), value=before, status="approved"
-        )
-    actual = submitted("I.2.3", value, note="x")
+    actual, _ = with_history(history, value, note="x")
     warnings = plausibility_warnings_for([actual])[actual.pk]
     assert len(warnings) == expected
     assert warnings == plausibility_warnings(actual)
     assert not any("E+" in warning for warning in warnings)
 
 
-def test_approving_locks_the_value(client: Any) -> None:
+def test_approving_locks_the_value(login: Login) -> None:
     actual = submitted("I.2.3", "96.5")
-    login(client, "laocai.reviewer")
+    client = login("laocai.reviewer")
     response = client.post(f"/review/actuals/{actual.pk}/approve/", {"version": actual.version}, follow=True)
     assert "Đã duyệt «Tỷ lệ người dân có thẻ bảo hiểm y tế»" in text_of(response)
     assert fresh(actual).status == ReviewStatus.APPROVED
@@ -132,17 +143,14 @@ def test_approving_locks_the_value(client: Any) -> None:
     assert f'data-actual="{actual.pk}"' not in text_of(client.get("/review/"))
 
 
-def test_second_reviewer_approving_the_same_value_gets_a_clear_message(client: Any) -> None:
+def test_second_reviewer_approving_the_same_value_gets_a_clear_message(login: Login) -> None:
     actual = submitted("I.2.3", "96.5")
     colleague = User.objects.create_user("laocai.reviewer2", password="x")
     RoleAssignment.objects.create(user=colleague, org_unit=OrgUnit.objects.get(code="laocai"), role="reviewer")
-    first, second = login(client, "laocai.reviewer"), None
+    first = login("laocai.reviewer")
     page_version = actual.version  # both reviewers opened the queue
     assert first.post(f"/review/actuals/{actual.pk}/approve/", {"version": page_version}).status_code == 302
-    from django.test import Client
-
-    second = Client()
-    second.force_login(colleague)
+    second = login(colleague, client=Client())
     response = second.post(f"/review/actuals/{actual.pk}/approve/", {"version": page_version}, follow=True)
     assert response.status_code == 200
     body = text_of(response)
@@ -157,9 +165,9 @@ def test_second_reviewer_approving_the_same_value_gets_a_clear_message(client: A
     assert fresh(actual).status == ReviewStatus.APPROVED
 
 
-def test_returning_needs_a_message_at_the_value(client: Any) -> None:
+def test_returning_needs_a_message_at_the_value(login: Login) -> None:
     actual = submitted("I.2.3", "96.5")
-    login(client, "laocai.reviewer")
+    client = login("laocai.reviewer")
     response = client.post(f"/review/actuals/{actual.pk}/return/", {"version": actual.version, "message": "  "})
     assert response.status_code == 400
     assert "Hãy ghi lý do trả lại số liệu." in text_of(response)
@@ -167,9 +175,9 @@ def test_returning_needs_a_message_at_the_value(client: Any) -> None:
     assert not Notification.objects.exists()
 
 
-def test_returning_sends_the_message_to_the_reporter(client: Any) -> None:
+def test_returning_sends_the_message_to_the_reporter(login: Login) -> None:
     actual = submitted("I.2.3", "96.5")
-    login(client, "laocai.reviewer")
+    client = login("laocai.reviewer")
     response = client.post(
         f"/review/actuals/{actual.pk}/return/", {"version": actual.version, "message": "Kiểm tra lại số thẻ"}
     )
@@ -180,9 +188,9 @@ def test_returning_sends_the_message_to_the_reporter(client: Any) -> None:
     assert "Kiểm tra lại số thẻ" in notification.text
 
 
-def test_approve_group_approves_every_value_of_the_group(client: Any) -> None:
+def test_approve_group_approves_every_value_of_the_group(login: Login) -> None:
     first, second = submitted("I.2.3", "96.5"), submitted("I.2.4", "97")
-    login(client, "laocai.reviewer")
+    client = login("laocai.reviewer")
     data = {
         "actual": [first.pk, second.pk],
         f"version-{first.pk}": first.version,
@@ -193,9 +201,9 @@ def test_approve_group_approves_every_value_of_the_group(client: Any) -> None:
     assert {fresh(first).status, fresh(second).status} == {ReviewStatus.APPROVED}
 
 
-def test_approve_group_approves_nothing_if_one_value_changed_meanwhile(client: Any) -> None:
+def test_approve_group_approves_nothing_if_one_value_changed_meanwhile(login: Login) -> None:
     first, second = submitted("I.2.3", "96.5"), submitted("I.2.4", "97")
-    login(client, "laocai.reviewer")
+    client = login("laocai.reviewer")
     data = {
         "actual": [first.pk, second.pk],
         f"version-{first.pk}": first.version,
@@ -208,9 +216,9 @@ def test_approve_group_approves_nothing_if_one_value_changed_meanwhile(client: A
     assert fresh(second).status == ReviewStatus.RETURNED
 
 
-def test_unlocking_needs_a_reason_and_reopens_the_value(client: Any) -> None:
+def test_unlocking_needs_a_reason_and_reopens_the_value(login: Login) -> None:
     actual = actual_approve(actual=submitted("I.2.3", "96.5"), by=user("laocai.reviewer"))
-    login(client, "laocai.reviewer")
+    client = login("laocai.reviewer")
     history = text_of(client.get(f"/figures/actuals/{actual.pk}/history/"))
     assert "Lý do mở khóa" in history
     response = client.post(f"/review/actuals/{actual.pk}/unlock/", {"version": actual.version, "reason": ""})
@@ -225,9 +233,9 @@ def test_unlocking_needs_a_reason_and_reopens_the_value(client: Any) -> None:
     assert fresh(actual).events.get(action=Action.UNLOCK).message == "Số liệu điều tra mới"
 
 
-def test_reporter_may_not_review(client: Any) -> None:
+def test_reporter_may_not_review(login: Login) -> None:
     actual = submitted("I.2.3", "96.5")
-    login(client, "muongkhuong.station")
+    client = login("muongkhuong.station")
     assert client.post(f"/review/actuals/{actual.pk}/approve/").status_code == 403
     assert client.post(f"/review/actuals/{actual.pk}/return/", {"message": "x"}).status_code == 403
     approved = actual_approve(actual=actual, by=user("laocai.reviewer"))
@@ -236,18 +244,18 @@ def test_reporter_may_not_review(client: Any) -> None:
     assert fresh(actual).status == ReviewStatus.APPROVED
 
 
-def test_review_actions_need_post(client: Any) -> None:
+def test_review_actions_need_post(login: Login) -> None:
     actual = submitted("I.2.3", "96.5")
-    login(client, "laocai.reviewer")
+    client = login("laocai.reviewer")
     assert client.get(f"/review/actuals/{actual.pk}/approve/").status_code == 405
 
 
-def test_other_tenant_reviewer_sees_and_touches_nothing(client: Any) -> None:
+def test_other_tenant_reviewer_sees_and_touches_nothing(login: Login) -> None:
     actual = submitted("I.2.3", "96.5")
     laocai_city = submitted(
         "II.2.8", "97", plan=LAOCAI_PLAN, unit="laocai-city-ta-phoi-tyt", period="2024H1", by="laocai.station"
     )
-    login(client, "quangngai.reviewer")
+    client = login("quangngai.reviewer")
     body = text_of(client.get("/review/"))
     assert "Mường Khương" not in body and "Tả Phời" not in body and "data-actual" not in body
     for target in (actual, laocai_city):
@@ -259,16 +267,16 @@ def test_other_tenant_reviewer_sees_and_touches_nothing(client: Any) -> None:
     assert {fresh(actual).status, fresh(laocai_city).status} == {ReviewStatus.SUBMITTED}
 
 
-def test_station_sees_only_its_own_figures_history(client: Any) -> None:
+def test_station_sees_only_its_own_figures_history(login: Login) -> None:
     other = submitted(
         "II.2.8", "97", plan=LAOCAI_PLAN, unit="laocai-city-ta-phoi-tyt", period="2024H1", by="laocai.station"
     )
-    login(client, "muongkhuong.station")
+    client = login("muongkhuong.station")
     assert client.get(f"/figures/actuals/{other.pk}/history/").status_code == 404
     assert client.get("/figures/actuals/999999/history/").status_code == 404
 
 
-def test_history_shows_every_step_in_vietnamese(client: Any) -> None:
+def test_history_shows_every_step_in_vietnamese(login: Login) -> None:
     station, reviewer = user("muongkhuong.station"), user("laocai.reviewer")
     actual = actual_create(
         indicator=Indicator.objects.get(plan__slug=PLAN, number="I.2.17"),  # cases per 100,000
@@ -281,7 +289,7 @@ def test_history_shows_every_step_in_vietnamese(client: Any) -> None:
     actual = actual_submit(actual=actual, version=actual.version, by=station)
     actual = actual_return(actual=actual, by=reviewer, message="Xem lại số thẻ")
     actual = actual_update(actual=actual, version=actual.version, value=Decimal("1381"), by=station)
-    body = text_of(login(client, "muongkhuong.station").get(f"/figures/actuals/{actual.pk}/history/"))
+    body = text_of(login("muongkhuong.station").get(f"/figures/actuals/{actual.pk}/history/"))
     actions = re.findall(r'data-action="(\w+)"', body)
     assert actions == ["create", "change", "submit", "return", "change"]
     for shown in (
@@ -303,7 +311,7 @@ def test_history_shows_every_step_in_vietnamese(client: Any) -> None:
     assert "Quay lại biểu mẫu" in body
 
 
-def test_notifications_list_newest_first_and_are_marked_read(client: Any) -> None:
+def test_notifications_list_newest_first_and_are_marked_read(login: Login) -> None:
     station = user("muongkhuong.station")
     first = submitted("I.2.3", "96.5")
     second = submitted("I.2.4", "97")
@@ -311,7 +319,7 @@ def test_notifications_list_newest_first_and_are_marked_read(client: Any) -> Non
     actual_return(actual=first, by=reviewer, message="Thứ nhất")
     actual_return(actual=second, by=reviewer, message="Thứ hai")
     Notification.objects.create(user=user("laocai.station"), text="Của người khác")
-    login(client, "muongkhuong.station")
+    client = login("muongkhuong.station")
     home = text_of(client.get("/figures/"))
     assert 'data-unread="2"' in home
     body = text_of(client.get("/notifications/"))
@@ -323,15 +331,9 @@ def test_notifications_list_newest_first_and_are_marked_read(client: Any) -> Non
     assert "data-unread" not in text_of(client.get("/notifications/"))
 
 
-def queries_for(client: Any, url: str) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        assert client.get(url).status_code == 200
-    return len(captured)
-
-
-def test_queue_queries_do_not_grow_with_values_units_or_indicators(client: Any) -> None:
+def test_queue_queries_do_not_grow_with_values_units_or_indicators(login: Login, queries_for: QueriesFor) -> None:
     submitted("I.2.3", "96.5")
-    login(client, "laocai.reviewer")
+    client = login("laocai.reviewer")
     before = queries_for(client, "/review/")
     for number in ("I.2.4", "I.2.9", "I.2.10"):
         submitted(number, "97")
@@ -343,11 +345,11 @@ def test_queue_queries_do_not_grow_with_values_units_or_indicators(client: Any) 
     assert text_of(client.get("/review/")).count('class="review-group"') == 4
 
 
-def test_history_and_notification_queries_do_not_grow(client: Any) -> None:
+def test_history_and_notification_queries_do_not_grow(login: Login, queries_for: QueriesFor) -> None:
     station = user("muongkhuong.station")
     actual = submitted("I.2.3", "96.5")
     actual = actual_return(actual=actual, by=user("laocai.reviewer"), message="Một")
-    login(client, "muongkhuong.station")
+    client = login("muongkhuong.station")
     history_before = queries_for(client, f"/figures/actuals/{actual.pk}/history/")
     notifications_before = queries_for(client, "/notifications/")
     for n in range(4):

@@ -7,9 +7,6 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
-from django.test import Client
-from django.test.utils import CaptureQueriesContext
 
 from healthplans.models import OrgUnit, User
 from healthplans.spreadsheets.files import safe_cell
@@ -18,6 +15,7 @@ from indicators.models import Actual, ActualEvent, Indicator, Target, UnitKind
 from indicators.services import actual_approve, actual_create, actual_submit
 from indicators.spreadsheets.figures import ACTUAL_HEADERS
 from plans.models import Plan
+from tests.conftest import CountQueries, Login
 from tests.workbooks import xlsx, xlsx_rows
 
 pytestmark = pytest.mark.django_db
@@ -115,12 +113,14 @@ def test_other_tenant_cannot_export_a_plan(api_as: Any) -> None:
     assert export(api_as("quangngai.planner"), CITY_PLAN, kind="targets").status_code == 404
 
 
-def test_actuals_export_takes_the_same_queries_however_many_figures_exist(api_as: Any) -> None:
+def test_actuals_export_takes_the_same_queries_however_many_figures_exist(
+    api_as: Any, count_queries: CountQueries
+) -> None:
     client = api_as("laocai.planner")
-    with CaptureQueriesContext(connection) as empty:
+    with count_queries() as empty:
         city_rows(client)
     some_actuals()
-    with CaptureQueriesContext(connection) as filled:
+    with count_queries() as filled:
         city_rows(client)
     assert len(filled) == len(empty)
 
@@ -435,8 +435,8 @@ def test_an_unreadable_target(api_as: Any) -> None:
 # The page
 
 
-def test_import_page_previews_then_confirms(client: Client) -> None:
-    client.force_login(user("laocai.planner"))
+def test_import_page_previews_then_confirms(login: Login) -> None:
+    client = login("laocai.planner")
     page = client.get(f"/plans/{CITY_PLAN}/import/")
     assert page.status_code == 200 and b"export" in page.content
     rows = xlsx_rows(export(client, CITY_PLAN, kind="actuals", format="xlsx", period="2024H1").content)
@@ -454,6 +454,6 @@ def test_import_page_previews_then_confirms(client: Client) -> None:
     assert Actual.objects.get(indicator=indicator, org_unit__code=TA_PHOI, period="2024H1").value == Decimal("6")
 
 
-def test_import_page_of_another_tenants_plan_is_not_found(client: Client) -> None:
-    client.force_login(user("quangngai.planner"))
+def test_import_page_of_another_tenants_plan_is_not_found(login: Login) -> None:
+    client = login("quangngai.planner")
     assert client.get(f"/plans/{CITY_PLAN}/import/").status_code == 404
