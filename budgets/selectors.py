@@ -38,6 +38,15 @@ def budget_line_list(*, fetched_by: Actor, filters: dict[str, Any] | None = None
     return BudgetLineFilter(filters or {}, qs).qs
 
 
+def budget_line_get_or_404(*, fetched_by: Actor, pk: int) -> BudgetLine:
+    """A line of a plan within reach, with its plan and issuing unit; missing and out of reach are
+    the same 404."""
+    line = budget_line_list(fetched_by=fetched_by).select_related("plan__issuer_org_unit").filter(pk=pk).first()
+    if line is None:
+        raise Http404
+    return line
+
+
 class BudgetExecutionFilter(FilterSet):
     budget_line = NumberFilter(field_name="budget_line_id")
     plan = NumberFilter(field_name="budget_line__plan_id")

@@ -15,6 +15,7 @@ from budgets.api import (
     BudgetLineListAPI,
     PlanBudgetSummaryAPI,
 )
+from budgets.api_lines import BudgetLineCreateAPI, BudgetLineDeleteAPI, BudgetLineUpdateAPI
 from healthplans.api import AgencyListAPI, OrgUnitListAPI, TenantListAPI, TokenAPI
 from healthplans.health import health_view
 from indicators.api import (
@@ -29,7 +30,29 @@ from indicators.api import (
     IndicatorListAPI,
     PlanProgressAPI,
 )
-from plans.api import PlanDetailAPI, PlanListAPI
+from indicators.api_definitions import (
+    BaselineSetAPI,
+    IndicatorCreateAPI,
+    IndicatorDeleteAPI,
+    IndicatorUpdateAPI,
+    TargetReviseAPI,
+    TargetSetAPI,
+    TargetSplitAPI,
+)
+from plans.api import (
+    AgencyPickOrAddAPI,
+    AssignmentCreateAPI,
+    ObjectiveCreateAPI,
+    PlanCloseAPI,
+    PlanCreateAPI,
+    PlanDeleteAPI,
+    PlanDetailAPI,
+    PlanIssueAPI,
+    PlanListAPI,
+    PlanUpdateAPI,
+    SectionCreateAPI,
+    TaskCreateAPI,
+)
 from reporting.api import (
     ReportDetailAPI,
     ReportListCreateAPI,
@@ -75,6 +98,27 @@ api_patterns = [
     path("reports/<int:pk>/sign/", ReportSignAPI.as_view(), name="report-sign"),
     path("reports/<int:pk>/pdf/", ReportPdfAPI.as_view(), name="report-pdf"),
     path("verify/", VerifyAPI.as_view(), name="verify"),
+    # The plan builder's writes (issue 14): one route per operation, the services do the work.
+    path("plans/create/", PlanCreateAPI.as_view(), name="plan-create"),
+    path("plans/<int:pk>/update/", PlanUpdateAPI.as_view(), name="plan-update"),
+    path("plans/<int:pk>/issue/", PlanIssueAPI.as_view(), name="plan-issue"),
+    path("plans/<int:pk>/close/", PlanCloseAPI.as_view(), name="plan-close"),
+    path("plans/<int:pk>/delete/", PlanDeleteAPI.as_view(), name="plan-delete"),
+    path("plans/<int:pk>/objectives/", ObjectiveCreateAPI.as_view(), name="plan-objective-create"),
+    path("plans/<int:pk>/sections/", SectionCreateAPI.as_view(), name="plan-section-create"),
+    path("plans/<int:pk>/tasks/", TaskCreateAPI.as_view(), name="plan-task-create"),
+    path("plans/<int:pk>/agencies/", AgencyPickOrAddAPI.as_view(), name="plan-agency-pick"),
+    path("plans/<int:pk>/assignments/", AssignmentCreateAPI.as_view(), name="plan-assignment-create"),
+    path("plans/<int:pk>/indicators/", IndicatorCreateAPI.as_view(), name="plan-indicator-create"),
+    path("plans/<int:pk>/budget-lines/", BudgetLineCreateAPI.as_view(), name="plan-budget-line-create"),
+    path("indicators/<int:pk>/update/", IndicatorUpdateAPI.as_view(), name="indicator-update"),
+    path("indicators/<int:pk>/delete/", IndicatorDeleteAPI.as_view(), name="indicator-delete"),
+    path("indicators/<int:pk>/baseline/", BaselineSetAPI.as_view(), name="indicator-baseline"),
+    path("indicators/<int:pk>/targets/", TargetSetAPI.as_view(), name="indicator-target-set"),
+    path("indicators/<int:pk>/targets/revise/", TargetReviseAPI.as_view(), name="indicator-target-revise"),
+    path("indicators/<int:pk>/targets/split/", TargetSplitAPI.as_view(), name="indicator-target-split"),
+    path("budget-lines/<int:pk>/update/", BudgetLineUpdateAPI.as_view(), name="budget-line-update"),
+    path("budget-lines/<int:pk>/delete/", BudgetLineDeleteAPI.as_view(), name="budget-line-delete"),
 ]
 
 urlpatterns = [

@@ -350,6 +350,63 @@ RULES: dict[str, Rule | Public] = {
 }
 
 
+# The plan builder's writes (issue 14): a plan, an indicator or a line out of reach is 404; one
+# within reach (the national viewer's) is refused to anyone but the issuing unit's planners (403).
+def new_plan(w: World) -> dict[str, Any]:
+    return {"issuer_org_unit": w.org_unit.pk, "title": "Kế hoạch mới", "start_year": 2025, "end_year": 2026}
+
+
+def plan_write(body: Body | None = None) -> Rule:
+    return Rule(uses=PLAN, kwargs=plan_pk, body=body, body_format="json")
+
+
+def indicator_write(body: Body | None = None) -> Rule:
+    return Rule(uses=frozenset({"indicator"}), kwargs=lambda w: {"pk": w.indicator.pk}, body=body, body_format="json")
+
+
+def line_write(body: Body | None = None) -> Rule:
+    return Rule(uses=frozenset({"budget_line"}), kwargs=budget_line_pk, body=body, body_format="json")
+
+
+def target_text(w: World) -> dict[str, Any]:
+    return {"year": w.plan.start_year, "text": "≥80%"}
+
+
+def revision(w: World) -> dict[str, Any]:
+    reasons = {"reason": "Điều chỉnh", "decision_number": "1/QĐ-UBND", "decision_date": "2025-06-01"}
+    return {**target_text(w), **reasons}
+
+
+def new_line(w: World) -> dict[str, Any]:
+    return {"code": "Z.9", "name": "Dòng mới", "year": w.plan.start_year, "amount_text": "2,5 tỷ"}
+
+
+RULES.update(
+    {
+        "api:plan-create": Rule(uses=UNIT, body=new_plan, body_format="json", bad_reference_400=True),
+        "api:plan-update": plan_write(lambda w: {"title": "Đổi tên"}),
+        "api:plan-issue": plan_write(),
+        "api:plan-close": plan_write(),
+        "api:plan-delete": plan_write(),
+        "api:plan-objective-create": plan_write(lambda w: {"kind": "general", "text": "Mục tiêu"}),
+        "api:plan-section-create": plan_write(lambda w: {"number": "9", "title": "Mục mới"}),
+        "api:plan-task-create": plan_write(lambda w: {"section": 1, "text": "Nhiệm vụ", "amount_text": "1 tỷ"}),
+        "api:plan-agency-pick": plan_write(lambda w: {"name": "Cơ quan mới"}),
+        "api:plan-assignment-create": plan_write(lambda w: {"agency": 1, "role": "lead", "text": "Chủ trì"}),
+        "api:plan-indicator-create": plan_write(lambda w: {"number": "99", "name": "Chỉ tiêu mới", "unit": "%"}),
+        "api:plan-budget-line-create": plan_write(new_line),
+        "api:indicator-update": indicator_write(lambda w: {"name": "Đổi tên"}),
+        "api:indicator-delete": indicator_write(),
+        "api:indicator-baseline": indicator_write(lambda w: {"year": w.plan.start_year - 1, "text": "50"}),
+        "api:indicator-target-set": indicator_write(target_text),
+        "api:indicator-target-revise": indicator_write(revision),
+        "api:indicator-target-split": indicator_write(lambda w: {"year": w.plan.start_year}),
+        "api:budget-line-update": line_write(lambda w: {"amount_text": "3 tỷ"}),
+        "api:budget-line-delete": line_write(),
+    }
+)
+
+
 # --- the URL configuration ------------------------------------------------------------------------
 
 
