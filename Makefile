@@ -21,6 +21,9 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# Reports print the address they are verified at (and encode it in their QR code): the one served
+# here, unless SITE_URL says otherwise.
+run: export SITE_URL ?= http://$(HOST):$(PORT)
 run: $(BIN)/.installed
 	mkdir -p var
 	$(MANAGE) compilemessages --ignore '.venv' -v0
