@@ -29,9 +29,23 @@ from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 FORMATS = ("txt", "docx", "pdf")
-METADATA = ("kind", "document_number", "issuer", "issuer_parent", "place", "issued_on", "issued_text", "title",
-            "start_year", "end_year", "vision_year", "signer_name", "signer_title", "signer_authority",
-            "reporting_frequencies")
+METADATA = (
+    "kind",
+    "document_number",
+    "issuer",
+    "issuer_parent",
+    "place",
+    "issued_on",
+    "issued_text",
+    "title",
+    "start_year",
+    "end_year",
+    "vision_year",
+    "signer_name",
+    "signer_title",
+    "signer_authority",
+    "reporting_frequencies",
+)
 DEFAULT_COMPARATOR = {"higher": ">=", "lower": "<=", "keep": "="}
 
 
@@ -84,7 +98,7 @@ def as_pdf(text: str) -> bytes:
         "td{border:0.5pt solid black;padding:2pt}</style>"
     ]
     rows: list[str] = []
-    for line in plain_lines(text) + [""]:
+    for line in [*plain_lines(text), ""]:
         if "\t" in line:
             rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in line.split("\t")) + "</tr>")
             continue
@@ -130,7 +144,11 @@ def pair_indicators(draft: list[dict], truth: list[dict]) -> list[tuple[int, int
         for j, wanted in enumerate(truth):
             theirs = {(y, v) for y, _c, v in truth_targets(wanted)}
             overlap = len(mine & theirs) / max(len(theirs), 1)
-            score = similarity(found["name"], wanted["name"]) + overlap + (0.3 if found["number"] == wanted["number"] else 0)
+            score = (
+                similarity(found["name"], wanted["name"])
+                + overlap
+                + (0.3 if found["number"] == wanted["number"] else 0)
+            )
             if score >= 0.6:
                 scores.append((score, i, j))
     pairs, used_i, used_j = [], set(), set()
@@ -191,27 +209,45 @@ def compare(draft: dict[str, Any], truth: dict[str, Any], tally: Tally, verbose:
         mine, theirs = draft_targets(draft["indicators"][i]), truth_targets(indicators[j])
         right_targets += len(mine & theirs)
         if mine != theirs:
-            misses.append(f"targets {indicators[j]['number']} {indicators[j]['name'][:40]}: read {sorted(mine)} want {sorted(theirs)}")
+            misses.append(
+                f"targets {indicators[j]['number']} {indicators[j]['name'][:40]}: "
+                f"read {sorted(mine)} want {sorted(theirs)}"
+            )
         base = draft["indicators"][i].get("baseline")
         wanted = indicators[j].get("baseline")
         if base and wanted:
             from healthplans.vnnumber import parse_figure
 
-            right_baselines += int(base["year"] == wanted["year"] and Decimal(base["value"]) == parse_figure(str(wanted["text"])).value)
+            right_baselines += int(
+                base["year"] == wanted["year"] and Decimal(base["value"]) == parse_figure(str(wanted["text"])).value
+            )
     for i, found in enumerate(draft["indicators"]):
         if i not in paired_draft:
             misses.append(f"extra indicator {found['number']} {found['name'][:50]} {sorted(draft_targets(found))}")
     for j in set(range(len(indicators))) - {j for _i, j in pairs}:
         misses.append(f"missed indicator {indicators[j]['number']} {indicators[j]['name'][:50]}")
-    tally.add("targets", right_targets, sum(len(i["targets"]) for i in draft["indicators"]),
-              sum(len(truth_targets(i)) for i in indicators))
-    tally.add("baselines", right_baselines, sum(1 for i in draft["indicators"] if i.get("baseline")),
-              sum(1 for i in indicators if i.get("baseline")))
+    tally.add(
+        "targets",
+        right_targets,
+        sum(len(i["targets"]) for i in draft["indicators"]),
+        sum(len(truth_targets(i)) for i in indicators),
+    )
+    tally.add(
+        "baselines",
+        right_baselines,
+        sum(1 for i in draft["indicators"] if i.get("baseline")),
+        sum(1 for i in indicators if i.get("baseline")),
+    )
 
     amounts = {line["code"]: line["amount"] for line in draft["budget_lines"]}
     mine_budget = budget_keys((line["amount"], amounts.get(line["parent"])) for line in draft["budget_lines"])
     theirs_budget = budget_keys(truth_budget(truth.get("budget_lines") or []))
-    tally.add("budget_lines", sum((mine_budget & theirs_budget).values()), sum(mine_budget.values()), sum(theirs_budget.values()))
+    tally.add(
+        "budget_lines",
+        sum((mine_budget & theirs_budget).values()),
+        sum(mine_budget.values()),
+        sum(theirs_budget.values()),
+    )
     if mine_budget != theirs_budget:
         misses.append(f"budget: read {sorted(mine_budget.elements())} want {sorted(theirs_budget.elements())}")
 
@@ -220,10 +256,19 @@ def compare(draft: dict[str, Any], truth: dict[str, Any], tally: Tally, verbose:
     theirs_agencies = {agency_key(a["name"]) for a in truth["agencies"]}
     tally.add("agencies", len(mine_agencies & theirs_agencies), len(mine_agencies), len(theirs_agencies))
     if mine_agencies != theirs_agencies:
-        misses.append(f"agencies extra {sorted(mine_agencies - theirs_agencies)} missed {sorted(theirs_agencies - mine_agencies)}")
+        misses.append(
+            f"agencies extra {sorted(mine_agencies - theirs_agencies)} missed {sorted(theirs_agencies - mine_agencies)}"
+        )
     mine_assign = Counter((agency_key(a["agency"]), a["role"], duty_key(a["text"])) for a in draft["assignments"])
-    theirs_assign = Counter((agency_key(names[a["agency"]]), a["role"], duty_key(a["text"])) for a in truth["assignments"])
-    tally.add("assignments", sum((mine_assign & theirs_assign).values()), sum(mine_assign.values()), sum(theirs_assign.values()))
+    theirs_assign = Counter(
+        (agency_key(names[a["agency"]]), a["role"], duty_key(a["text"])) for a in truth["assignments"]
+    )
+    tally.add(
+        "assignments",
+        sum((mine_assign & theirs_assign).values()),
+        sum(mine_assign.values()),
+        sum(theirs_assign.values()),
+    )
     for extra in (mine_assign - theirs_assign).elements():
         misses.append(f"assignment extra {extra}")
     for missed in (theirs_assign - mine_assign).elements():
@@ -275,12 +320,14 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     overall = Tally()
     per_format = {fmt: Tally() for fmt in args.formats.split(",")}
-    print(f"{'document':<28} {'fmt':<5} {'s/doc':>6}  {'ind P/R':>11}  {'tgt P/R':>11}  {'base P/R':>11}  "
-          f"{'budget P/R':>11}  {'agency P/R':>11}  {'assign P/R':>11}  {'meta':>6}")
+    print(
+        f"{'document':<28} {'fmt':<5} {'s/doc':>6}  {'ind P/R':>11}  {'tgt P/R':>11}  {'base P/R':>11}  "
+        f"{'budget P/R':>11}  {'agency P/R':>11}  {'assign P/R':>11}  {'meta':>6}"
+    )
     for name, truth in truths.items():
         text = (Path(args.seeds) / name).read_text()
         for fmt in args.formats.split(","):
-            data = {"txt": lambda: text.encode(), "docx": lambda: as_docx(text), "pdf": lambda: as_pdf(text)}[fmt]()
+            data = text.encode() if fmt == "txt" else as_docx(text) if fmt == "docx" else as_pdf(text)
             started = time.perf_counter()
             draft = read_plan(f"{name}.{fmt}", data)
             seconds = time.perf_counter() - started
@@ -291,18 +338,32 @@ def main() -> None:
                     counts.add(key, right, found, wanted)
             cells = {key: tally.rates(key) for key in tally.counts}
             meta_right, meta_all = tally.counts["metadata"][0], tally.counts["metadata"][2]
-            print(f"{name[:28]:<28} {fmt:<5} {seconds:6.2f}  " + "  ".join(
-                f"{cells[k][0]:5.2f}/{cells[k][1]:4.2f}" for k in ("indicators", "targets", "baselines", "budget_lines", "agencies", "assignments")
-            ) + f"  {meta_right:>2}/{meta_all}")
+            print(
+                f"{name[:28]:<28} {fmt:<5} {seconds:6.2f}  "
+                + "  ".join(
+                    f"{cells[k][0]:5.2f}/{cells[k][1]:4.2f}"
+                    for k in ("indicators", "targets", "baselines", "budget_lines", "agencies", "assignments")
+                )
+                + f"  {meta_right:>2}/{meta_all}"
+            )
             if args.verbose:
                 for miss in misses:
                     print("    " + miss)
-            rows.append({"name": f"ingest_{name[:3]}_{fmt}", "scale": "seeds", "p50_ms": round(seconds * 1000, 1), "n": 1,
-                         **{f"{k}_precision": round(v[0], 3) for k, v in cells.items()},
-                         **{f"{k}_recall": round(v[1], 3) for k, v in cells.items()}})
+            rows.append(
+                {
+                    "name": f"ingest_{name[:3]}_{fmt}",
+                    "scale": "seeds",
+                    "p50_ms": round(seconds * 1000, 1),
+                    "n": 1,
+                    **{f"{k}_precision": round(v[0], 3) for k, v in cells.items()},
+                    **{f"{k}_recall": round(v[1], 3) for k, v in cells.items()},
+                }
+            )
     print()
     for label, counts in [*per_format.items(), ("all", overall)]:
-        print(f"{label:<5} " + "  ".join(f"{k} {counts.rates(k)[0]:.2f}/{counts.rates(k)[1]:.2f}" for k in counts.counts))
+        print(
+            f"{label:<5} " + "  ".join(f"{k} {counts.rates(k)[0]:.2f}/{counts.rates(k)[1]:.2f}" for k in counts.counts)
+        )
     if args.json:
         path = Path(args.json)
         earlier = json.loads(path.read_text()) if path.exists() else []

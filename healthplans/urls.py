@@ -62,6 +62,7 @@ from reporting.api import (
     ReportSignAPI,
     VerifyAPI,
 )
+from reporting.document_api import PlanDocumentConfirmAPI, PlanDocumentDetailAPI, PlanDocumentUploadAPI
 
 api_patterns = [
     path("auth/token/", TokenAPI.as_view(), name="token"),
@@ -119,6 +120,9 @@ api_patterns = [
     path("indicators/<int:pk>/targets/split/", TargetSplitAPI.as_view(), name="indicator-target-split"),
     path("budget-lines/<int:pk>/update/", BudgetLineUpdateAPI.as_view(), name="budget-line-update"),
     path("budget-lines/<int:pk>/delete/", BudgetLineDeleteAPI.as_view(), name="budget-line-delete"),
+    path("plan-documents/", PlanDocumentUploadAPI.as_view(), name="plan-document-list"),
+    path("plan-documents/<int:pk>/", PlanDocumentDetailAPI.as_view(), name="plan-document-detail"),
+    path("plan-documents/<int:pk>/confirm/", PlanDocumentConfirmAPI.as_view(), name="plan-document-confirm"),
 ]
 
 urlpatterns = [

@@ -87,3 +87,44 @@ class Report(models.Model):
     def delayed(self) -> bool:
         """Queued but never handed to the worker's queue: generation waits for the broker."""
         return self.status == ReportStatus.QUEUED and self.enqueued_at is None
+
+
+class PlanDocument(models.Model):
+    """A plan's document uploaded by a planner, and the draft read from it (healthplans.documents):
+    nothing of the plan exists until the planner confirms the corrected draft."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("being read")
+        READY = "ready", _("draft ready")
+        REFUSED = "refused", _("refused")
+        FAILED = "failed", _("failed")
+        CONFIRMED = "confirmed", _("confirmed")
+
+    tenant = models.ForeignKey(
+        Tenant, verbose_name=_("tenant"), on_delete=models.CASCADE, related_name="plan_documents"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    file = models.FileField(_("file"), upload_to="plan-documents/%Y/")
+    name = models.CharField(_("file name"), max_length=255)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    error = models.TextField(_("reason"), blank=True)
+    draft = models.JSONField(_("draft"), default=dict, blank=True)
+    checks = models.JSONField(_("checks"), default=list, blank=True)
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("plan"), on_delete=models.SET_NULL, null=True, blank=True, related_name="documents"
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("plan document")
+        verbose_name_plural = _("plan documents")
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="plan_document_progress_percent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -2,9 +2,13 @@
 
 from django.urls import path
 
-from reporting.views import overview, progress, reports, verification
+from reporting.views import builder, documents, overview, progress, reports, verification
 
 urlpatterns = [
+    path("builder/new/", builder.builder_new_view, name="builder-new"),
+    path("builder/<slug:slug>/", builder.builder_view, name="builder"),
+    path("builder/<slug:slug>/add/<str:part>/", builder.builder_part_view, name="builder-part"),
+    path("builder/<slug:slug>/issue/", builder.builder_issue_view, name="builder-issue"),
     path("plans/<slug:slug>/", overview.plan_detail_view, name="plan-detail"),
     path("plans/<slug:slug>/dashboard/", progress.plan_dashboard_view, name="plan-dashboard"),
     path("plans/<slug:slug>/compare/", progress.plan_compare_view, name="plan-compare"),
@@ -15,6 +19,8 @@ urlpatterns = [
     path("reports/<int:pk>/sign/", reports.report_sign_view, name="report-sign"),
     path("reports/<int:pk>/regenerate/", reports.report_regenerate_view, name="report-regenerate"),
     path("reports/<int:pk>/pdf/", reports.report_pdf_view, name="report-pdf"),
+    path("plan-documents/", documents.plan_document_upload_view, name="plan-document-upload"),
+    path("plan-documents/<int:pk>/", documents.plan_document_review_view, name="plan-document-review"),
     path("verify/", verification.verify_upload_view, name="verify"),
     path("verify/<str:code>/", verification.verify_code_view, name="verify-code"),
 ]

@@ -8,4 +8,4 @@ from healthplans.documents.draft import Draft
 from healthplans.documents.extract import DocumentRefused
 from healthplans.documents.reader import read_plan
 
-__all__ = ["Draft", "DocumentRefused", "read_plan"]
+__all__ = ["DocumentRefused", "Draft", "read_plan"]

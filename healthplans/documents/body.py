@@ -47,16 +47,29 @@ def read_objectives(root: Node, draft: Draft) -> None:
     part = find(root, "MỤC ĐÍCH", "YÊU CẦU", "MỤC TIÊU")
     if part is None:
         return
-    parts = [part] + [n for n in root.children if n is not part and n.level == part.level and "MỤC TIÊU" in n.title.upper()]
+    parts = [part] + [
+        n for n in root.children if n is not part and n.level == part.level and "MỤC TIÊU" in n.title.upper()
+    ]
     for node in parts:
         for sub in node.walk():
             title = sub.title.lower()
-            kind = ("requirement" if "yêu cầu" in title else "purpose" if "mục đích" in title
-                    else "specific" if "cụ thể" in title else "general" if "mục tiêu" in title else None)
+            kind = (
+                "requirement"
+                if "yêu cầu" in title
+                else "purpose"
+                if "mục đích" in title
+                else "specific"
+                if "cụ thể" in title
+                else "general"
+                if "mục tiêu" in title
+                else None
+            )
             if kind is None and sub is not node:
                 continue
             for item in items_text(sub):
-                draft["objectives"].append({"kind": kind or "purpose", "text": item.text, "source": source(item.text, item.where)})
+                draft["objectives"].append(
+                    {"kind": kind or "purpose", "text": item.text, "source": source(item.text, item.where)}
+                )
 
 
 def read_sections(root: Node, draft: Draft) -> None:
@@ -68,12 +81,14 @@ def read_sections(root: Node, draft: Draft) -> None:
         tasks = []
         for item in items_text(node):
             found = money(item.text)
-            tasks.append({
-                "text": item.text,
-                "amount_text": found[0] if found else None,
-                "amount": found[1] if found else None,
-                "source": source(item.text, item.where),
-            })
+            tasks.append(
+                {
+                    "text": item.text,
+                    "amount_text": found[0] if found else None,
+                    "amount": found[1] if found else None,
+                    "source": source(item.text, item.where),
+                }
+            )
         return {
             "number": node.number,
             "title": node.title,
@@ -93,28 +108,38 @@ def read_budget(root: Node, draft: Draft, year: int | None) -> None:
         if "nguồn" in node.title.lower() and money(node.text) is None:
             for item in items_text(node):
                 draft["funding_sources"].append(
-                    {"text": item.text.rstrip(".;"), "kind": funding_kind(item.text), "source": source(item.text, item.where)}
+                    {
+                        "text": item.text.rstrip(".;"),
+                        "kind": funding_kind(item.text),
+                        "source": source(item.text, item.where),
+                    }
                 )
     if not draft["funding_sources"]:
         for item in items_text(part):
             if "nguồn" in item.text.lower() or "ngân sách" in item.text.lower():
                 kinds = [(p, k) for p, k in _FUNDING_KINDS if re.search(p, item.text, re.IGNORECASE)]
                 for _pattern, kind in kinds:
-                    draft["funding_sources"].append({"text": item.text, "kind": kind, "source": source(item.text, item.where)})
+                    draft["funding_sources"].append(
+                        {"text": item.text, "kind": kind, "source": source(item.text, item.where)}
+                    )
     lines: list[dict[str, Any]] = []
 
-    def line(code: str, parent: str | None, name: str, found: tuple[str, int], agency: str | None, item: Paragraph) -> None:
-        lines.append({
-            "code": code,
-            "parent": parent,
-            "name": name,
-            "year": year,
-            "amount_text": found[0],
-            "amount": found[1],
-            "agency": agency,
-            "funding_source": funding_kind(name) if funding_kind(name) == "target_programme" else None,
-            "source": source(item.text, item.where),
-        })
+    def line(
+        code: str, parent: str | None, name: str, found: tuple[str, int], agency: str | None, item: Paragraph
+    ) -> None:
+        lines.append(
+            {
+                "code": code,
+                "parent": parent,
+                "name": name,
+                "year": year,
+                "amount_text": found[0],
+                "amount": found[1],
+                "agency": agency,
+                "funding_source": funding_kind(name) if funding_kind(name) == "target_programme" else None,
+                "source": source(item.text, item.where),
+            }
+        )
 
     def visit(node: Node, parent: str | None, agency: str | None) -> None:
         own = money(node.text)
@@ -182,13 +207,15 @@ def read_assignments(root: Node, draft: Draft) -> None:
             else:
                 role = "lead" if position == 0 else "coordinate"
             for name in names:
-                draft["assignments"].append({
-                    "number": number,
-                    "agency": name,
-                    "role": role,
-                    "text": duty.text,
-                    "source": source(duty.text, duty.where),
-                })
+                draft["assignments"].append(
+                    {
+                        "number": number,
+                        "agency": name,
+                        "role": role,
+                        "text": duty.text,
+                        "source": source(duty.text, duty.where),
+                    }
+                )
         for name in names:
             if name not in known:
                 known[name] = None

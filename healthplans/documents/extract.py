@@ -221,7 +221,7 @@ def _pdf(data: bytes) -> list[Block]:
             try:
                 found = page.find_tables()
                 boxes = [t.bbox for t in found]
-                items: list[tuple[float, Block | list[dict]]] = []
+                items: list[tuple[float, Table | list[dict]]] = []
                 for t in found:
                     items.append((t.bbox[1], Table(0, [[Cell(clean(c or ""), "") for c in r] for r in t.extract()])))
 

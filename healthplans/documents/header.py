@@ -29,8 +29,15 @@ _ISSUER_HEADER = re.compile(rf"^(?:{_BODY}|SỞ|BAN|HỘI ĐỒNG|TRUNG TÂM|B�
 _BODY_NAMED = re.compile(rf"{_BODY}\s*(?:\(UBND\)\s*)?(?P<level>{_LEVELS})(?:\s+(?P<name>{_NAME}))?")
 _AUTHORITY = re.compile(r"^(?:TM\.|KT\.|Q\.|TL\.|TUQ\.|T/M|K/T)\s*\S", re.IGNORECASE)
 _TITLES = re.compile(r"^(?:PHÓ CHỦ TỊCH|CHỦ TỊCH|GIÁM ĐỐC|PHÓ GIÁM ĐỐC|TRƯỞNG BAN|PHÓ TRƯỞNG BAN|BÍ THƯ|PHÓ BÍ THƯ)$")
-_PARENT_LEVEL = {"thành phố": "tỉnh", "huyện": "tỉnh", "thị xã": "tỉnh", "quận": "thành phố",
-                 "xã": "huyện", "phường": "thành phố", "thị trấn": "huyện"}
+_PARENT_LEVEL = {
+    "thành phố": "tỉnh",
+    "huyện": "tỉnh",
+    "thị xã": "tỉnh",
+    "quận": "thành phố",
+    "xã": "huyện",
+    "phường": "thành phố",
+    "thị trấn": "huyện",
+}
 _YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 
 
@@ -107,7 +114,11 @@ def _title_after(blocks: list[Block], index: int) -> tuple[str, int]:
     parts: list[str] = []
     end = index + 1
     for block in blocks[index + 1 : index + 4]:
-        if not isinstance(block, Paragraph) or heading(block.text) or block.text.startswith(("Căn cứ", "Thực hiện ")) and parts:
+        if (
+            not isinstance(block, Paragraph)
+            or heading(block.text)
+            or (block.text.startswith(("Căn cứ", "Thực hiện ")) and parts)
+        ):
             break
         if parts and not (block.text.isupper() and parts[-1].isupper()):
             break
@@ -125,7 +136,7 @@ def read_intro(blocks: list[Block], start: int, draft: Draft) -> None:
         text = block.text
         lead = re.match(r"^(Căn cứ|Thực hiện|Triển khai)\s+", text)
         if lead:
-            body = text[lead.end():]
+            body = text[lead.end() :]
             # The bases end where the issuer's own sentence begins ("…, UBND tỉnh ban hành …").
             body = re.split(rf"[,.;]\s*(?={_BODY}|Sở Y tế ban hành)", body)[0]
             body = re.sub(r"\s*\(sau đây gọi (?:tắt )?là[^)]*\)", "", body)
@@ -140,11 +151,13 @@ def read_intro(blocks: list[Block], start: int, draft: Draft) -> None:
 def _issuer_from(text: str, where: str, plan: dict) -> None:
     for match in _BODY_NAMED.finditer(text):
         # The issuer is the body that "ban hành"/"xây dựng" this plan, not one cited as a basis.
-        if not re.match(r"\s*(?:ban hành|xây dựng)", text[match.end():match.end() + 20]):
+        if not re.match(r"\s*(?:ban hành|xây dựng)", text[match.end() : match.end() + 20]):
             continue
         name = match["name"]
         if name is None:
-            name = re.sub(r"^(?:TP\.|Thành phố|Tp\.|Thị xã|Thị trấn|Huyện|Tỉnh)\s*", "", plan.get("place") or "").strip()
+            name = re.sub(
+                r"^(?:TP\.|Thành phố|Tp\.|Thị xã|Thị trấn|Huyện|Tỉnh)\s*", "", plan.get("place") or ""
+            ).strip()
         if name:
             plan["issuer"] = f"UBND {match['level']} {name}"
             plan["sources"]["issuer"] = source(text, where)
@@ -158,7 +171,11 @@ def read_issuer_fallbacks(blocks: list[Block], draft: Draft) -> None:
     paragraphs = [b for b in blocks if isinstance(b, Paragraph)]
     if plan.get("issuer") is None:
         for block in paragraphs:
-            match = re.search(rf"Kèm theo .*?số\s*(?P<number>[\w.]*/[\w./-]*[\wĐ])?.*?của\s+(?P<body>{_BODY}\s*(?:{_LEVELS})\s+{_NAME})", block.text)
+            match = re.search(
+                rf"Kèm theo .*?số\s*(?P<number>[\w.]*/[\w./-]*[\wĐ])?"
+                rf".*?của\s+(?P<body>{_BODY}\s*(?:{_LEVELS})\s+{_NAME})",
+                block.text,
+            )
             if match:
                 plan["issuer"] = body_name(match["body"])
                 plan["sources"]["issuer"] = source(block.text, block.where)
@@ -261,7 +278,10 @@ def read_frequencies(blocks: list[Block], draft: Draft) -> None:
                 (r"\b0?5 năm\b", "five_year"),
             ):
                 # Only a frequency said of reporting or review counts: "kế hoạch … hằng năm" does not.
-                near = rf"(?:báo cáo|sơ kết|tổng kết|kiểm tra|giám sát)[^;]{{0,60}}(?:{pattern})|(?:{pattern})[^;]{{0,40}}(?:báo cáo|sơ kết|tổng kết)"
+                near = (
+                    rf"(?:báo cáo|sơ kết|tổng kết|kiểm tra|giám sát)[^;]{{0,60}}(?:{pattern})"
+                    rf"|(?:{pattern})[^;]{{0,40}}(?:báo cáo|sơ kết|tổng kết)"
+                )
                 if re.search(near, sentence) and kind not in found:
                     found.append(kind)
     draft["plan"]["reporting_frequencies"] = found

@@ -29,14 +29,16 @@ def read_plan(name: str, data: bytes, progress: Progress = _no_progress) -> Draf
     header.read_issuer_fallbacks(blocks, draft)
     header.read_years(blocks, draft)
     header.read_frequencies(blocks, draft)
-    root = outline(blocks[after_title:_signature_start(blocks)])
+    root = outline(blocks[after_title : _signature_start(blocks)])
     progress(60)
     _read_indicators(blocks, root, draft)
     settle_comparators(draft["indicators"])
     header.read_years(blocks, draft)
     body.read_objectives(root, draft)
     body.read_sections(root, draft)
-    body.read_budget(root, draft, draft["plan"]["start_year"] if draft["plan"]["start_year"] == draft["plan"]["end_year"] else None)
+    body.read_budget(
+        root, draft, draft["plan"]["start_year"] if draft["plan"]["start_year"] == draft["plan"]["end_year"] else None
+    )
     body.read_assignments(root, draft)
     progress(90)
     return draft

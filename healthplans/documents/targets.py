@@ -24,7 +24,8 @@ _TRAILING_UNIT = re.compile(r"\s*\(([^()]*)\)\s*$")
 # fewer of (deaths, malnutrition, poisoning, infection, the sex ratio's imbalance, population
 # growth) falls; a population's size or a steady rate is kept; anything else rises.
 _FALLING = re.compile(
-    r"tử vong|chết|suy dinh dưỡng|SDD|thấp còi|nhẹ cân|ngộ độc|(?<!không lây )nhiễm|mắc mới|tăng dân số|tai biến|tảo hôn|"
+    r"tử vong|chết|suy dinh dưỡng|SDD|thấp còi|nhẹ cân|ngộ độc|(?<!không lây )nhiễm|mắc mới|tăng dân số|"
+    r"tai biến|tảo hôn|"
     r"chuyển tuyến|tai nạn|béo phì|hút thuốc|tỷ suất sinh|tỷ số giới tính|mất cân bằng|sinh con thứ",
     re.IGNORECASE,
 )
@@ -92,7 +93,7 @@ def table_indicators(table: Table, carried: list[str] | None = None) -> tuple[li
 
 def _is_data_row(row: list[Cell]) -> bool:
     values = [c.text for c in row[1:] if c.text]
-    return len(values) >= 2 and sum(1 for v in values if figure(v) and not _YEAR.fullmatch(v)) >= 2
+    return len(values) >= 2 and any(figure(v) and not _YEAR.fullmatch(v) for v in values)
 
 
 def read_rows(headings: list[str], rows: list[list[tuple[str, str]]]) -> list[dict[str, Any]]:
@@ -100,9 +101,9 @@ def read_rows(headings: list[str], rows: list[list[tuple[str, str]]]) -> list[di
     years: dict[int, tuple[int, bool]] = {}  # column → (year, is the baseline)
     number_col = name_col = unit_col = None
     for column, text in enumerate(headings):
-        year = _YEAR.findall(text)
-        if year:
-            years[column] = (int(year[-1]), bool(_BASELINE_WORDS.search(text)))
+        stated = _YEAR.findall(text)
+        if stated:
+            years[column] = (int(stated[-1]), bool(_BASELINE_WORDS.search(text)))
         elif _NUMBER_WORDS.match(text.strip()):
             number_col = column
         elif _UNIT_WORDS.search(text):
@@ -112,7 +113,9 @@ def read_rows(headings: list[str], rows: list[list[tuple[str, str]]]) -> list[di
     if not years:
         return []
     # The name column is the one whose cells are words: headings vary too much to trust.
-    wordy = [sum(1 for row in rows if c < len(row) and row[c][0] and not figure(row[c][0])) for c in range(len(headings))]
+    wordy = [
+        sum(1 for row in rows if c < len(row) and row[c][0] and not figure(row[c][0])) for c in range(len(headings))
+    ]
     candidates = [c for c in range(len(headings)) if c not in years and c != unit_col and c != number_col]
     if candidates:
         name_col = max(candidates, key=lambda c: (wordy[c], -c))
@@ -179,9 +182,18 @@ def flattened_tables(paragraphs: list[Paragraph]) -> list[dict[str, Any]]:
             headings.append(text)
             cursor += 1
         # A spanning label over the years ("Năm", "Giai đoạn") is no column of its own.
-        headings = [h for i, h in enumerate(headings)
-                    if not (not _YEAR.search(h) and i + 1 < len(headings) and _YEAR.fullmatch(headings[i + 1])
-                            and len(h.split()) <= 3 and not _UNIT_WORDS.search(h) and i > 1)]
+        headings = [
+            h
+            for i, h in enumerate(headings)
+            if not (
+                not _YEAR.search(h)
+                and i + 1 < len(headings)
+                and _YEAR.fullmatch(headings[i + 1])
+                and len(h.split()) <= 3
+                and not _UNIT_WORDS.search(h)
+                and i > 1
+            )
+        ]
         width = len(headings)
         rows: list[list[tuple[str, str]]] = []
         while cursor + width <= len(paragraphs) and re.fullmatch(r"\d{1,3}", paragraphs[cursor].text):
@@ -202,7 +214,11 @@ def flattened_tables(paragraphs: list[Paragraph]) -> list[dict[str, Any]]:
 
 _CLAUSES = re.compile(r";\s*|\.\s+(?=[A-ZĐÀ-Ỹ])|\s+và\s+(?=\d)|,\s+(?=(?:[Tt]ỷ lệ|[Tt]ỷ số|[Tt]ỷ suất|[Ss]ố ca)\b)")
 _NUMBER_START = re.compile(r"(?<![\w,./])\d")
-_LEAD = re.compile(r"(?:(?:đạt|còn|là|giảm|tăng|duy trì)\s+)?(?:(?:tối thiểu|ít nhất|không dưới|không quá|tối đa|trên|dưới|[≥≤><=])\s*)?$", re.IGNORECASE)
+_LEAD = re.compile(
+    r"(?:(?:đạt|còn|là|giảm|tăng|duy trì)\s+)?"
+    r"(?:(?:tối thiểu|ít nhất|không dưới|không quá|tối đa|trên|dưới|[≥≤><=])\s*)?$",
+    re.IGNORECASE,
+)
 _YEAR_IN = re.compile(r"(?:vào |đến |trong |)năm (\d{4})")
 _VERB_TAIL = re.compile(r"[\s:,]*(?:\b(?:đạt|còn|là|phấn đấu|dự kiến|giảm|duy trì)\b[\s:,]*)*$", re.IGNORECASE)
 
@@ -244,7 +260,7 @@ def prose_indicators(items: list[Paragraph], prefix: str, year: int | None) -> l
                 continue
             begin, read = located
             name = _VERB_TAIL.sub("", text[:begin]).strip(" :,-")
-            unit_text = text[begin + len(read["text"]):].strip()
+            unit_text = text[begin + len(read["text"]) :].strip()
             unit = parse_figure(read["text"]).unit
             if not name:
                 name = (unit_text or unit or previous_name).strip()
@@ -255,13 +271,15 @@ def prose_indicators(items: list[Paragraph], prefix: str, year: int | None) -> l
             if when is None:
                 continue
             where: Source = source(item.text, item.where)
-            found.append({
-                "number": f"{prefix}.{len(found) + 1}",
-                "name": name,
-                "unit": unit,
-                "group": None,
-                "baseline": None,
-                "targets": [{"year": when, **read, "source": where}],
-                "source": where,
-            })
+            found.append(
+                {
+                    "number": f"{prefix}.{len(found) + 1}",
+                    "name": name,
+                    "unit": unit,
+                    "group": None,
+                    "baseline": None,
+                    "targets": [{"year": when, **read, "source": where}],
+                    "source": where,
+                }
+            )
     return found

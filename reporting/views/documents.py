@@ -1,0 +1,60 @@
+"""Pages of plans read from their documents: the planner uploads one, then reviews the draft —
+each item beside the words it was read from — corrects it and confirms."""
+
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from healthplans.selectors import signed_in_user, tenant_list
+from healthplans.workflow import Invalid
+from reporting.documents import (
+    plan_document_confirm,
+    plan_document_get_or_404,
+    plan_document_list,
+    plan_document_upload,
+    planner_units,
+)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def plan_document_upload_view(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request.user)
+    tenants = tenant_list(fetched_by=user).filter(id__in=planner_units(user).values("tenant_id"))
+    upload = request.FILES.get("file") if request.method == "POST" else None
+    if upload is not None:
+        tenant = tenants.filter(pk=request.POST.get("tenant") or 0).first() or tenants.first()
+        if tenant is not None:
+            document = plan_document_upload(tenant=tenant, name=upload.name or "", content=upload.read(), by=user)
+            return redirect("plan-document-review", pk=document.pk)
+    documents = plan_document_list(fetched_by=user)[:20]
+    return render(request, "reporting/plan_document_upload.html", {"tenants": tenants, "documents": documents})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def plan_document_review_view(request: HttpRequest, pk: int) -> HttpResponse:
+    user = signed_in_user(request.user)
+    document = plan_document_get_or_404(fetched_by=user, pk=pk)
+    error = ""
+    draft_text = json.dumps(document.draft, ensure_ascii=False, indent=1)
+    if request.method == "POST":
+        draft_text = request.POST.get("draft", "")
+        try:
+            draft = json.loads(draft_text)
+            plan = plan_document_confirm(document=document, draft=draft, by=user)
+        except json.JSONDecodeError:
+            error = _("The corrected draft is not valid JSON.")
+        except Invalid as refusal:
+            error = refusal.message
+        else:
+            return redirect("plan-detail", slug=plan.slug)
+    return render(
+        request,
+        "reporting/plan_document_review.html",
+        {"document": document, "draft": document.draft, "draft_text": draft_text, "error": error},
+    )
