@@ -6,7 +6,7 @@ only reports, it never changes the plan, so a document's quirks are kept and sho
 A saved plan and an unsaved draft are checked alike: both are first read into `PlanFacts`, a plain
 shape the checkers read (a saved plan by the readers the apps register, a draft by its reader)."""
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
@@ -144,9 +144,62 @@ def plan_facts(plan: PlanLike, *, loaded: Mapping[str, Iterable[Any]] | None = N
     return facts
 
 
+def _figure(item: Mapping[str, Any]) -> FigureFacts:
+    value = item.get("value")
+    return FigureFacts(
+        year=int(item["year"]),
+        value=None if value in (None, "") else Decimal(str(value)),
+        text=item.get("text") or "",
+        comparator=item.get("comparator") or "",
+        unit=item.get("org_unit") or "",
+    )
+
+
+def _tasks(sections: Iterable[Mapping[str, Any]]) -> Iterator[TaskFacts]:
+    for section in sections:
+        for task in section.get("tasks") or []:
+            amount = task.get("amount")
+            yield TaskFacts(section["number"], task.get("text") or "", amount, task.get("amount_text") or "")
+        yield from _tasks(section.get("sections") or [])
+
+
+def draft_facts(draft: Mapping[str, Any]) -> PlanFacts:
+    """The facts of a draft read from a plan's document (healthplans.documents.draft's shape), so
+    that the checks run on it before anything is saved. What the reader could not tell (a unit's
+    kind, a direction) stays empty, and the checks that need it pass over it."""
+    return PlanFacts(
+        indicators=[
+            IndicatorFacts(
+                number=item.get("number") or "",
+                name=item.get("name") or "",
+                unit=item.get("unit") or "",
+                unit_kind=item.get("unit_kind") or "",
+                direction=item.get("direction") or "",
+                rollup=item.get("rollup") or "",
+                catalogue=item.get("catalogue") or "",
+                baseline=_figure(item["baseline"]) if item.get("baseline") else None,
+                targets=[_figure(target) for target in item.get("targets") or []],
+            )
+            for item in draft.get("indicators") or []
+        ],
+        budget_lines=[
+            BudgetLineFacts(
+                code=line.get("code") or "",
+                name=line.get("name") or "",
+                amount=line.get("amount"),
+                amount_text=line.get("amount_text") or "",
+                parent=line.get("parent") or "",
+                task_section=line.get("task") or "",
+            )
+            for line in draft.get("budget_lines") or []
+        ],
+        tasks=list(_tasks(draft.get("sections") or [])),
+    )
+
+
 def checks_for(plan_like: PlanLike | PlanFacts) -> list[Check]:
-    """Every check's findings on a saved plan or on a draft's facts, errors first, then in the
-    order of the places they point to."""
+    """Every check's findings on a saved plan, or on a draft (`checks_for(draft_facts(draft))`),
+    errors first. The builder's services call it after each save; the plan's page lists them."""
     facts = plan_like if isinstance(plan_like, PlanFacts) else plan_facts(plan_like)
     found = [check for checker in _checkers for check in checker(facts)]
     return sorted(found, key=lambda check: check.severity != Severity.ERROR)

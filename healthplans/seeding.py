@@ -171,6 +171,7 @@ class PlanLoader:
             "signer_title": data.get("signer_title") or "",
             "signer_authority": data.get("signer_authority") or "",
             "reporting_frequencies": data.get("reporting_frequencies") or [],
+            "frequency_text": data.get("frequency_text") or "",
             "parent": parent,
             "legal_bases": data.get("legal_bases") or [],
             "recipients": data.get("recipients") or [],
@@ -307,7 +308,6 @@ class PlanLoader:
                     "rollup": row["rollup"],
                     "entry_level": row["entry_level"],
                     "catalogue": catalogue,
-                    "flags": row.get("flags") or [],
                 },
             )
             keep.add(indicator.pk)

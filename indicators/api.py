@@ -66,7 +66,6 @@ class IndicatorOutputSerializer(serializers.ModelSerializer):
             "rollup",
             "entry_level",
             "catalogue",
-            "flags",
             "baseline",
             "targets",
         ]

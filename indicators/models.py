@@ -120,10 +120,6 @@ class ValueType(models.TextChoices):
 
 
 class Indicator(models.Model):
-    class Flag(models.TextChoices):
-        UNIT_SCALE = "unit_scale", _("unit and scale of the values disagree")
-        WRONG_DIRECTION = "wrong_direction", _("target moves against the indicator's direction")
-
     tenant = models.ForeignKey(
         Tenant, verbose_name=_("tenant"), on_delete=models.PROTECT, null=True, blank=True, related_name="indicators"
     )
@@ -145,7 +141,6 @@ class Indicator(models.Model):
         blank=True,
         related_name="indicators",
     )
-    flags = models.JSONField(_("flags"), default=list, blank=True)
     value_type = models.CharField(_("value type"), max_length=8, choices=ValueType.choices, default=ValueType.NUMBER)
 
     class Meta:

@@ -55,6 +55,9 @@ class Plan(models.Model):
     signer_title = models.CharField(_("signer's title"), max_length=200, blank=True)
     signer_authority = models.CharField(_("signing authority"), max_length=200, blank=True)
     reporting_frequencies = models.JSONField(_("reporting frequencies"), default=list, blank=True)
+    # The document's words for how often it reports ("6 tháng/lần", "theo quy định"), kept even
+    # when they name no frequency: then the reporting rules decide (reported_kinds).
+    frequency_text = models.CharField(_("reporting frequency as written"), max_length=200, blank=True)
     parent = models.ForeignKey(
         "self",
         verbose_name=_("parent plan"),
@@ -89,9 +92,20 @@ class Plan(models.Model):
         """The last year the plan sets targets for: its vision year, if it looks that far."""
         return self.vision_year or self.end_year
 
+    @property
+    def reported_kinds(self) -> list[str]:
+        """The kinds of period the plan is reported on: those it states; with six-monthly reports
+        also the year, whose report the second half-year's is (báo cáo 6 tháng và năm); and for a
+        plan that leaves it to the regulations ("theo quy định"), the year, as they ask. A plan that
+        says nothing at all (a cited parent we only know the metadata of) is reported on nothing."""
+        kinds = set(self.reporting_frequencies)
+        if self.Frequency.HALF_YEAR in kinds or (not kinds and self.frequency_text):
+            kinds.add(self.Frequency.YEAR)
+        return [kind for kind in self.Frequency.values if kind in kinds]
+
     def periods(self) -> list[Period]:
-        """Every period the plan reports on, in its reporting frequencies, in time order."""
-        return plan_periods(start_year=self.start_year, end_year=self.end_year, frequencies=self.reporting_frequencies)
+        """Every period the plan reports on, in the kinds it is reported on, in time order."""
+        return plan_periods(start_year=self.start_year, end_year=self.end_year, frequencies=self.reported_kinds)
 
 
 class Objective(models.Model):

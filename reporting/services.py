@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from celery import current_app
+from cryptography.hazmat.primitives.serialization import pkcs12
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -27,11 +28,12 @@ from django.utils.translation import gettext_lazy
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from healthplans.models import OrgUnit, Role, User
-from healthplans.periods import Period, PeriodError, parse_period, plan_periods
+from healthplans.periods import Period, PeriodError, parse_period
 from healthplans.selectors import roles_at
 from healthplans.workflow import Conflict, Forbidden, Invalid, ServiceError
 from plans.models import Plan
 from reporting.models import Report, ReportStatus, narrative_default
+from reporting.pki import signing_passphrase, tenant_p12_path
 
 logger = logging.getLogger(__name__)
 
@@ -346,9 +348,25 @@ def report_fail(*, report_id: int, reason: str) -> None:
 # --- Signing ------------------------------------------------------------------------------------
 
 
-def report_sign(*, report: Report, by: User) -> Report:
+def signing_subject(*, tenant_slug: str) -> str:
+    """Whose certificate a tenant's reports are signed with, for the official to confirm: the key
+    file's certificate subject, or the token's key label (a token's certificate is read only once
+    its PIN is given); empty while the demo key is not yet made (the first signature makes it)."""
+    if settings.REPORT_PKCS11_MODULE:
+        return str(settings.REPORT_PKCS11_KEY_LABEL).format(slug=tenant_slug)
+    try:
+        _key, certificate, _chain = pkcs12.load_key_and_certificates(
+            tenant_p12_path(tenant_slug).read_bytes(), signing_passphrase(tenant_slug)
+        )
+    except (OSError, ValueError):
+        return ""
+    return certificate.subject.rfc4514_string() if certificate is not None else ""
+
+
+def report_sign(*, report: Report, by: User, pin: str | None = None) -> Report:
     """Sign a ready version with the tenant's certificate ("Ký số và phát hành"): the signed PDF
-    is a new file, its SHA-256 is stored, and the version can never be signed or changed again."""
+    is a new file, its SHA-256 is stored, and the version can never be signed or changed again.
+    `pin` unlocks a PKCS#11 token for this signature only; it is not kept."""
     from reporting.signing import SigningFailed, sign_pdf
 
     plan = report.plan
@@ -384,6 +402,7 @@ def report_sign(*, report: Report, by: User) -> Report:
                     reason=SIGNING_REASON,
                     location=plan.place or plan.issuer_org_unit.name,
                     signed_at=signed_at,
+                    pin=pin,
                 )
             except SigningFailed as error:
                 raise SigningUnavailable(str(error)) from error
@@ -411,11 +430,10 @@ def report_sign(*, report: Report, by: User) -> Report:
 
 
 def due_periods(*, plan: Plan, today: date) -> list[Period]:
-    """The plan's periods, in its reporting frequencies, that closed more than the grace ago."""
+    """The plan's periods, of the kinds it is reported on, that closed more than the grace ago."""
     grace = timedelta(days=settings.REPORT_GRACE_DAYS)
-    frequencies = list(plan.reporting_frequencies or [])
-    periods = plan_periods(start_year=plan.start_year, end_year=plan.end_year, frequencies=frequencies)
-    return [period for period in periods if period.kind in frequencies and period.end + grace < today]
+    kinds = plan.reported_kinds
+    return [period for period in plan.periods() if period.kind in kinds and period.end + grace < today]
 
 
 # After the hard time limit, how long a version may still look running before it is failed.

@@ -6,6 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from budgets.selectors import budget_line_list
+from healthplans.quality import checks_by_indicator, checks_for, plan_facts
 from indicators.selectors import indicator_list
 from plans.selectors import plan_get
 
@@ -17,9 +18,15 @@ def plan_detail_view(request: HttpRequest, slug: str) -> HttpResponse:
     if plan is None:
         raise Http404
     filters = {"plan": plan.pk}
+    indicators = list(indicator_list(fetched_by=user, filters=filters))
+    budget_lines = list(budget_line_list(fetched_by=user, filters=filters))
+    # The quality checks read what the page shows (sections and tasks come prefetched with the plan).
+    checks = checks_for(plan_facts(plan, loaded={"indicators": indicators, "budget_lines": budget_lines}))
+    by_indicator = checks_by_indicator(checks)
     context = {
         "plan": plan,
-        "indicators": indicator_list(fetched_by=user, filters=filters),
-        "budget_lines": budget_line_list(fetched_by=user, filters=filters),
+        "indicators": [(indicator, by_indicator.get(indicator.number, [])) for indicator in indicators],
+        "budget_lines": budget_lines,
+        "checks": checks,
     }
     return render(request, "plans/plan_detail.html", context)

@@ -2,6 +2,7 @@
 completeness of reporting, each for one period at one unit of the plan's area."""
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -18,6 +19,7 @@ from budgets.selectors import budget_summary
 from healthplans.formatting import period_label, rounded
 from healthplans.models import OrgUnit
 from healthplans.periods import Period, PeriodError, parse_period
+from healthplans.quality import Check, checks_by_indicator, checks_for, plan_facts
 from healthplans.selectors import org_unit_list
 from healthplans.templatetags.charts import Bar
 from healthplans.workflow import ReviewStatus
@@ -145,17 +147,23 @@ class DashboardRow:
         return self.item.target.value if self.item.target is not None else None
 
 
-def dashboard_row(item: IndicatorProgress) -> DashboardRow:
+def dashboard_row(item: IndicatorProgress, checks: dict[str, list[Check]]) -> DashboardRow:
     indicator = item.indicator
     places = figure_places(indicator)
-    flags = [Indicator.Flag(flag).label if flag in Indicator.Flag.values else flag for flag in indicator.flags]
+    found = [check.message for check in checks.get(indicator.number, [])]
     return DashboardRow(
         item=item,
         places=places,
         actual=rounded(item.actual.value, places),
         status_label=str(ACHIEVEMENT_LABELS[item.status]),
-        flags=f"{_('The document is inconsistent here')}: {'; '.join(map(str, flags))}" if flags else "",
+        flags=f"{_('The document is inconsistent here')}: {'; '.join(found)}" if found else "",
     )
+
+
+def indicator_checks(plan: Plan, indicators: Iterable[Indicator]) -> dict[str, list[Check]]:
+    """The plan quality checks of each indicator, read from the indicators the page loaded; the
+    budget's checks are the plan page's, so its lines are not read here."""
+    return checks_by_indicator(checks_for(plan_facts(plan, loaded={"indicators": indicators, "budget_lines": []})))
 
 
 @login_required
@@ -169,7 +177,8 @@ def plan_dashboard_view(request: HttpRequest, slug: str) -> HttpResponse:
         unit=scope.unit,
         include_submitted=scope.include_submitted,
     )
-    rows = [dashboard_row(item) for item in items]
+    checks = indicator_checks(scope.plan, indicators)
+    rows = [dashboard_row(item, checks) for item in items]
     by_group: dict[str, list[DashboardRow]] = {}
     for row in rows:
         by_group.setdefault(row.item.indicator.group, []).append(row)
@@ -254,7 +263,7 @@ def plan_compare_view(request: HttpRequest, slug: str) -> HttpResponse:
         "plan": scope.plan,
         "indicator": indicator,
         "indicators": choices,
-        "overall": dashboard_row(overall),
+        "overall": dashboard_row(overall, indicator_checks(scope.plan, choices)),
         "rows": rows,
         "bars": [Bar(row.unit.name, row.value, row.status) for row in rows],
         "places": places,

@@ -8,6 +8,7 @@ import pytest
 from django.conf import settings
 
 from budgets.models import BudgetLine
+from healthplans.quality import checks_for
 from healthplans.vnnumber import parse_figure
 from indicators.models import Indicator
 from plans.models import Assignment, Plan
@@ -95,8 +96,13 @@ def test_quangngai_quirks_are_kept_and_flagged() -> None:
     assert "Số được sỹ" in indicators["2"].name
     assert indicators["11"].baseline.text == "00"
     assert indicators["14"].baseline.value == Decimal(1248643)
-    for number in ("12", "13", "14", "16"):
-        assert "unit_scale" in indicators[number].flags, number
+    # The quirks are found by the plan quality checks, not marked by the fixtures.
+    scale = {
+        check.where.ref
+        for check in checks_for(Plan.objects.get(slug="quangngai-chi-thi-37"))
+        if check.code == "unit_scale"
+    }
+    assert {"12", "13", "14", "16"} <= scale
     hiv_2025 = indicators["19"].targets.get(year=2025)
     assert (hiv_2025.comparator, hiv_2025.value) == ("<", Decimal("0.05"))
 
@@ -175,7 +181,8 @@ def test_seed_plans_carry_their_slugs_and_parents() -> None:
     [
         ("laocai-city-de-an-07-2024", "còn dưới 9,98%", "<", Decimal("9.98")),
         ("laocai-city-de-an-07-2024", "đạt trên 96,5%", ">", Decimal("96.5")),
-        ("laocai-city-de-an-07-2024", "≤ 18,5%", "<=", Decimal("18.5")),
+        ("laocai-city-de-an-07-2024", "còn ≤ 18,5%", "<=", Decimal("18.5")),
+        ("laocai-city-de-an-07-2024", "còn ≤ 12,5%", "<=", Decimal("12.5")),
         ("muongkhuong-de-an-07-2023", "70,1 tuổi", ">=", Decimal("70.1")),
         ("muongkhuong-de-an-07-2023", "còn dưới 05 ca", "<", Decimal(5)),
     ],
@@ -188,3 +195,24 @@ def test_prose_targets_keep_their_text_and_read_their_comparator(
     target = Target.objects.filter(indicator__plan__slug=slug, text=text).first()
     assert target is not None, text
     assert (target.comparator, target.value) == (comparator, value)
+
+
+def test_reporting_frequencies_are_those_the_documents_state() -> None:
+    plans = {plan.slug: plan for plan in Plan.objects.filter(source__endswith=".txt")}
+    # 000 §V.8: "6 tháng/lần" only; its yearly period is the second half-year's report (the rules').
+    laocai = plans["laocai-city-de-an-07-2024"]
+    assert (laocai.reporting_frequencies, laocai.frequency_text) == (["half_year"], "6 tháng/lần")
+    assert laocai.reported_kinds == ["half_year", "year"]
+    # 001 and 004 name none ("theo quy định"): nothing invented, the regulations' yearly report applies.
+    for slug in ("backan-gsd-2025-2030", "muongkhuong-de-an-07-2023"):
+        assert (plans[slug].reporting_frequencies, plans[slug].frequency_text) == ([], "theo quy định")
+        assert plans[slug].reported_kinds == ["year"]
+    # A cited parent we know only the metadata of states nothing and is reported on nothing.
+    assert Plan.objects.get(slug="laocai-de-an-07").reported_kinds == []
+
+
+def test_laocai_city_mortality_targets_keep_the_documents_percent_and_con() -> None:
+    indicators = {i.number: i for i in Indicator.objects.filter(plan__slug="laocai-city-de-an-07-2024")}
+    for number, text in (("II.2.10", "còn ≤ 18,5%"), ("II.2.11", "còn ≤ 12,5%")):
+        assert indicators[number].unit == "%"
+        assert [target.text for target in indicators[number].targets.all()] == [text]

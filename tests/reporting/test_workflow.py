@@ -387,8 +387,9 @@ def test_schedule_requests_one_draft_per_closed_period_without_a_report(
     } == got
     assert len(callbacks) == len(requested)
     assert all(report.requested_by is None and report.status == ReportStatus.QUEUED for report in requested)
-    # Plans without reporting frequencies (the national strategies above the seed plans) get none.
-    assert all(report.plan.reporting_frequencies for report in requested)
+    # Plans reported on nothing (the national strategies above the seed plans) get none; those that
+    # leave it to the regulations (004: "theo quy định") are reported yearly.
+    assert all(report.plan.reported_kinds for report in requested)
     # The next day: nothing new.
     with django_capture_on_commit_callbacks(execute=False):
         assert reports_request_due(today=date(2025, 1, 21)) == []
