@@ -350,7 +350,8 @@ class AssignmentCreateAPI(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        agency = plan_agency(plan, fields.pop("agency"), "agency")
-        assert agency is not None
+        agency = found_or_invalid(
+            Agency.objects.filter(tenant=plan.tenant), fields.pop("agency"), field="agency", message=NOT_SAVED
+        )
         assignment = assignment_create(plan=plan, agency=agency, by=request.user, **fields)  # type: ignore[arg-type]
         return Response(self.OutputSerializer(assignment).data, status=201)

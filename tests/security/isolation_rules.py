@@ -403,6 +403,16 @@ RULES.update(
         "api:indicator-target-split": indicator_write(lambda w: {"year": w.plan.start_year}),
         "api:budget-line-update": line_write(lambda w: {"amount_text": "3 tỷ"}),
         "api:budget-line-delete": line_write(),
+        # The builder's pages: a new plan's form offers only the actor's own units (a unit out of
+        # reach is the form's error); a plan's builder and its parts are its planners' (404, 403).
+        "builder-new": Rule(body=lambda w: {**new_plan(w), "kind": "plan"}),
+        "builder": plan_page(lambda w: {**new_plan(w), "kind": "plan", "title": "Đổi tên"}),
+        "builder-part": Rule(
+            uses=PLAN,
+            kwargs=lambda w: {"slug": w.plan.slug, "part": "objective"},
+            body=lambda w: {"objective-kind": "general", "objective-text": "Mục tiêu"},
+        ),
+        "builder-issue": plan_page(),
     }
 )
 
