@@ -1,12 +1,23 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from healthplans.admin import TENANT_FILTER, ReadOnlyAdmin, ScopedChoices, TenantScopedAdmin
-from indicators.models import Actual, ActualEvent, Baseline, CatalogueMeasure, Indicator, Target
+from indicators.models import Actual, ActualEvent, Baseline, CatalogueMeasure, Indicator, Target, TargetRevision
 
 
 class TargetInline(ScopedChoices, admin.TabularInline):
+    """Read here; targets change through the plan builder's services (an issued plan's only by a
+    revision that names its decision)."""
+
     model = Target
     extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 class BaselineInline(ScopedChoices, admin.StackedInline):
@@ -29,7 +40,9 @@ class IndicatorAdmin(TenantScopedAdmin):
 
 
 @admin.register(Target)
-class TargetAdmin(TenantScopedAdmin):
+class TargetAdmin(ReadOnlyAdmin, TenantScopedAdmin):
+    """Targets change through the plan builder's services: an issued plan's only by a revision."""
+
     list_display = ["indicator", "year", "comparator", "value", "text"]
 
 
@@ -55,3 +68,12 @@ class ActualEventAdmin(ReadOnlyAdmin, TenantScopedAdmin):
     tenant_field = "actual__tenant"
     list_display = ["actual", "action", "by", "at", "old_value", "new_value"]
     list_filter = ["action"]
+
+
+@admin.register(TargetRevision)
+class TargetRevisionAdmin(ReadOnlyAdmin, TenantScopedAdmin):
+    """A revision of an issued plan's target is made by the builder's service, which names the
+    decision that authorises it; here it is only read."""
+
+    tenant_field = "target__tenant"
+    list_display = ["target", "decision_number", "decision_date", "by", "at"]

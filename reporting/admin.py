@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from healthplans.admin import TENANT_FILTER, TenantScopedAdmin
-from reporting.models import Report
+from healthplans.admin import TENANT_FILTER, ReadOnlyAdmin, TenantScopedAdmin
+from reporting.models import PlanDocument, Report
 
 
 @admin.register(Report)
@@ -17,3 +17,11 @@ class ReportAdmin(TenantScopedAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+@admin.register(PlanDocument)
+class PlanDocumentAdmin(ReadOnlyAdmin, TenantScopedAdmin):
+    """Uploaded plan documents are read, reviewed and confirmed on their pages; here they are only read."""
+
+    list_display = ["name", "tenant", "status", "uploaded_by", "created_at", "plan"]
+    list_filter = ["status", TENANT_FILTER]

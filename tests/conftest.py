@@ -18,10 +18,9 @@ from reporting.models import Report
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
     with django_db_blocker.unblock():
         seed_all()
-    yield
 
 
 @pytest.fixture

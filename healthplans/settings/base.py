@@ -211,6 +211,11 @@ SPECTACULAR_SETTINGS = {
         "PlanStatusEnum": "plans.models.Plan.Status",
         "PlanKindEnum": "plans.models.Plan.Kind",
         "AgencyKindEnum": "healthplans.models.Agency.Kind",
+        "ObjectiveKindEnum": "plans.models.Objective.Kind",
+        "EntryLevelEnum": "indicators.models.EntryLevel",
+        "OrgUnitLevelEnum": "healthplans.models.OrgUnit.Level",
+        "ComparatorEnum": "indicators.models.COMPARATOR_VALUES",
+        "ComparatorSymbolEnum": "indicators.models.COMPARATORS",
     },
 }
 

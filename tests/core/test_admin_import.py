@@ -134,7 +134,8 @@ def test_a_user_of_another_tenant_is_not_taken_over(admin_as: Client) -> None:
     [invalid] = response.context["result"].invalid_rows
     assert invalid.field_specific_errors == {"Tên đăng nhập": ["Tên đăng nhập «quangngai.planner» đã được dùng."]}
     planner = User.objects.get(username="quangngai.planner")
-    assert planner.email != "x@example.vn" and not planner.role_assignments.filter(org_unit__code__startswith="laocai")
+    assert planner.email != "x@example.vn"
+    assert not planner.role_assignments.filter(org_unit__code__startswith="laocai")
 
 
 def test_bad_cells_are_named_in_vietnamese(admin_as: Client) -> None:
@@ -152,7 +153,8 @@ def test_the_staff_export_holds_only_the_tenants_rows(admin_as: Client) -> None:
     units = {row[4] for row in rows[1:]}
     province = OrgUnit.objects.get(code="laocai")
     laocai = set(OrgUnit.objects.filter(path__startswith=province.path).values_list("code", flat=True))
-    assert units and units <= laocai
+    assert units
+    assert units <= laocai
     assert "laocai.planner" in {row[0] for row in rows[1:]}
     assert not {"quangngai.planner", "backan.planner", "national.viewer", "admin"} & {row[0] for row in rows[1:]}
     assert "chuyên viên kế hoạch" in {row[3] for row in rows[1:]}  # roles by their Vietnamese names

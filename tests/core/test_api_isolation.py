@@ -134,7 +134,9 @@ def test_plan_detail_holds_objectives_sections_tasks_and_assignments(api_as: Any
     assert body["slug"] == "laocai-city-de-an-07-2024"
     assert body["tenant"] == "lao-cai"
     assert body["signer_name"] == "Ngô Vũ Quốc"
-    assert body["objectives"] and body["sections"] and body["assignments"]
+    assert body["objectives"]
+    assert body["sections"]
+    assert body["assignments"]
     amounts = {task["amount"] for section in body["sections"] for task in section["tasks"]}
     assert {1_987_000_000, 54_000_000, 2_500_000_000} <= amounts
 

@@ -22,4 +22,5 @@ def test_health_reports_database_and_redis_cache(client: Any) -> None:
 def test_health_says_503_when_redis_is_unreachable(client: Any) -> None:
     response = client.get("/healthz/")
     assert response.status_code == 503
-    assert response.json()["cache"] is False and response.json()["database"] is True
+    assert response.json()["cache"] is False
+    assert response.json()["database"] is True

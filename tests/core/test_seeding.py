@@ -81,5 +81,6 @@ def test_tree_keeps_abolished_units_with_their_successor() -> None:
 def test_demo_units_are_marked_in_their_name_and_flag() -> None:
     demo = set(OrgUnit.objects.filter(is_demo=True).values_list("code", flat=True))
     named = set(OrgUnit.objects.filter(name__contains="(demo)").values_list("code", flat=True))
-    assert demo and demo == named
+    assert demo
+    assert demo == named
     assert not OrgUnit.objects.filter(code="laocai-city-duyen-hai", is_demo=True).exists()

@@ -259,7 +259,8 @@ def test_a_10000_row_sheet_of_the_benchmarks_size_still_reads() -> None:
         for n in range(10_000)
     ]
     table = read_table(xlsx(rows), name="bench.xlsx")
-    assert len(table) == 10_001 and table[-1] == rows[-1]
+    assert len(table) == 10_001
+    assert table[-1] == rows[-1]
 
 
 def test_a_wide_csv_of_the_products_kinds_still_reads() -> None:

@@ -51,7 +51,8 @@ def test_local_run_on_sqlite_keeps_versions_and_history(tmp_path: Path) -> None:
     assert (tmp_path / "healthplans.sqlite3").exists()
     out = subprocess.run([*manage, "shell", "-c", SCRIPT], env=env, check=True, capture_output=True, text=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["status"] == "draft" and result["value"] == "91.000000"
+    assert result["status"] == "draft"
+    assert result["value"] == "91.000000"
     assert result["conflict"] == "stale_version"
     assert [step[0] for step in result["history"]] == [
         "create",
@@ -62,5 +63,6 @@ def test_local_run_on_sqlite_keeps_versions_and_history(tmp_path: Path) -> None:
         "approve",
         "unlock",
     ]
-    assert result["history"][2][4] == "Kiểm tra lại" and result["history"][-1][4] == "Sai số"
+    assert result["history"][2][4] == "Kiểm tra lại"
+    assert result["history"][-1][4] == "Sai số"
     assert result["history"][3][2:4] == ["90.000000", "91.000000"]

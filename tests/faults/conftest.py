@@ -146,7 +146,7 @@ class Services:
 @pytest.fixture(scope="session")
 def services(django_db_setup: None) -> Iterator[Services]:
     root = Path(tempfile.mkdtemp(prefix="healthplans-faults-"))
-    os.chmod(root, 0o755)
+    os.chmod(root, 0o755)  # noqa: S103  # the throwaway servers run as another user and must enter it
     postgres = ThrowawayPostgres(root / "pg")
     redis_server = ThrowawayRedis(root)
     try:
@@ -302,7 +302,8 @@ class Site:
             allow_redirects=False,
             timeout=10,
         )
-        assert response.status_code == 302 and "/login/" not in response.headers["Location"], response.text[-2000:]
+        assert response.status_code == 302, response.text[-2000:]
+        assert "/login/" not in response.headers["Location"], response.text[-2000:]
         return session
 
     def stop(self) -> None:

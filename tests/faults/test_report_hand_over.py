@@ -58,7 +58,8 @@ def test_beat_hands_over_only_the_versions_never_handed_over(
     second = requested("2024", django_capture_on_commit_callbacks)
     handed_at_request = requested("2024H2", django_capture_on_commit_callbacks, handed_over=True)
     handed_at_request.refresh_from_db()
-    assert handed_at_request.enqueued_at is not None and not handed_at_request.delayed
+    assert handed_at_request.enqueued_at is not None
+    assert not handed_at_request.delayed
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     assert broker.llen(queue) == 1
 

@@ -50,12 +50,14 @@ def test_station_creates_a_draft_and_walks_it_to_approval(station: Any, api_as: 
     pk = body["id"]
 
     changed = station.patch(f"/api/actuals/{pk}/", {"value": "97", "version": 1}, format="json")
-    assert changed.status_code == 200 and changed.json()["version"] == 2
+    assert changed.status_code == 200
+    assert changed.json()["version"] == 2
 
     submitted = station.post(f"/api/actuals/{pk}/submit/", {}, format="json")
     assert submitted.json()["status"] == "submitted"
     approved = api_as("laocai.reviewer").post(f"/api/actuals/{pk}/approve/", {}, format="json")
-    assert approved.status_code == 200 and approved.json()["status"] == "approved"
+    assert approved.status_code == 200
+    assert approved.json()["status"] == "approved"
     assert approved.json()["reviewed_by"] == "laocai.reviewer"
 
     history = station.get(f"/api/actuals/{pk}/history/").json()
@@ -100,14 +102,16 @@ def test_return_needs_a_message_notifies_and_mails_the_submitter(
     station.post(f"/api/actuals/{pk}/submit/", {}, format="json")
     reviewer = api_as("laocai.reviewer")
     empty = reviewer.post(f"/api/actuals/{pk}/return/", {"message": " "}, format="json")
-    assert empty.status_code == 400 and "message" in empty.json()["errors"]
+    assert empty.status_code == 400
+    assert "message" in empty.json()["errors"]
     with django_capture_on_commit_callbacks(execute=True):
         returned = reviewer.post(f"/api/actuals/{pk}/return/", {"message": "Kiểm tra lại mẫu số"}, format="json")
     assert returned.json()["status"] == "returned"
     assert returned.json()["message"] == "Kiểm tra lại mẫu số"
     notification = Notification.objects.get(user__username="muongkhuong.station")
     assert "Kiểm tra lại mẫu số" in notification.text
-    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["tyt.muongkhuong@example.vn"]
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["tyt.muongkhuong@example.vn"]
     # The reporter fixes the value and submits again.
     fixed = station.patch(f"/api/actuals/{pk}/", {"value": "91", "version": returned.json()["version"]}, format="json")
     assert fixed.json()["status"] == "returned"
@@ -158,7 +162,8 @@ def test_second_approval_of_the_same_value_is_a_clear_conflict(station: Any, api
     first = api_as("laocai.reviewer").post(f"/api/actuals/{pk}/approve/", {"version": version}, format="json")
     second = api_as("admin").post(f"/api/actuals/{pk}/approve/", {"version": version}, format="json")
     assert first.status_code == 200
-    assert second.status_code == 409 and second.json()["code"] == "locked"
+    assert second.status_code == 409
+    assert second.json()["code"] == "locked"
     assert Actual.objects.get(pk=pk).events.filter(action="approve").count() == 1
 
 
@@ -183,7 +188,8 @@ def test_values_outside_their_unit_are_refused_and_nothing_written(
 def test_unreadable_number_and_unknown_period_are_400(station: Any, percent: Indicator) -> None:
     assert create(station, percent, unit("muongkhuong-tt-tyt"), "2023", "abc").status_code == 400
     bad_period = create(station, percent, unit("muongkhuong-tt-tyt"), "2023Q3", "5")
-    assert bad_period.status_code == 400 and "period" in bad_period.json()["errors"]
+    assert bad_period.status_code == 400
+    assert "period" in bad_period.json()["errors"]
     assert not Actual.objects.exists()
 
 
@@ -191,10 +197,12 @@ def test_station_may_not_enter_for_a_unit_or_level_outside_its_own(
     api_as: Any, station: Any, percent: Indicator
 ) -> None:
     other = create(api_as("laocai.station"), percent, unit("muongkhuong-tt-tyt"), "2023", "5")
-    assert other.status_code == 400 and "org_unit" in other.json()["errors"]  # not within its reach
+    assert other.status_code == 400
+    assert "org_unit" in other.json()["errors"]
     province_level = indicator("quangngai-chi-thi-37", entry_level="province")
     foreign = create(station, province_level, unit("quangngai"), "2025", "5")
-    assert foreign.status_code == 400 and set(foreign.json()["errors"]) == {"indicator", "org_unit"}
+    assert foreign.status_code == 400
+    assert set(foreign.json()["errors"]) == {"indicator", "org_unit"}
     assert not Actual.objects.exists()
 
 
@@ -209,7 +217,8 @@ def test_unusual_value_asks_for_a_note_before_submit(api_as: Any) -> None:
     client = api_as("quangngai.planner")
     pk = create(client, population, province, "2028", "12560000").json()["id"]  # a digit too many
     refused = client.post(f"/api/actuals/{pk}/submit/", {}, format="json")
-    assert refused.status_code == 400 and len(refused.json()["errors"]["note"]) == 2
+    assert refused.status_code == 400
+    assert len(refused.json()["errors"]["note"]) == 2
     assert Actual.objects.get(pk=pk).status == "draft"
     accepted = client.post(f"/api/actuals/{pk}/submit/", {"note": "Theo số liệu Cục Thống kê"}, format="json")
     assert accepted.json()["status"] == "submitted"
@@ -274,7 +283,8 @@ def test_submitted_values_count_only_when_asked_and_are_marked(station: Any, per
     with_submitted = next(
         i for i in station.get(url + "&include_submitted=1").json()["indicators"] if i["indicator"] == percent.pk
     )
-    assert with_submitted["actual"] == "90" and with_submitted["provisional"] is True
+    assert with_submitted["actual"] == "90"
+    assert with_submitted["provisional"] is True
 
 
 def test_actual_list_is_isolated_and_its_queries_do_not_grow(
@@ -303,10 +313,12 @@ def test_actual_list_pages_in_order_without_a_total(api_as: Any, station: Any) -
             assert create(station, ind, unit("muongkhuong-tt-tyt"), period, value).status_code == 201
     client = api_as("laocai.planner")
     first = client.get("/api/actuals/?page_size=4").json()
-    assert set(first) == {"next", "previous", "results"} and first["previous"] is None
+    assert set(first) == {"next", "previous", "results"}
+    assert first["previous"] is None
     assert first["next"] == "http://testserver/api/actuals/?page=2&page_size=4"
     second = client.get(first["next"]).json()
-    assert second["next"] is None and second["previous"] == "http://testserver/api/actuals/?page_size=4"
+    assert second["next"] is None
+    assert second["previous"] == "http://testserver/api/actuals/?page_size=4"
     listed = [(row["indicator"], row["period"]) for row in first["results"] + second["results"]]
     assert listed == [(ind.pk, period) for ind in indicators for period in ("2023H1", "2023H2")]
     assert client.get("/api/actuals/?page_size=4&page=3").status_code == 404  # past the end

@@ -32,4 +32,5 @@ def test_demo_figures_of_every_seed_plan_pass_the_services_checks() -> None:
     assert periods == {("laocai-city-de-an-07-2024", "2024H1"), ("muongkhuong-de-an-07-2023", "2023")}
     assert added == Actual.objects.count()
     counts = Actual.objects.filter(indicator__unit_kind="count")
-    assert counts.exists() and all(a.value == a.value.to_integral_value() for a in counts if a.value is not None)
+    assert counts.exists()
+    assert all(a.value == a.value.to_integral_value() for a in counts if a.value is not None)

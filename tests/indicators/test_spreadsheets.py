@@ -99,7 +99,10 @@ def test_actuals_export_is_the_entry_template_with_stored_figures(api_as: Any) -
     rows = xlsx_rows(response.content)
     assert rows[0] == ACTUAL_HEADERS
     row = rows[row_for(rows, first.indicator.number)]
-    assert row[0] == CITY_PLAN and row[7] == "2024H1" and row[8] == "12" and row[10] == "1"
+    assert row[0] == CITY_PLAN
+    assert row[7] == "2024H1"
+    assert row[8] == "12"
+    assert row[10] == "1"
     assert rows[row_for(rows, second.indicator.number)][9]  # the approved status is shown
     assert len({r[5] for r in rows[1:]}) > 1  # every station of the city, empty cells included
 
@@ -174,7 +177,8 @@ def test_exported_actuals_imported_unchanged_change_nothing(api_as: Any, fmt: st
     before = snapshot()
     response = upload(client, content)
     assert response.status_code == 200, response.json()
-    assert response.json()["status"] == "imported" and response.json()["errors"] == []
+    assert response.json()["status"] == "imported"
+    assert response.json()["errors"] == []
     assert snapshot() == before
 
 
@@ -204,9 +208,11 @@ def test_import_creates_and_updates_figures_through_the_services(api_as: Any) ->
     response = upload(client, xlsx(rows))
     assert response.status_code == 200, response.json()
     first.refresh_from_db()
-    assert first.value == Decimal("15") and first.version == 2
+    assert first.value == Decimal("15")
+    assert first.version == 2
     created = Actual.objects.get(indicator=third, org_unit__code=TA_PHOI, period="2024H1")
-    assert created.value == Decimal("1250") and created.status == ReviewStatus.DRAFT
+    assert created.value == Decimal("1250")
+    assert created.status == ReviewStatus.DRAFT
     assert created.events.filter(action="create").exists()
 
 
@@ -218,12 +224,14 @@ def test_dry_run_writes_nothing_and_confirm_writes(api_as: Any) -> None:
     before = snapshot()
     response = upload(client, xlsx(rows), dry_run=True)
     body = response.json()
-    assert response.status_code == 200 and body["status"] == "valid"
+    assert response.status_code == 200
+    assert body["status"] == "valid"
     assert any(row["action"] == "create" for row in body["rows"])
     assert snapshot() == before
     assert api_as("laocai.station").post(f"/api/imports/{body['id']}/confirm/").status_code == 404
     confirmed = client.post(f"/api/imports/{body['id']}/confirm/")
-    assert confirmed.status_code == 200 and confirmed.json()["status"] == "imported"
+    assert confirmed.status_code == 200
+    assert confirmed.json()["status"] == "imported"
     assert Actual.objects.get(indicator=indicator, org_unit__code=TA_PHOI, period="2024H1").value == Decimal("7")
 
 
@@ -242,7 +250,8 @@ def test_only_planners_import_targets(api_as: Any) -> None:
     client = api_as("laocai.station")
     content = export(client, CITY_PLAN, kind="targets").content
     response = upload(client, content, kind="targets")
-    assert response.status_code == 403 and response.json()["errors"][0]["row"] is None
+    assert response.status_code == 403
+    assert response.json()["errors"][0]["row"] is None
 
 
 def test_a_viewer_of_the_plan_may_not_import_into_it(api_as: Any) -> None:
@@ -366,18 +375,21 @@ def test_a_truncated_xlsx(api_as: Any) -> None:
     client = api_as("laocai.planner")
     content = xlsx(city_rows(client))
     errors = refused(client, content[: len(content) // 2])
-    assert errors[0]["row"] is None and ".xlsx" in errors[0]["message"]
+    assert errors[0]["row"] is None
+    assert ".xlsx" in errors[0]["message"]
 
 
 def test_a_file_that_is_not_a_spreadsheet(api_as: Any) -> None:
     png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
     errors = refused(api_as("laocai.planner"), png, name="picture.xlsx")
-    assert errors[0]["row"] is None and "không phải bảng tính" in errors[0]["message"]
+    assert errors[0]["row"] is None
+    assert "không phải bảng tính" in errors[0]["message"]
 
 
 def test_an_oversized_file(api_as: Any, settings: Any) -> None:
     errors = refused(api_as("laocai.planner"), b"a," * (settings.IMPORT_MAX_BYTES // 2 + 1))
-    assert errors[0]["row"] is None and "5 MB" in errors[0]["message"]
+    assert errors[0]["row"] is None
+    assert "5 MB" in errors[0]["message"]
 
 
 def test_an_oversized_upload_is_refused_from_its_length_before_the_body_is_read(api_as: Any) -> None:
@@ -438,7 +450,8 @@ def test_an_unreadable_target(api_as: Any) -> None:
 def test_import_page_previews_then_confirms(login: Login) -> None:
     client = login("laocai.planner")
     page = client.get(f"/plans/{CITY_PLAN}/import/")
-    assert page.status_code == 200 and b"export" in page.content
+    assert page.status_code == 200
+    assert b"export" in page.content
     rows = xlsx_rows(export(client, CITY_PLAN, kind="actuals", format="xlsx", period="2024H1").content)
     indicator = station_indicators()[0]
     rows[row_for(rows, indicator.number)][8] = "6"

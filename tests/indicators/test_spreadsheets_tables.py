@@ -59,7 +59,8 @@ def test_matrix_lists_each_indicator_period_and_unit_with_target_actual_and_stat
     [row] = [r for r in rows[1:] if r[0] == indicator.number and r[3] == "2024H1" and r[4] == TA_PHOI]
     target = indicator.targets.filter(year=2024, org_unit=None).first()
     assert row[6] == (target.text if target else "")
-    assert row[7] == "7" and row[8] == "dự thảo"
+    assert row[7] == "7"
+    assert row[8] == "dự thảo"
     station_rows = [r for r in rows[1:] if r[0] == indicator.number and r[3] == "2024H2"]
     assert len(station_rows) == len({r[4] for r in station_rows}) > 1  # every station, once
 
@@ -67,9 +68,11 @@ def test_matrix_lists_each_indicator_period_and_unit_with_target_actual_and_stat
 def test_matrix_as_csv_and_for_another_tenant(api_as: Any) -> None:
     plan = Plan.objects.get(slug=CITY_PLAN)
     response = api_as("laocai.planner").get(f"/api/plans/{plan.pk}/export/", {"kind": "matrix", "format": "csv"})
-    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert rows[0] == MATRIX_HEADERS and len(rows) > 10
+    assert rows[0] == MATRIX_HEADERS
+    assert len(rows) > 10
     assert api_as("quangngai.planner").get(f"/api/plans/{plan.pk}/export/", {"kind": "matrix"}).status_code == 404
 
 
@@ -144,7 +147,8 @@ def test_a_gsd_shaped_table_creates_the_plans_indicators_and_yearly_targets(api_
     assert made == seed
     new = {i.number: i for i in plan.indicators.all()}
     assert [new[str(n)].order for n in range(1, 17)] == list(range(1, 17))
-    assert new["1"].unit_kind == UnitKind.COUNT and new["3"].unit_kind == UnitKind.PERCENT
+    assert new["1"].unit_kind == UnitKind.COUNT
+    assert new["3"].unit_kind == UnitKind.PERCENT
     assert new["10"].unit_kind == UnitKind.RATIO
     assert {i.direction for i in new.values()} == {Direction.HIGHER}
     assert new["2"].name.startswith("Số trạm y tế nâng cấp, sửa chữa")
@@ -222,12 +226,14 @@ def test_a_large_import_runs_as_a_task_with_progress_then_confirms(
 
     with django_capture_on_commit_callbacks(execute=True):
         confirm = client.post(f"/api/imports/{import_id}/confirm/")
-    assert confirm.status_code == 202 and confirm.json()["status"] == "queued"
+    assert confirm.status_code == 202
+    assert confirm.json()["status"] == "queued"
     done = client.get(f"/api/imports/{import_id}/").json()
     assert done["status"] == "imported", done
     stored = Actual.objects.filter(indicator__plan=plan, period="2024H1", org_unit__code__in=[r[5] for r in filled])
     values = [a.value for a in stored if a.indicator.number in counts]
-    assert None not in values and sorted(value for value in values if value is not None) == [1, 2, 3, 4, 5]
+    assert None not in values
+    assert sorted(value for value in values if value is not None) == [1, 2, 3, 4, 5]
     assert ActualEvent.objects.filter(actual__in=stored, action="create").count() == 5
     assert client.post(f"/api/imports/{import_id}/confirm/").status_code == 404  # written once
 
@@ -269,7 +275,9 @@ def test_the_import_page_shows_a_progress_bar_for_a_large_file(async_rows: None,
     )
     html = page.content.decode()
     assert page.status_code == 200
-    assert 'id="import-progress"' in html and "/api/imports/" in html and "import_progress.js" in html
+    assert 'id="import-progress"' in html
+    assert "/api/imports/" in html
+    assert "import_progress.js" in html
     assert "<script>" not in html  # the poller is a static file
 
 

@@ -89,10 +89,12 @@ def test_a_large_import_is_checked_and_written_by_the_worker(seeded: None, worke
         {"file": SimpleUploadedFile("large.xlsx", xlsx([rows[0], *filled])), "plan": plan.pk, "kind": "actuals"},
         format="multipart",
     )
-    assert response.status_code == 202 and response.json()["status"] == "queued"
+    assert response.status_code == 202
+    assert response.json()["status"] == "queued"
     preview, seen = follow(client, response.json()["id"], worker)
     assert preview["status"] == "valid", preview
-    assert preview["progress"] == 100 and len(preview["rows"]) == 8
+    assert preview["progress"] == 100
+    assert len(preview["rows"]) == 8
     assert set(seen) <= {"queued", "running", "valid"}
     assert not Actual.objects.filter(indicator__plan=plan, period="2024H2", value=Decimal(1234)).exists()
 

@@ -76,9 +76,11 @@ def text_of(response: Any) -> str:
 
 def test_form_shows_targets_and_buttons_in_vietnamese(login: Login) -> None:
     body = text_of(login("muongkhuong.station").get(URL))
-    assert "≥ 70,1" in body and "70,1 tuổi" in body  # comparator symbol, value and the text as written
+    assert "≥ 70,1" in body
+    assert "70,1 tuổi" in body
     assert "còn dưới 31,9%" in body
-    assert "Lưu nháp" in body and "Gửi duyệt" in body
+    assert "Lưu nháp" in body
+    assert "Gửi duyệt" in body
     assert 'data-indicator-number="I.2.3"' in body
 
 
@@ -92,7 +94,8 @@ def test_saving_reads_vietnamese_numbers_and_shows_them_back(login: Login) -> No
     data = opened(client)
     data |= {name("I.2.3", "value"): "96,5", name("I.2.1", "value"): "70,1", "action": "save"}
     response = client.post(URL, data)
-    assert response.status_code == 302 and response["Location"] == URL
+    assert response.status_code == 302
+    assert response["Location"] == URL
     assert stored("I.2.3").value == Decimal("96.5")
     assert stored("I.2.3").status == ReviewStatus.DRAFT
     page = client.get(URL)

@@ -14,7 +14,7 @@ NS = "{http://www.w3.org/2000/svg}"
 
 
 def parse(svg: str) -> ET.Element:
-    root = ET.fromstring(svg)
+    root = ET.fromstring(svg)  # noqa: S314  # our own SVG
     assert root.tag == f"{NS}svg"
     return root
 
@@ -42,11 +42,13 @@ def test_trend_has_one_point_per_period_with_data_and_a_dashed_target() -> None:
     assert len(points) == 3
     # Time runs left to right, the periods evenly spaced, the gap kept.
     xs = [x for x, _y in points]
-    assert xs == sorted(xs) and xs[1] - xs[0] == pytest.approx(2 * (xs[2] - xs[1]))
+    assert xs == sorted(xs)
+    assert xs[1] - xs[0] == pytest.approx(2 * (xs[2] - xs[1]))
     # Higher values sit higher (smaller y).
     assert points[0][1] > points[1][1] > points[2][1]
     target = root.find(f"{NS}line[@class='target']")
-    assert target is not None and target.attrib["stroke-dasharray"]
+    assert target is not None
+    assert target.attrib["stroke-dasharray"]
     assert target.attrib["y1"] == target.attrib["y2"]
     # The target lies between the points of 92 and 95,25.
     assert points[2][1] < float(target.attrib["y1"]) < points[1][1]
@@ -102,7 +104,8 @@ def test_ranking_has_a_bar_per_unit_in_order_and_the_target_line() -> None:
     assert widths == sorted(widths, reverse=True)
     assert rects[0].attrib["fill"] != rects[2].attrib["fill"]  # met and not met differ
     target = root.find(f"{NS}line[@class='target']")
-    assert target is not None and target.attrib["x1"] == target.attrib["x2"]
+    assert target is not None
+    assert target.attrib["x1"] == target.attrib["x2"]
     # The target of 94 is exactly where the second bar ends.
     second = rects[1]
     assert float(second.attrib["x"]) + float(second.attrib["width"]) == pytest.approx(float(target.attrib["x1"]))

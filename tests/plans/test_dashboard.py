@@ -119,7 +119,9 @@ def test_dashboard_status_follows_the_comparator(login: Login) -> None:
     assert "Chưa có số liệu" in text_of(row_of(body, "II.2.5"))
     # The summary counts what the rows say.
     summary = text_of(re.search(r'<section class="summary".*?</section>', body, re.S).group())  # type: ignore[union-attr]
-    assert "3 Đạt" in summary and "1 Không đạt" in summary and "30 Chưa có số liệu" in summary
+    assert "3 Đạt" in summary
+    assert "1 Không đạt" in summary
+    assert "30 Chưa có số liệu" in summary
 
 
 def test_dashboard_shows_submitted_figures_only_when_asked_and_marks_them(login: Login) -> None:
@@ -148,7 +150,8 @@ def test_dashboard_trend_and_progress_are_inline_svg(login: Login) -> None:
     body = page(login("laocai.planner"), f"{DASHBOARD}?period=2024H2")
     row = row_of(body, "II.2.13")
     polyline = re.search(r'<polyline class="trend" points="([^"]+)"', row)
-    assert polyline and len(polyline.group(1).split()) == 2
+    assert polyline
+    assert len(polyline.group(1).split()) == 2
     assert '<line class="target"' in row
     assert 'class="chart progress-chart"' in row
 
@@ -159,7 +162,8 @@ def test_dashboard_groups_indicators_and_flags_the_documents_quirks(login: Login
     assert headings == ["Chỉ tiêu đầu vào", "Chỉ tiêu hoạt động", "Chỉ tiêu đầu ra", "Chỉ tiêu khác"]
     row = row_of(body, "12")
     flag = re.search(r'<span class="flag"[^>]*title="([^"]+)"', row)
-    assert flag and "đơn vị tính và thang đo" in flag.group(1)
+    assert flag
+    assert "đơn vị tính và thang đo" in flag.group(1)
     assert "chỉ tiêu đi ngược chiều" in flag.group(1)
     assert '<span class="flag"' not in row_of(body, "1")
     # Baselines as written, the 2025 target with its comparator.
@@ -220,7 +224,8 @@ def test_comparison_ranks_units_best_first_by_direction(login: Login) -> None:
     ]  # the draft of Pom Hán is not a reported figure
     assert "97,5" in body
     chart = re.search(r'<svg[^>]*class="chart ranking-chart".*?</svg>', body, re.S)
-    assert chart and chart.group().count("<rect") == 3
+    assert chart
+    assert chart.group().count("<rect") == 3
     assert '<line class="target"' in chart.group()
 
     lower = indicator("II.2.4")  # < 9,98 %, lower is better
@@ -288,7 +293,8 @@ def test_completeness_before_the_deadline_says_not_started_or_in_progress(login:
     # The province enters two indicators and has begun; its stations have not.
     states = dict(re.findall(r'<tr data-unit="([\w-]+)" data-state="(\w+)">', body))
     assert states.pop("backan") == "in_progress"
-    assert states and set(states.values()) == {"not_started"}
+    assert states
+    assert set(states.values()) == {"not_started"}
     assert "đang nhập" in body
 
 

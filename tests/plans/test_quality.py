@@ -55,7 +55,8 @@ def test_a_unit_written_both_per_thousand_and_in_percent_is_flagged() -> None:
     indicator = IndicatorFactory.create(unit="/1000 trẻ đẻ sống (%)", unit_kind=UnitKind.PERMILLE)
     targets(indicator, (2024, "2"))
     [check] = found(indicator.plan, "unit_scale")
-    assert check.where.ref == indicator.number and check.source == "/1000 trẻ đẻ sống (%)"
+    assert check.where.ref == indicator.number
+    assert check.source == "/1000 trẻ đẻ sống (%)"
 
 
 def test_a_percentage_ten_times_the_same_measure_elsewhere_reads_like_per_mille() -> None:
@@ -99,7 +100,8 @@ def test_the_same_measure_twice_by_name_or_catalogue_is_flagged_with_its_mixed_u
         targets(indicator, (2024, "1"))
     assert places(plan, "duplicate") == {again.number, linked.number}
     [mixed] = found(plan, "unit_scale")
-    assert mixed.where.ref == again.number and first.number in mixed.message
+    assert mixed.where.ref == again.number
+    assert first.number in mixed.message
 
 
 # ---- Targets ------------------------------------------------------------------------------------
@@ -194,7 +196,8 @@ def test_a_budget_parent_that_differs_from_its_children_is_flagged() -> None:
     right = budget_line(plan, "2", 900)
     budget_line(plan, "2.1", 900, right)
     [check] = found(plan, "budget_sum")
-    assert check.where.ref == "1" and check.where.kind == "budget_line"
+    assert check.where.ref == "1"
+    assert check.where.kind == "budget_line"
 
 
 def test_a_tasks_amounts_against_the_line_that_pays_for_them_are_flagged() -> None:
@@ -222,7 +225,8 @@ def test_the_seed_plans_known_quirks_are_found() -> None:
     laocai = seed_checks("laocai-city-de-an-07-2024")
     mismatch = next(check for check in laocai if check.code == "task_budget")
     assert mismatch.where.ref == "2.2.3"
-    assert "2.041.000.000" in mismatch.message and "2.037.000.000" in mismatch.message
+    assert "2.041.000.000" in mismatch.message
+    assert "2.037.000.000" in mismatch.message
     laocai_scale = {check.where.ref for check in laocai if check.code == "unit_scale"}
     assert {"II.2.10", "II.2.11", "III.9.8"} <= laocai_scale
     assert ("duplicate", "III.9.8") in {(check.code, check.where.ref) for check in laocai}

@@ -177,7 +177,8 @@ def with_shadow_content(unsigned: bytes) -> bytes:
 def test_universal_signature_forgery_reads_as_invalid(genuine: bytes, entries: dict) -> None:
     verification = verify_pdf(replace_signature_entries(genuine, **entries))
     assert verification.kind in {Kind.INVALID, Kind.MODIFIED}, verification
-    assert not verification.valid and verification.signed_by is None
+    assert not verification.valid
+    assert verification.signed_by is None
 
 
 def test_universal_forgery_in_the_signed_revision_itself_reads_as_invalid(genuine: bytes) -> None:
@@ -374,7 +375,9 @@ def test_pyhanko_alone_takes_the_wrapped_file_for_an_entirely_covered_one(genuin
         reader.embedded_regular_signatures[0],
         signer_validation_context=ValidationContext(trust_roots=pki.trust_roots(), allow_fetching=False),
     )
-    assert status.intact and status.valid and status.trusted
+    assert status.intact
+    assert status.valid
+    assert status.trusted
     assert status.coverage == SignatureCoverageLevel.ENTIRE_FILE
 
 
@@ -422,5 +425,6 @@ def test_bytes_after_the_end_of_file_read_as_modified_after_signing(genuine: byt
 def test_the_genuine_report_reads_signed_and_intact(genuine: bytes) -> None:
     verification = verify_pdf(genuine)
     assert verification.kind == Kind.INTACT, verification
-    assert verification.signed_by == "Sở Y tế tỉnh Lào Cai" and verification.timestamped
+    assert verification.signed_by == "Sở Y tế tỉnh Lào Cai"
+    assert verification.timestamped
     assert verification.code == "ABCD2345"

@@ -93,14 +93,16 @@ def test_a_signed_report_verifies_and_names_its_version(signed_report: Any) -> N
     body = verify(stored_bytes(report))
     assert (body["valid"], body["intact"], body["trusted"]) == (True, True, True)
     assert (body["report"], body["version"], body["verification_code"]) == (report.pk, 1, report.verification_code)
-    assert body["signed_by"] and body["signed_at"]
+    assert body["signed_by"]
+    assert body["signed_at"]
     assert body["summary"]
 
 
 def test_one_flipped_byte_reads_as_altered(signed_report: Any) -> None:
     report = signed_report(real=True)
     body = verify(flip_one_byte(stored_bytes(report)))
-    assert body["valid"] is False and body["intact"] is False
+    assert body["valid"] is False
+    assert body["intact"] is False
     assert body["verdict"] == "modified"
     assert body["report"] is None
 
@@ -110,7 +112,8 @@ def test_an_incremental_update_changing_page_content_reads_as_altered(signed_rep
     tampered = append_page_content(stored_bytes(report))
     assert tampered.startswith(stored_bytes(report))  # the signed bytes themselves are untouched
     body = verify(tampered)
-    assert body["valid"] is False and body["intact"] is False
+    assert body["valid"] is False
+    assert body["intact"] is False
     assert body["verdict"] == "modified"
     assert body["problems"]
     assert body["report"] is None
@@ -122,7 +125,8 @@ def test_verify_is_public_and_needs_no_csrf_token(signed_report: Any) -> None:
     response = client.post(
         "/api/verify/", {"file": SimpleUploadedFile("r.pdf", stored_bytes(report))}, format="multipart"
     )
-    assert response.status_code == 200 and response.json()["valid"] is True
+    assert response.status_code == 200
+    assert response.json()["valid"] is True
 
 
 # --- The public pages ---------------------------------------------------------------------------
@@ -133,15 +137,18 @@ def test_code_page_of_a_signed_report_says_valid_without_login(client: Any, sign
     page = client.get(f"/verify/{report.verification_code}/")
     assert page.status_code == 200
     html = page.content.decode()
-    assert 'data-valid="true"' in html and 'data-intact="true"' in html
-    assert report.plan.title in html and report.sha256 in html
+    assert 'data-valid="true"' in html
+    assert 'data-intact="true"' in html
+    assert report.plan.title in html
+    assert report.sha256 in html
 
 
 def test_code_page_says_altered_when_the_stored_file_changed(client: Any, signed_report: Any) -> None:
     report = signed_report()
     Path(report.pdf.path).write_bytes(append_page_content(stored_bytes(report)))
     html = client.get(f"/verify/{report.verification_code.lower()}/").content.decode()
-    assert 'data-valid="false"' in html and 'data-intact="false"' in html
+    assert 'data-valid="false"' in html
+    assert 'data-intact="false"' in html
 
 
 def test_code_page_of_a_draft_says_not_signed_and_unknown_codes_are_404(
@@ -152,7 +159,8 @@ def test_code_page_of_a_draft_says_not_signed_and_unknown_codes_are_404(
             plan=Plan.objects.get(slug=CITY_PLAN), period="2024", by=User.objects.get(username="laocai.planner")
         )
     page = client.get(f"/verify/{report.verification_code}/")
-    assert page.status_code == 200 and 'class="verdict verdict-unsigned"' in page.content.decode()
+    assert page.status_code == 200
+    assert 'class="verdict verdict-unsigned"' in page.content.decode()
     assert client.get("/verify/NOSUCHCODE/").status_code == 404
 
 

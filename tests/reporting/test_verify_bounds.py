@@ -79,11 +79,14 @@ def test_verifications_per_address_are_limited_with_retry_after(genuine: bytes, 
         api.post("/api/verify/", {"file": SimpleUploadedFile("r.pdf", b"%PDF-1.7 no")}, format="multipart").status_code
         for _ in range(3)
     ]
-    assert statuses[:2] == [200, 200] and statuses[2] == 429
+    assert statuses[:2] == [200, 200]
+    assert statuses[2] == 429
     refused = api.post("/api/verify/", {"file": SimpleUploadedFile("r.pdf", b"x")}, format="multipart")
-    assert refused.status_code == 429 and 0 < int(refused["Retry-After"]) <= 60
+    assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 60
     page = client.post("/verify/", {"file": SimpleUploadedFile("r.pdf", b"x")}, REMOTE_ADDR="203.0.113.77")
-    assert page.status_code == 429 and page["Retry-After"]
+    assert page.status_code == 429
+    assert page["Retry-After"]
     other = APIClient(REMOTE_ADDR="203.0.113.78")
     assert (
         other.post("/api/verify/", {"file": SimpleUploadedFile("r.pdf", b"x")}, format="multipart").status_code == 200

@@ -265,8 +265,11 @@ def test_each_seed_plan_is_generated_by_a_worker_signed_and_checked(
             assert embedded == "yes", (slug, row)
 
         verification = verify_pdf(pdf_bytes)
-        assert verification.valid and verification.intact and verification.trusted, verification.problems
-        assert verification.timestamped and verification.signed_by, slug
+        assert verification.valid, verification.problems
+        assert verification.intact, verification.problems
+        assert verification.trusted, verification.problems
+        assert verification.timestamped, slug
+        assert verification.signed_by, slug
 
         pdfsig = subprocess.run(["pdfsig", str(pdf)], capture_output=True, text=True).stdout
         assert "Signature is Valid" in pdfsig, pdfsig
@@ -290,7 +293,8 @@ def test_a_worker_killed_mid_generation_is_replaced_and_the_report_completes_onc
     slow.kill()
 
     report = Report.objects.get(pk=pk)
-    assert report.status == ReportStatus.RUNNING and report.sha256 == ""
+    assert report.status == ReportStatus.RUNNING
+    assert report.sha256 == ""
     assert report_files(media_root, pk) == []
 
     # A new worker takes up the message the dead one never acknowledged (after the visibility
@@ -301,7 +305,8 @@ def test_a_worker_killed_mid_generation_is_replaced_and_the_report_completes_onc
     report = wait_for_status(fresh, pk, {ReportStatus.READY, ReportStatus.FAILED}, timeout=180)
     assert report.status == ReportStatus.READY, report.error
     files = report_files(media_root, pk)
-    assert len(files) == 1 and sha256_of(files[0].read_bytes()) == report.sha256
+    assert len(files) == 1
+    assert sha256_of(files[0].read_bytes()) == report.sha256
 
     # Nothing more happens to it: no second render, no second file, nothing left in the queue.
     generated_at = report.generated_at

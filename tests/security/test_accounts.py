@@ -79,11 +79,13 @@ def test_api_token_endpoint_is_throttled_too() -> None:
     assert locked.json()["code"] == "locked_out"
     assert "Đăng nhập sai quá nhiều lần" in locked.json()["detail"]
     refused = api.post("/api/auth/token/", {"username": USER, "password": settings.DEMO_PASSWORD})
-    assert refused.status_code == 429 and "token" not in refused.json()
+    assert refused.status_code == 429
+    assert "token" not in refused.json()
     elsewhere = Client(REMOTE_ADDR="198.51.100.2").post(
         "/api/auth/token/", {"username": USER, "password": settings.DEMO_PASSWORD}
     )
-    assert elsewhere.status_code == 200 and elsewhere.json()["token"]
+    assert elsewhere.status_code == 200
+    assert elsewhere.json()["token"]
 
 
 # ---- passwords ------------------------------------------------------------------------------
@@ -236,7 +238,8 @@ def test_audit_admin_shows_a_tenant_admin_only_its_tenants_events(client: Client
 
     body = client.get("/admin/healthplans/auditevent/").content.decode()
     assert "laocai.reviewer" in body
-    assert "quangngai.reviewer" not in body and "quangngai.newcomer" not in body
+    assert "quangngai.reviewer" not in body
+    assert "quangngai.newcomer" not in body
 
 
 def test_audit_admin_is_read_only(client: Client) -> None:
@@ -249,5 +252,6 @@ def test_audit_admin_is_read_only(client: Client) -> None:
     assert client.get("/admin/healthplans/auditevent/add/").status_code == 403
     assert client.post(f"/admin/healthplans/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
     page = client.get(f"/admin/healthplans/auditevent/{event.pk}/change/")
-    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
     assert AuditEvent.objects.filter(pk=event.pk).exists()

@@ -78,7 +78,8 @@ def test_image_installs_dependencies_before_copying_the_code() -> None:
     installs = [i for i, (op, args) in enumerate(steps) if op == "RUN" and "pip install" in args]
     assert any(copies[0][0] < i < code for i in installs), "the dependencies are installed before the code is copied"
     after = [steps[i][1] for i in installs if i > code]
-    assert after and all("--no-deps" in args for args in after), after
+    assert after, after
+    assert all("--no-deps" in args for args in after), after
     assert any("collectstatic" in args for op, args in steps[code:] if op == "RUN")
 
 

@@ -451,9 +451,9 @@ def allowed_statuses(route: Route, rule: Rule, scenario: Scenario, method: str) 
 @pytest.mark.parametrize(("route", "scenario", "method"), CASES)
 def test_isolation(route: Route, scenario: Scenario | None, method: str, matrix_setup: Setup) -> None:
     rule = rule_for(route)
-    assert scenario is not None and isinstance(rule, (Rule, Admin)), (
-        f"route {route.key} ({route.pattern}) has no isolation rule: add one to tests/security/isolation_rules.py"
-    )
+    missing = f"route {route.key} ({route.pattern}) has no isolation rule: add one to tests/security/isolation_rules.py"
+    assert scenario is not None, missing
+    assert isinstance(rule, (Rule, Admin)), missing
     world = matrix_setup.worlds[scenario.world]
     before = fingerprint(world)
     response = send(route, rule, scenario.actor, method, world, matrix_setup)
@@ -462,7 +462,8 @@ def test_isolation(route: Route, scenario: Scenario | None, method: str, matrix_
     where = f"{method} {route.key} as {scenario.actor} on {scenario.world}'s objects"
     if isinstance(rule, Admin):
         if scenario.actor == ADMIN_ACTOR:
-            assert status == 302 and response["Location"].startswith("/admin/login/"), f"{where}: {status}"
+            assert status == 302, f"{where}: {status}"
+            assert response["Location"].startswith("/admin/login/"), f"{where}: {status}"
         elif admin_model(route):
             # Django's admin answers a row outside get_queryset() with a redirect to the index.
             assert status in {302, 403, 404}, f"{where}: answered {status}: {body[:300]}"
