@@ -49,7 +49,8 @@ def signed_report(page_as: Any, live_site: Any, tmp_path: Path) -> Any:
         official.click("#report-sign-form button")
         official.wait_for_selector(".message.success")
         download = official.request.get(f"{live_site.url}/reports/{pk}/pdf/")
-        assert download.ok and download.headers["content-type"] == "application/pdf"
+        assert download.ok
+        assert download.headers["content-type"] == "application/pdf"
         path = tmp_path / f"report-{pk}.pdf"
         path.write_bytes(download.body())
 

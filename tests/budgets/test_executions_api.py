@@ -37,12 +37,14 @@ def test_planner_records_and_walks_amounts_to_approval(planner: Any, reviewer: A
     submitted = planner.post(f"{URL}{pk}/submit/", {}, format="json")
     assert submitted.json()["status"] == "submitted"
     approved = reviewer.post(f"{URL}{pk}/approve/", {}, format="json")
-    assert approved.status_code == 200 and approved.json()["status"] == "approved"
+    assert approved.status_code == 200
+    assert approved.json()["status"] == "approved"
     assert (approved.json()["submitted_by"], approved.json()["reviewed_by"]) == ("laocai.planner", "laocai.reviewer")
 
     history = planner.get(f"{URL}{pk}/history/").json()
     assert [step["action"] for step in history] == ["create", "change", "submit", "approve"]
-    assert history[0]["new_allocated"] == 2_500_000_000 and history[0]["old_allocated"] is None
+    assert history[0]["new_allocated"] == 2_500_000_000
+    assert history[0]["old_allocated"] is None
     assert (history[1]["old_disbursed"], history[1]["new_disbursed"], history[1]["by"]) == (
         None,
         1_987_000_000,
@@ -108,19 +110,23 @@ def test_submitted_and_approved_amounts_cannot_be_edited(planner: Any, reviewer:
 def test_disbursed_above_allocated_needs_a_note_to_submit(planner: Any, line: Any) -> None:
     pk = create(planner, line("2.2.2"), allocated=1_000_000, disbursed=1_200_000).json()["id"]
     draft = planner.get(f"{URL}{pk}/").json()
-    assert draft["rate"] == "120.0" and len(draft["warnings"]) == 1
+    assert draft["rate"] == "120.0"
+    assert len(draft["warnings"]) == 1
     refused = planner.post(f"{URL}{pk}/submit/", {}, format="json")
-    assert refused.status_code == 400 and "note" in refused.json()["errors"]
+    assert refused.status_code == 400
+    assert "note" in refused.json()["errors"]
     assert BudgetExecution.objects.get(pk=pk).status == "draft"
     note = "Tạm ứng từ nguồn năm trước"
     submitted = planner.post(f"{URL}{pk}/submit/", {"note": note}, format="json")
-    assert submitted.status_code == 200 and submitted.json()["note"] == note
+    assert submitted.status_code == 200
+    assert submitted.json()["note"] == note
 
 
 def test_submit_needs_both_amounts_zero_being_one(planner: Any, line: Any) -> None:
     pk = create(planner, line("2.2.3"), allocated=2_037_000_000).json()["id"]
     refused = planner.post(f"{URL}{pk}/submit/", {}, format="json")
-    assert refused.status_code == 400 and list(refused.json()["errors"]) == ["disbursed"]
+    assert refused.status_code == 400
+    assert list(refused.json()["errors"]) == ["disbursed"]
     planner.patch(f"{URL}{pk}/", {"disbursed": 0, "version": 1}, format="json")
     submitted = planner.post(f"{URL}{pk}/submit/", {}, format="json").json()
     assert (submitted["status"], submitted["rate"]) == ("submitted", "0.0")
@@ -133,14 +139,16 @@ def test_return_needs_a_message_notifies_and_mails_the_planner(
     pk = create(planner, line("2.1.2"), allocated=3_999_220_000, disbursed=1_000_000_000).json()["id"]
     planner.post(f"{URL}{pk}/submit/", {}, format="json")
     empty = reviewer.post(f"{URL}{pk}/return/", {"message": "  "}, format="json")
-    assert empty.status_code == 400 and "message" in empty.json()["errors"]
+    assert empty.status_code == 400
+    assert "message" in empty.json()["errors"]
     with django_capture_on_commit_callbacks(execute=True):
         returned = reviewer.post(f"{URL}{pk}/return/", {"message": "Đối chiếu với Kho bạc"}, format="json")
     assert (returned.json()["status"], returned.json()["message"]) == ("returned", "Đối chiếu với Kho bạc")
     notification = Notification.objects.get(user__username="laocai.planner")
     assert "Đối chiếu với Kho bạc" in notification.text
     assert notification.link == "/plans/laocai-city-de-an-07-2024/budget/?period=2024"
-    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["taichinh@laocai.example.vn"]
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["taichinh@laocai.example.vn"]
     fixed = planner.patch(
         f"{URL}{pk}/", {"disbursed": 999_000_000, "version": returned.json()["version"]}, format="json"
     )
@@ -211,7 +219,8 @@ def test_another_tenant_gets_404_everywhere(planner: Any, api_as: Any, line: Any
     assert other.patch(f"{URL}{pk}/", {"allocated": 1, "version": 1}, format="json").status_code == 404
     assert other.post(f"{URL}{pk}/submit/", {}, format="json").status_code == 404
     refused = create(other, leaf, "2024H1", allocated=1)
-    assert refused.status_code == 400 and "budget_line" in refused.json()["errors"]
+    assert refused.status_code == 400
+    assert "budget_line" in refused.json()["errors"]
     assert BudgetExecution.objects.count() == 1
     # The national viewer reads every tenant.
     assert api_as("national.viewer").get(f"{URL}{pk}/").status_code == 200

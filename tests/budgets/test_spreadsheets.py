@@ -89,7 +89,8 @@ def test_exported_budget_imported_unchanged_changes_nothing(planner: Any, record
     record("2.1.1", "2024H1", 2_500_000_000, 1_000_000_000, status="approved")
     record("2.2.1", "2024", 4_020_000_000, 100_000_000, status="draft", note="Quý I")
     lines = BudgetLine.objects.filter(plan__slug=CITY_PLAN).count()
-    assert lines and not BudgetLine.objects.exclude(plan__slug=CITY_PLAN).exists()  # the only seed plan with a budget
+    assert lines
+    assert not BudgetLine.objects.exclude(plan__slug=CITY_PLAN).exists()
     content = export(planner, period=period, format=fmt).content
     before = snapshot()
     response = upload(planner, content, fmt=fmt)
@@ -190,6 +191,7 @@ def test_only_the_plans_planners_import_amounts(reviewer: Any, api_as: Any) -> N
     rows = with_good_row(xlsx_rows(export(api_as("laocai.planner"), period="2024H1").content))
     before = snapshot()
     response = upload(reviewer, xlsx(rows))
-    assert response.status_code == 403 and snapshot() == before
+    assert response.status_code == 403
+    assert snapshot() == before
     message = "Bạn không có quyền nhập kinh phí của kế hoạch này."
     assert response.json()["errors"] == [{"row": None, "column": None, "message": message}]

@@ -72,7 +72,8 @@ def test_rates_per_line_agency_source_and_plan_count_approved_amounts_only(recor
         1_250_000_000,
         Decimal("50.0"),
     )
-    assert lines["2.2.3"].allocated is None and lines["2.2.3"].rate is None
+    assert lines["2.2.3"].allocated is None
+    assert lines["2.2.3"].rate is None
     assert (lines["2.1"].allocated, lines["2.1"].disbursed, lines["2.1"].rate) == (
         6_499_220_000,
         5_249_220_000,
@@ -107,7 +108,8 @@ def test_amounts_recorded_on_a_parent_check_its_children_and_a_mismatch_is_shown
     result = summary()
     lines = by_code(result)
     health_centre = lines["2.1"]
-    assert health_centre.execution_mismatch and not health_centre.planned_mismatch
+    assert health_centre.execution_mismatch
+    assert not health_centre.planned_mismatch
     # The children's sum counts; the parent's own record stays visible beside it.
     assert (health_centre.disbursed, health_centre.own.disbursed) == (5_249_220_000, 5_000_000_000)
     assert not lines["2.2"].execution_mismatch
@@ -145,7 +147,8 @@ def test_half_year_and_five_year_periods(record: Any) -> None:
 def test_summary_shows_nothing_of_a_plan_the_user_cannot_see(record: Any) -> None:
     record("2.1.1", "2024", 1, 1)
     other = summary(username="quangngai.planner")
-    assert other.lines == [] and other.total.planned == 0
+    assert other.lines == []
+    assert other.total.planned == 0
 
 
 @pytest.mark.parametrize(

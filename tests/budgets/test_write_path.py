@@ -48,7 +48,8 @@ def test_a_rule_of_the_services_holds_on_the_page(login: Any, line: Any) -> None
     before = snapshot()
     data = {**row(line("2.1.1"), "20000000", "0"), **row(line("2.2.1"), str(REFUSED), "0"), "action": "save"}
     response = login("laocai.planner").post(f"{PAGE}?period=2024", data)
-    assert response.status_code == 400 and "Refused by the new rule." in response.content.decode()
+    assert response.status_code == 400
+    assert "Refused by the new rule." in response.content.decode()
     assert snapshot() == before  # the good row is not written either
 
 
@@ -57,14 +58,16 @@ def test_a_rule_of_the_services_holds_on_the_api(planner: Any, line: Any, record
     before = snapshot()
     body = {"budget_line": line("2.2.1").pk, "period": "2024", "allocated": REFUSED, "disbursed": 0}
     created = planner.post("/api/budget-executions/", body, format="json")
-    assert created.status_code == 400 and created.json()["errors"] == {"allocated": ["Refused by the new rule."]}
+    assert created.status_code == 400
+    assert created.json()["errors"] == {"allocated": ["Refused by the new rule."]}
     assert snapshot() == before
     execution = record("2.1.1", "2024", 10, 5, status="draft")
     before = snapshot()
     changed = planner.patch(
         f"/api/budget-executions/{execution.pk}/", {"version": execution.version, "allocated": REFUSED}, format="json"
     )
-    assert changed.status_code == 400 and snapshot() == before
+    assert changed.status_code == 400
+    assert snapshot() == before
 
 
 @pytest.mark.usefixtures("new_rule")

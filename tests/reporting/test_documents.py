@@ -86,7 +86,8 @@ def test_a_table_of_targets_gives_baselines_and_targets_per_year() -> None:
     draft = read_plan("kh.docx", as_docx([*HEADER, "II. CHỈ TIÊU", table, *SIGNATURE]))
     first, second = draft["indicators"]
     assert (first["number"], first["unit"]) == ("1", "%")
-    assert first["baseline"]["year"] == 2024 and first["baseline"]["value"] == "89.9"
+    assert first["baseline"]["year"] == 2024
+    assert first["baseline"]["value"] == "89.9"
     assert [(t["year"], t["comparator"], t["value"]) for t in first["targets"]] == [
         (2025, ">", "95"),
         (2030, ">=", "96"),
@@ -231,7 +232,8 @@ def test_upload_gives_a_draft_and_only_the_confirmation_creates_the_plan(
     assert response.status_code == 202, response.content
     pk = response.json()["id"]
     shown = planner.get(f"/api/plan-documents/{pk}/").json()
-    assert shown["status"] == "ready" and shown["progress"] == 100
+    assert shown["status"] == "ready"
+    assert shown["progress"] == 100
     assert [i["name"] for i in shown["draft"]["indicators"]] == ["Tỷ lệ trạm y tế có bác sĩ", "Tỷ lệ xã đạt tiêu chí"]
     assert shown["draft"]["indicators"][0]["targets"][0]["source"]["where"]
     assert Plan.objects.count() == plans_before
@@ -258,5 +260,6 @@ def test_a_refused_file_creates_nothing(api_as, settings, tmp_path, django_captu
             format="multipart",
         )
     shown = planner.get(f"/api/plan-documents/{response.json()['id']}/").json()
-    assert shown["status"] == "refused" and "hình ảnh" in shown["error"]
+    assert shown["status"] == "refused"
+    assert "hình ảnh" in shown["error"]
     assert planner.post(f"/api/plan-documents/{response.json()['id']}/confirm/", {}, format="json").status_code == 409
