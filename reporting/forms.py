@@ -40,5 +40,17 @@ class NarrativeForm(forms.Form):
         return {key: self.cleaned_data[key] for key in NARRATIVE_LABELS}
 
 
+class SignForm(forms.Form):
+    """The official's confirmation of "Ký số và phát hành"; with a PKCS#11 token, the token's PIN,
+    which goes to the signer and is never stored."""
+
+    pin = forms.CharField(label=_("Token PIN"), max_length=64, strip=False, widget=forms.PasswordInput)
+
+    def __init__(self, *args: Any, with_pin: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not with_pin:
+            del self.fields["pin"]
+
+
 class VerifyForm(forms.Form):
     file = forms.FileField(label=_("Signed PDF"), widget=forms.ClearableFileInput(attrs={"accept": "application/pdf"}))

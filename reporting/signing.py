@@ -115,8 +115,10 @@ def sign_pdf(
     reason: str,
     location: str,
     signed_at: datetime,
+    pin: str | None = None,
 ) -> bytes:
-    """Sign ``pdf`` with the tenant's key: PAdES B-T, B-LT where revocation info is at hand."""
+    """Sign ``pdf`` with the tenant's key: PAdES B-T, B-LT where revocation info is at hand.
+    ``pin`` unlocks a PKCS#11 token for this signature (else REPORT_PKCS11_PIN); it is not kept."""
     if signed_at.tzinfo is None:
         raise ValueError("signed_at must be timezone-aware")
     signed_at = signed_at.astimezone(VIETNAM)
@@ -157,7 +159,7 @@ def sign_pdf(
             # as Vietnamese documents write a time: Vietnam keeps UTC+7 all year (no summer time)
             "signed_at": f"{signed_at:%d/%m/%Y %H:%M}, GMT+7",
         }
-        with _tenant_signer(tenant_slug) as signer:
+        with _tenant_signer(tenant_slug, pin) as signer:
             pdf_signer = PdfSigner(
                 metadata, signer, timestamper=timestamper, stamp_style=_stamp_style(), new_field_spec=field_spec
             )
@@ -212,9 +214,9 @@ def _timestamper() -> TimeStamper:
 
 
 @contextmanager
-def _tenant_signer(tenant_slug: str) -> Iterator[Signer]:
+def _tenant_signer(tenant_slug: str, pin: str | None) -> Iterator[Signer]:
     if settings.REPORT_PKCS11_MODULE:
-        with _pkcs11_signer(tenant_slug) as signer:
+        with _pkcs11_signer(tenant_slug, pin) as signer:
             yield signer
         return
     path = tenant_p12_path(tenant_slug)
@@ -231,7 +233,7 @@ def _tenant_signer(tenant_slug: str) -> Iterator[Signer]:
 
 
 @contextmanager
-def _pkcs11_signer(tenant_slug: str) -> Iterator[Signer]:
+def _pkcs11_signer(tenant_slug: str, pin: str | None) -> Iterator[Signer]:
     try:
         from pyhanko.config.pkcs11 import TokenCriteria
         from pyhanko.sign.pkcs11 import PKCS11Signer, open_pkcs11_session
@@ -244,7 +246,7 @@ def _pkcs11_signer(tenant_slug: str) -> Iterator[Signer]:
     session = open_pkcs11_session(
         settings.REPORT_PKCS11_MODULE,
         token_criteria=TokenCriteria(label=token_label) if token_label else None,
-        user_pin=settings.REPORT_PKCS11_PIN or None,
+        user_pin=pin or settings.REPORT_PKCS11_PIN or None,
     )
     try:
         yield PKCS11Signer(session, cert_label=label, key_label=label)

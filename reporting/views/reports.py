@@ -1,5 +1,6 @@
 """Pages of reports: a plan's reports, one version (progress, narrative, signing, versions)."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -13,8 +14,9 @@ from healthplans.periods import PeriodError, parse_period
 from healthplans.selectors import roles_at
 from healthplans.workflow import Forbidden, Invalid
 from plans.selectors import plan_get_or_404
-from reporting.forms import NARRATIVE_LABELS, NarrativeForm, ReportRequestForm
+from reporting.forms import NARRATIVE_LABELS, NarrativeForm, ReportRequestForm, SignForm
 from reporting.models import Report, ReportStatus
+from reporting.rendering.pdf import page_count
 from reporting.selectors import report_get, report_list, report_versions
 from reporting.services import (
     DELAYED_NOTICE,
@@ -23,6 +25,7 @@ from reporting.services import (
     report_regenerate,
     report_request,
     report_sign,
+    signing_subject,
 )
 
 # Statuses in which the page polls the API for progress.
@@ -135,14 +138,31 @@ def report_narrative_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def report_sign_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """POST signs; GET (where a refused signature comes back to, with its message) shows the version."""
+    """ "Ký số và phát hành": GET asks the official to confirm, showing the pages to be signed and
+    who signs with which certificate (and the token's PIN, when the keys are on a token); POST
+    signs. A version that cannot be signed (any more) sends the official back to its page."""
     user: User = request.user  # type: ignore[assignment]  # login_required
     report = _visible_report(request, pk)
-    if request.method == "GET":
+    # Bound on any POST, an empty one too: a missing PIN is said so.
+    posted = request.POST if request.method == "POST" else None
+    form = SignForm(posted, with_pin=bool(settings.REPORT_PKCS11_MODULE))
+    if request.method == "POST" and form.is_valid():
+        report_sign(report=report, by=user, pin=form.cleaned_data.get("pin"))
+        messages.success(request, _("The report is signed and issued."))
         return redirect("report-detail", pk=report.pk)
-    report_sign(report=report, by=user)
-    messages.success(request, _("The report is signed and issued."))
-    return redirect("report-detail", pk=report.pk)
+    if report.status != ReportStatus.READY or Role.OFFICIAL not in roles_at(user, report.plan.issuer_org_unit):
+        return redirect("report-detail", pk=report.pk)
+    with report.pdf.open("rb") as draft:
+        pages = page_count(draft)
+    context = {
+        "report": report,
+        "plan": report.plan,
+        "period_label": code_label(report.period),
+        "form": form,
+        "pages": range(1, pages + 1),
+        "subject": signing_subject(tenant_slug=report.tenant.slug if report.tenant else ""),
+    }
+    return render(request, "reporting/report_sign.html", context)
 
 
 @login_required

@@ -18,7 +18,7 @@ ACHIEVEMENTS = "Tỷ lệ trẻ em được tiêm chủng đầy đủ đạt 98
 
 def report_row(live_site: Any, pk: int) -> tuple[str, int, str, str]:
     rows = live_site.sql("SELECT status, progress, sha256, verification_code FROM reporting_report WHERE id = %s", pk)
-    return rows[0]  # type: ignore[no-any-return]
+    return rows[0]
 
 
 def test_planner_requests_edits_official_signs_and_anyone_verifies(
@@ -61,15 +61,23 @@ def test_planner_requests_edits_official_signs_and_anyone_verifies(
     official.goto(f"{live_site.url}/reports/{pk}/")
     assert official.locator("#narrative-form").count() == 0  # officials read the narrative
     assert ACHIEVEMENTS in official.locator(".narrative-read").inner_text()
-    official.click("#report-sign-form button")
+    # "Ký số và phát hành" first shows what is signed and by whom, and signs on confirmation.
+    official.click("#report-sign-form")
+    official.wait_for_url(f"**/reports/{pk}/sign/")
+    assert "Ngô Vũ Quốc" in official.locator("#sign-signer").inner_text()
+    assert official.locator("#sign-pages").inner_text().startswith("(trang 1,")
+    screenshot(official, "report-sign-confirm")
+    official.click("#report-sign-confirm button[type=submit]")
     official.wait_for_selector(".message.success")
     status, _progress, sha256, code = report_row(live_site, pk)
-    assert status == "signed" and len(sha256) == 64
+    assert status == "signed"
+    assert len(sha256) == 64
     assert official.locator("#report-status").inner_text() == "đã ký"
     assert official.locator("#report-sign-form").count() == 0
     screenshot(official, "report-signed")
     download = official.request.get(f"{live_site.url}/reports/{pk}/pdf/")
-    assert download.ok and download.headers["content-type"] == "application/pdf"
+    assert download.ok
+    assert download.headers["content-type"] == "application/pdf"
     signed_pdf = tmp_path / "signed.pdf"
     signed_pdf.write_bytes(download.body())
 

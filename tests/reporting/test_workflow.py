@@ -2,7 +2,6 @@
 narrative, regenerate, sign, every refusal, idempotence of the task, failures, and the schedule."""
 
 import re
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -41,10 +40,10 @@ def use_demo_pki(settings: Any, tmp_path_factory: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
-def media_root(settings: Any, tmp_path: Path, tmp_path_factory: Any) -> Iterator[Path]:
+def media_root(settings: Any, tmp_path: Path, tmp_path_factory: Any) -> Path:
     settings.MEDIA_ROOT = tmp_path / "media"
     use_demo_pki(settings, tmp_path_factory)
-    yield tmp_path / "media"
+    return tmp_path / "media"
 
 
 def quick_pdf(report: Report, *, on_progress: Any = None) -> bytes:
@@ -109,7 +108,9 @@ def test_planner_request_queues_a_version_and_enqueues_it_after_commit(django_ca
 
 def test_generation_renders_stores_and_marks_ready(generated: Any, media_root: Path, real_render: None) -> None:
     report = generated()
-    assert report.progress == 100 and report.generated_at is not None and report.error == ""
+    assert report.progress == 100
+    assert report.generated_at is not None
+    assert report.error == ""
     files = report_files(media_root, report)
     assert [path.name for path in files] == [f"report-{report.pk}-v1.pdf"]
     assert sha256_of(files[0].read_bytes()) == report.sha256
@@ -142,7 +143,8 @@ def test_a_new_generation_is_the_next_version_and_keeps_the_narrative(generated:
     first = generated()
     report_narrative_update(report=first, narrative={"achievements": "Đạt 9/12 chỉ tiêu."}, by=user("laocai.planner"))
     second = generated()
-    assert second.version == first.version + 1 and second.pk != first.pk
+    assert second.version == first.version + 1
+    assert second.pk != first.pk
     assert second.narrative["achievements"] == "Đạt 9/12 chỉ tiêu."
     assert second.verification_code != first.verification_code
 
@@ -158,13 +160,15 @@ def test_narrative_is_the_planners_and_regenerating_a_draft_rerenders_the_same_v
         report=report, narrative=narrative, document_number="125/BC-UBND", by=user("laocai.planner")
     )
     assert updated.narrative["recommendations"] == "Đề nghị <b>bổ sung</b> kinh phí."
-    assert updated.narrative["causes"] == "" and updated.document_number == "125/BC-UBND"
+    assert updated.narrative["causes"] == ""
+    assert updated.document_number == "125/BC-UBND"
     with django_capture_on_commit_callbacks(execute=True):
         again = report_regenerate(report=updated, by=user("laocai.planner"))
     again.refresh_from_db()
     assert (again.pk, again.version, again.status) == (report.pk, 1, ReportStatus.READY)
     files = report_files(media_root, again)
-    assert len(files) == 1 and sha256_of(files[0].read_bytes()) == again.sha256
+    assert len(files) == 1
+    assert sha256_of(files[0].read_bytes()) == again.sha256
 
 
 def test_narrative_with_unknown_sections_or_non_text_is_refused(generated: Any) -> None:
@@ -190,7 +194,8 @@ def test_official_signs_a_ready_report_which_then_never_changes(
     with django_capture_on_commit_callbacks(execute=True):
         signed = report_sign(report=report, by=user("laocai.official"))
     assert signed.status == ReportStatus.SIGNED
-    assert signed.signed_by == user("laocai.official") and signed.signed_at is not None
+    assert signed.signed_by == user("laocai.official")
+    assert signed.signed_at is not None
     files = report_files(media_root, signed)
     # The signed file replaces the draft, under a name of its own.
     assert [path.name for path in files] == [f"report-{report.pk}-v1-signed.pdf"]
@@ -207,9 +212,11 @@ def test_official_signs_a_ready_report_which_then_never_changes(
     # Regenerating a signed version makes a new one; the signed one stays as it was.
     with django_capture_on_commit_callbacks(execute=True):
         newer = report_regenerate(report=signed, by=user("laocai.planner"))
-    assert newer.pk != signed.pk and newer.version == 2
+    assert newer.pk != signed.pk
+    assert newer.version == 2
     signed.refresh_from_db()
-    assert signed.status == ReportStatus.SIGNED and signed.sha256 == sha256_of(signed_bytes)
+    assert signed.status == ReportStatus.SIGNED
+    assert signed.sha256 == sha256_of(signed_bytes)
     assert files[0].read_bytes() == signed_bytes
 
 
@@ -285,7 +292,8 @@ def test_progress_is_saved_while_rendering(django_capture_on_commit_callbacks: A
     monkeypatch.setattr(rendering, "render_report_pdf", spying)
     with django_capture_on_commit_callbacks(execute=True):
         report = report_request(plan=plan(), period="2024H1", by=user("laocai.planner"))
-    assert seen and all(status == ReportStatus.RUNNING for status, _ in seen)
+    assert seen
+    assert all(status == ReportStatus.RUNNING for status, _ in seen)
     assert [progress for _, progress in seen] == sorted(progress for _, progress in seen)
     assert max(progress for _, progress in seen) <= 99
     report.refresh_from_db()
@@ -304,7 +312,8 @@ def test_a_render_error_fails_the_version_with_a_vietnamese_reason_and_no_file(
     report.refresh_from_db()
     assert report.status == ReportStatus.FAILED
     assert "Không tạo được báo cáo" in report.error
-    assert report.pdf.name == "" and report.sha256 == ""
+    assert report.pdf.name == ""
+    assert report.sha256 == ""
     assert report_files(media_root, report) == []
 
     # A failed version can be generated again, as the same version.
@@ -327,7 +336,8 @@ def test_transient_errors_in_process_fail_the_version_at_once(
     with django_capture_on_commit_callbacks(execute=True):
         report = report_request(plan=plan(), period="2024H1", by=user("laocai.planner"))
     report.refresh_from_db()
-    assert report.status == ReportStatus.FAILED and "thử lại" in report.error.lower()
+    assert report.status == ReportStatus.FAILED
+    assert "thử lại" in report.error.lower()
     assert report_files(media_root, report) == []
 
 
@@ -338,15 +348,19 @@ def test_a_task_that_gives_up_fails_its_version(django_capture_on_commit_callbac
     Report.objects.filter(pk=report.pk).update(status=ReportStatus.RUNNING, progress=30)
     tasks.report_generate.on_failure(OperationalError("gone"), "task-id", (report.pk,), {}, None)
     report.refresh_from_db()
-    assert report.status == ReportStatus.FAILED and report.error
+    assert report.status == ReportStatus.FAILED
+    assert report.error
 
 
 def test_task_options_make_celery_deliver_reports_safely() -> None:
     from healthplans.celery import app
 
     task = tasks.report_generate
-    assert task.acks_late and task.reject_on_worker_lost
-    assert task.retry_backoff and task.max_retries and OperationalError in task.autoretry_for
+    assert task.acks_late
+    assert task.reject_on_worker_lost
+    assert task.retry_backoff
+    assert task.max_retries
+    assert OperationalError in task.autoretry_for
     assert 0 < task.soft_time_limit < task.time_limit
     assert app.amqp.router.route({}, task.name)["queue"].name == "reports"
     assert app.conf.worker_prefetch_multiplier == 1
@@ -366,7 +380,9 @@ def test_due_periods_follow_each_plans_frequencies_and_the_grace(settings: Any) 
     assert [p.code for p in due_periods(plan=plan(), today=date(2025, 1, 16))] == ["2024H1", "2024", "2024H2"]
     laichau = plan("laichau-city-chien-luoc-89")
     codes = [p.code for p in due_periods(plan=laichau, today=date(2031, 3, 1))]
-    assert "2026-2030" in codes and "2030" in codes and not any("H" in code for code in codes)
+    assert "2026-2030" in codes
+    assert "2030" in codes
+    assert not any("H" in code for code in codes)
 
 
 def test_schedule_requests_one_draft_per_closed_period_without_a_report(
@@ -430,10 +446,13 @@ def test_plan_reports_page_lists_versions_and_offers_the_request_form(client: An
     page = login(client, "laocai.planner").get(f"/plans/{CITY_PLAN}/reports/")
     assert page.status_code == 200
     html = page.content.decode()
-    assert 'id="report-request"' in html and 'value="2024H1"' in html and 'value="2024"' in html
+    assert 'id="report-request"' in html
+    assert 'value="2024H1"' in html
+    assert 'value="2024"' in html
     assert f'href="/reports/{report.pk}/"' in html
     reviewer = login(client, "laocai.reviewer").get(f"/plans/{CITY_PLAN}/reports/").content.decode()
-    assert 'id="report-request"' not in reviewer and f'href="/reports/{report.pk}/"' in reviewer
+    assert 'id="report-request"' not in reviewer
+    assert f'href="/reports/{report.pk}/"' in reviewer
 
 
 def test_plan_reports_page_request_creates_a_version_and_redirects(
@@ -442,10 +461,12 @@ def test_plan_reports_page_request_creates_a_version_and_redirects(
     with django_capture_on_commit_callbacks(execute=True):
         response = login(client, "laocai.official").post(f"/plans/{CITY_PLAN}/reports/", {"period": "2024"})
     report = Report.objects.get(plan__slug=CITY_PLAN, period="2024")
-    assert response.status_code == 302 and response["Location"] == f"/reports/{report.pk}/"
+    assert response.status_code == 302
+    assert response["Location"] == f"/reports/{report.pk}/"
     assert report.status == ReportStatus.READY
     refused = login(client, "laocai.reviewer").post(f"/plans/{CITY_PLAN}/reports/", {"period": "2024"})
-    assert refused.status_code == 200 and Report.objects.filter(period="2024").count() == 1
+    assert refused.status_code == 200
+    assert Report.objects.filter(period="2024").count() == 1
 
 
 def test_report_pages_of_another_tenant_are_404(client: Any, generated: Any) -> None:
@@ -478,10 +499,12 @@ def test_plan_reports_page_query_count_does_not_grow(client: Any, django_capture
 def test_report_page_shows_each_role_its_actions(client: Any, generated: Any) -> None:
     report = generated()
     planner = login(client, "laocai.planner").get(f"/reports/{report.pk}/").content.decode()
-    assert 'id="narrative-form"' in planner and 'id="report-sign-form"' not in planner
+    assert 'id="narrative-form"' in planner
+    assert 'id="report-sign-form"' not in planner
     assert 'id="report-download"' in planner
     official = login(client, "laocai.official").get(f"/reports/{report.pk}/").content.decode()
-    assert 'id="narrative-form"' not in official and 'id="report-sign-form"' in official
+    assert 'id="narrative-form"' not in official
+    assert 'id="report-sign-form"' in official
     assert "Ký số và phát hành" in official
 
 
@@ -489,8 +512,10 @@ def test_report_page_polls_while_in_progress(client: Any, django_capture_on_comm
     with django_capture_on_commit_callbacks(execute=False):
         report = report_request(plan=plan(), period="2024H1", by=user("laocai.planner"))
     html = login(client, "laocai.planner").get(f"/reports/{report.pk}/").content.decode()
-    assert 'id="report-progress"' in html and f'data-api="/api/reports/{report.pk}/"' in html
-    assert "js/report_progress.js" in html and 'id="report-download"' not in html
+    assert 'id="report-progress"' in html
+    assert f'data-api="/api/reports/{report.pk}/"' in html
+    assert "js/report_progress.js" in html
+    assert 'id="report-download"' not in html
 
 
 def test_narrative_and_signing_through_the_pages(
@@ -503,9 +528,11 @@ def test_narrative_and_signing_through_the_pages(
         saved = login(client, "laocai.planner").post(f"/reports/{report.pk}/narrative/", form)
     assert saved.status_code == 302
     report.refresh_from_db()
-    assert report.narrative["achievements"].startswith("<script>") and report.status == ReportStatus.READY
+    assert report.narrative["achievements"].startswith("<script>")
+    assert report.status == ReportStatus.READY
     page = client.get(f"/reports/{report.pk}/").content.decode()
-    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
     with django_capture_on_commit_callbacks(execute=True):
         signed = login(client, "laocai.official").post(f"/reports/{report.pk}/sign/")
@@ -517,6 +544,61 @@ def test_narrative_and_signing_through_the_pages(
     download = client.get(f"/reports/{report.pk}/pdf/")
     assert download["Content-Type"] == "application/pdf"
     assert sha256_of(b"".join(download.streaming_content)) == report.sha256
+
+
+def test_signing_is_confirmed_on_a_page_showing_the_pages_and_who_signs(client: Any, generated: Any) -> None:
+    from reporting.rendering.pdf import page_count
+
+    report = generated()
+    with report.pdf.open("rb") as draft:
+        pages = page_count(draft)
+
+    page = login(client, "laocai.official").get(f"/reports/{report.pk}/sign/")
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f"{pages} trang" in html
+    assert f"trang {pages})" in html
+    assert f'href="/reports/{report.pk}/pdf/"' in html
+    assert report.plan.signer_name in html
+    assert 'id="sign-certificate"' in html
+    assert 'id="report-sign-confirm"' in html
+    assert 'name="pin"' not in html
+    report.refresh_from_db()
+    assert report.status == ReportStatus.READY  # asking signs nothing
+    planner = login(client, "laocai.planner").get(f"/reports/{report.pk}/sign/")
+    assert planner.status_code == 302
+    assert planner["Location"] == f"/reports/{report.pk}/"
+
+
+def test_with_a_token_signing_asks_for_its_pin_and_hands_it_to_the_signer_only(
+    client: Any, generated: Any, settings: Any, monkeypatch: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from reporting import signing
+
+    report = generated()
+    settings.REPORT_PKCS11_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+    given: list[str | None] = []
+
+    def token_signs(pdf: bytes, **signature: Any) -> bytes:
+        given.append(signature["pin"])
+        return pdf
+
+    monkeypatch.setattr(signing, "sign_pdf", token_signs)
+    official = login(client, "laocai.official")
+    assert 'type="password" name="pin"' in official.get(f"/reports/{report.pk}/sign/").content.decode()
+
+    without = official.post(f"/reports/{report.pk}/sign/")
+    assert without.status_code == 200
+    assert 'class="field-error"' in without.content.decode()
+    assert given == []
+    with django_capture_on_commit_callbacks(execute=True):
+        signed = official.post(f"/reports/{report.pk}/sign/", {"pin": "4321"})
+
+    assert signed.status_code == 302
+    assert given == ["4321"]
+    report.refresh_from_db()
+    assert report.status == ReportStatus.SIGNED
 
 
 def test_a_version_left_running_past_the_hard_time_limit_fails_with_a_reason(settings: Any) -> None:
@@ -547,6 +629,7 @@ def test_a_version_left_running_past_the_hard_time_limit_fails_with_a_reason(set
     assert reports_fail_stalled(now=now) == [killed.pk]
     killed.refresh_from_db()
     busy.refresh_from_db()
-    assert killed.status == ReportStatus.FAILED and killed.error
+    assert killed.status == ReportStatus.FAILED
+    assert killed.error
     assert busy.status == ReportStatus.RUNNING
     assert reports_fail_stalled(now=now) == []  # nothing left to fail
