@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django_filters import CharFilter, FilterSet, NumberFilter
 
@@ -41,10 +42,7 @@ def budget_line_list(*, fetched_by: Actor, filters: dict[str, Any] | None = None
 def budget_line_get_or_404(*, fetched_by: Actor, pk: int) -> BudgetLine:
     """A line of a plan within reach, with its plan and issuing unit; missing and out of reach are
     the same 404."""
-    line = budget_line_list(fetched_by=fetched_by).select_related("plan__issuer_org_unit").filter(pk=pk).first()
-    if line is None:
-        raise Http404
-    return line
+    return get_object_or_404(budget_line_list(fetched_by=fetched_by).select_related("plan__issuer_org_unit"), pk=pk)
 
 
 class BudgetExecutionFilter(FilterSet):

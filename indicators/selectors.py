@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, F, Prefetch, Q, QuerySet
-from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_filters import CharFilter, FilterSet, NumberFilter
 
@@ -56,10 +56,7 @@ def indicator_list(*, fetched_by: Actor, filters: dict[str, Any] | None = None) 
 def indicator_get_or_404(*, fetched_by: Actor, pk: int) -> Indicator:
     """An indicator of a plan within reach, with its plan and issuing unit; missing and out of reach
     are the same 404."""
-    indicator = indicator_list(fetched_by=fetched_by).select_related("plan__issuer_org_unit").filter(pk=pk).first()
-    if indicator is None:
-        raise Http404
-    return indicator
+    return get_object_or_404(indicator_list(fetched_by=fetched_by).select_related("plan__issuer_org_unit"), pk=pk)
 
 
 class ActualFilter(FilterSet):

@@ -4,7 +4,7 @@ their units work under); a national viewer sees every plan."""
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
-from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django_filters import CharFilter, FilterSet
 
 from healthplans.selectors import Actor, reach_of
@@ -47,7 +47,4 @@ def plan_get_or_404(*, fetched_by: Actor, slug: str | None = None, pk: int | Non
     """A plan within the user's reach, with its issuing unit; a missing plan and one out of reach
     are the same 404 (as Zulip's access_stream_by_id)."""
     plans = plan_list(fetched_by=fetched_by).select_related("issuer_org_unit")
-    plan = plans.filter(**({"slug": slug} if slug is not None else {"pk": pk})).first()
-    if plan is None:
-        raise Http404
-    return plan
+    return get_object_or_404(plans, **({"slug": slug} if slug is not None else {"pk": pk}))
