@@ -1,5 +1,3 @@
-from typing import Any
-
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -8,14 +6,15 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from healthplans.api import MessageInput, NoteInput, ReasonInput, SelectorDetailAPI, SelectorListAPI, WorkflowAPI
+# The core's pieces of a reviewed record's API, by name (core.RecordDetailAPI, …).
+from healthplans import api as core
 from healthplans.errors import current_shown_by
 from healthplans.pagination import UncountedPagination
 from healthplans.periods import PeriodError, parse_period
 from healthplans.selectors import org_unit_list
 from indicators.models import COMPARATOR_VALUES, Actual, ActualEvent, Baseline, Indicator, Target
 from indicators.progress import IndicatorProgress, plan_progress
-from indicators.selectors import actual_get, actual_history, actual_list, actual_rows, indicator_list, progress_unit
+from indicators.selectors import actual_get, actual_history, actual_rows, indicator_list, progress_unit
 from indicators.services import (
     actual_approve,
     actual_create,
@@ -36,9 +35,7 @@ class IndicatorOutputSerializer(serializers.ModelSerializer):
             fields = ["year", "value", "text"]
 
     class TargetSerializer(serializers.ModelSerializer):
-        org_unit: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-            slug_field="code", read_only=True, allow_null=True
-        )
+        org_unit = core.related_by("code")
         comparator = serializers.ChoiceField(choices=COMPARATOR_VALUES)
         value = serializers.DecimalField(max_digits=24, decimal_places=6, normalize_output=True)
 
@@ -48,9 +45,7 @@ class IndicatorOutputSerializer(serializers.ModelSerializer):
 
     baseline = serializers.SerializerMethodField()
     targets = TargetSerializer(many=True, read_only=True)
-    catalogue: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="code", read_only=True, allow_null=True
-    )
+    catalogue = core.related_by("code")
 
     class Meta:
         model = Indicator
@@ -76,26 +71,20 @@ class IndicatorOutputSerializer(serializers.ModelSerializer):
         return None if baseline is None else self.BaselineSerializer(baseline).data
 
 
-class IndicatorListAPI(SelectorListAPI):
-    OutputSerializer = IndicatorOutputSerializer
-    selector = indicator_list
+IndicatorListAPI, IndicatorDetailAPI = core.selector_apis(IndicatorOutputSerializer, indicator_list)
 
 
-class IndicatorDetailAPI(SelectorDetailAPI):
-    OutputSerializer = IndicatorOutputSerializer
-    selector = indicator_list
+def measured() -> serializers.DecimalField:
+    """A measured value as a decimal string without trailing zeros ("12.5"), or null."""
+    return serializers.DecimalField(max_digits=24, decimal_places=6, normalize_output=True, allow_null=True)
 
 
-class ActualOutputSerializer(serializers.ModelSerializer):
-    value = serializers.DecimalField(max_digits=24, decimal_places=6, normalize_output=True, allow_null=True)
-    numerator = serializers.DecimalField(max_digits=24, decimal_places=6, normalize_output=True, allow_null=True)
-    denominator = serializers.DecimalField(max_digits=24, decimal_places=6, normalize_output=True, allow_null=True)
-    submitted_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, allow_null=True
-    )
-    reviewed_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, allow_null=True
-    )
+class ActualOutputSerializer(core.ReviewedRecordSerializer):
+    """A unit's figure of an indicator for a period, and where its review stands."""
+
+    value = measured()
+    numerator = measured()
+    denominator = measured()
 
     class Meta:
         model = Actual
@@ -109,14 +98,8 @@ class ActualOutputSerializer(serializers.ModelSerializer):
             "denominator",
             "note",
             "source",
-            "status",
-            "message",
-            "version",
             "is_demo",
-            "submitted_by",
-            "submitted_at",
-            "reviewed_by",
-            "reviewed_at",
+            *core.ReviewedRecordSerializer.REVIEW_FIELDS,
         ]
 
 
@@ -137,7 +120,10 @@ def visible_actual(request: Request, pk: int) -> Actual:
     return actual
 
 
-class ActualListCreateAPI(SelectorListAPI):
+ACTUAL = core.RecordAccess("actual", visible_actual, ActualOutputSerializer)
+
+
+class ActualListCreateAPI(core.SelectorListAPI):
     """GET: the figures within reach (filters plan, indicator, org_unit, period, status), unit by unit
     in tree order, then by plan, indicator and period; ?page= pages with next/previous links but no
     total count. POST: a new draft."""
@@ -175,11 +161,11 @@ class ActualListCreateAPI(SelectorListAPI):
         return Response(ActualOutputSerializer(actual).data, status=201)
 
 
-class ActualDetailAPI(SelectorDetailAPI):
+class ActualDetailAPI(core.RecordDetailAPI):
     """GET one figure; PATCH {"value", "version"} (and note, numerator, denominator)."""
 
-    OutputSerializer = ActualOutputSerializer
-    selector = actual_list
+    access = ACTUAL
+    update = actual_update
 
     class InputSerializer(serializers.Serializer):
         version = serializers.IntegerField(min_value=1)
@@ -188,61 +174,25 @@ class ActualDetailAPI(SelectorDetailAPI):
         denominator = serializers.DecimalField(max_digits=24, decimal_places=6, allow_null=True, required=False)
         note = serializers.CharField(allow_blank=True, required=False)
 
-    @extend_schema(request=InputSerializer, responses={200: ActualOutputSerializer})
-    def patch(self, request: Request, pk: int) -> Response:
-        actual = visible_actual(request, pk)
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        actual = actual_update(actual=actual, by=request.user, **data.validated_data)  # type: ignore[arg-type]
-        return Response(ActualOutputSerializer(actual).data)
+
+ActualSubmitAPI, ActualApproveAPI, ActualReturnAPI, ActualUnlockAPI = core.workflow_apis(
+    ACTUAL, actual_submit, actual_approve, actual_return, actual_unlock
+)
 
 
-@extend_schema(responses={200: ActualOutputSerializer})
-class ActualWorkflowAPI(WorkflowAPI):
-    subject = "actual"
-    fetch = visible_actual
-    shown_by = ActualOutputSerializer
+class ActualHistoryAPI(core.HistoryAPI):
+    """Every step of one figure: who, when, the value before and after, why."""
 
-
-class ActualSubmitAPI(ActualWorkflowAPI):
-    serializer_class = NoteInput
-    transition = actual_submit
-
-
-class ActualApproveAPI(ActualWorkflowAPI):
-    transition = actual_approve
-
-
-class ActualReturnAPI(ActualWorkflowAPI):
-    serializer_class = MessageInput
-    transition = actual_return
-
-
-class ActualUnlockAPI(ActualWorkflowAPI):
-    serializer_class = ReasonInput
-    transition = actual_unlock
-
-
-class ActualHistoryAPI(GenericAPIView):
-    class OutputSerializer(serializers.ModelSerializer):
-        by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-            slug_field="username", read_only=True, allow_null=True
-        )
-        old_value = serializers.DecimalField(max_digits=24, decimal_places=6, normalize_output=True, allow_null=True)
-        new_value = serializers.DecimalField(max_digits=24, decimal_places=6, normalize_output=True, allow_null=True)
+    class OutputSerializer(core.HistoryEntrySerializer):
+        old_value = measured()
+        new_value = measured()
 
         class Meta:
             model = ActualEvent
             fields = ["at", "by", "action", "old_value", "new_value", "message"]
 
-    serializer_class = OutputSerializer
-    # A record's whole history in one answer (a plain list, as documented): it stays short.
-    pagination_class = None
-
-    @extend_schema(responses={200: OutputSerializer(many=True)})
-    def get(self, request: Request, pk: int) -> Response:
-        actual = visible_actual(request, pk)
-        return Response(self.OutputSerializer(actual_history(actual=actual), many=True).data)
+    access = ACTUAL
+    history = actual_history
 
 
 class PlanProgressAPI(GenericAPIView):
