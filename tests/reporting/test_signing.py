@@ -448,12 +448,13 @@ def test_each_tenant_has_its_own_key_and_certificate_named_after_it(demo_pki):
         for slug in ["lao-cai", "quang-ngai"]
     }
 
-    keys = {
-        slug: key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-        for slug, (key, _cert, _cas) in loaded.items()
-    }
+    keys = {}
+    for slug, (key, _cert, _cas) in loaded.items():
+        assert key is not None, slug
+        keys[slug] = key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
     assert keys["lao-cai"] != keys["quang-ngai"]
     for slug, (_key, certificate, cas) in loaded.items():
+        assert certificate is not None, slug
         name = Tenant.objects.get(slug=slug).name
         assert certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == name
         assert certificate.extensions.get_extension_for_class(pki.x509.KeyUsage).value.content_commitment

@@ -47,12 +47,12 @@ def signed_report(django_capture_on_commit_callbacks: Any) -> Any:
         plan = Plan.objects.get(slug=CITY_PLAN)
         original = rendering.render_report_pdf
         if not real:
-            rendering.render_report_pdf = quick_pdf  # type: ignore[assignment]
+            rendering.render_report_pdf = quick_pdf
         try:
             with django_capture_on_commit_callbacks(execute=True):
                 report = report_request(plan=plan, period=period, by=User.objects.get(username="laocai.planner"))
         finally:
-            rendering.render_report_pdf = original  # type: ignore[assignment]
+            rendering.render_report_pdf = original
         report.refresh_from_db()
         return report_sign(report=report, by=User.objects.get(username="laocai.official"))
 
