@@ -256,10 +256,9 @@ def _render(
     return render(request, "budgets/budget_page.html", context, status=status)
 
 
-def _entry(row: BudgetRow, sheet: Sheet, *, submitting: bool) -> AmountsEntry | None:
-    """What the row's form asks to store, and to submit for review, or None where it asks nothing."""
-    assert row.form is not None
-    cleaned = row.form.cleaned_data
+def _entry(row: BudgetRow, form: ExecutionRowForm, sheet: Sheet, *, submitting: bool) -> AmountsEntry | None:
+    """What the row's (valid) form asks to store, and to submit for review, or None where it asks nothing."""
+    cleaned = form.cleaned_data
     allocated, disbursed, note, version = (
         cleaned["allocated"],
         cleaned["disbursed"],
@@ -285,11 +284,12 @@ def _post(request: HttpRequest, sheet: Sheet, user: User) -> HttpResponse:
     submitting = data.get("action") == "submit"
     lines, executions = _read(user, sheet)
     rows = _rows(sheet, lines, executions, data)
-    entered = [row for row in rows if row.posted]
+    # A row is posted only where the user may write, so with a form.
+    entered = [(row, row.form) for row in rows if row.posted and row.form is not None]
     changes: list[tuple[BudgetRow, AmountsEntry]] = []
     # A list, not a generator: every row is validated, not only those up to the first error.
-    if all([row.form.is_valid() for row in entered if row.form is not None]):
-        changes = [(row, entry) for row in entered if (entry := _entry(row, sheet, submitting=submitting))]
+    if all([form.is_valid() for _row, form in entered]):
+        changes = [(row, entry) for row, form in entered if (entry := _entry(row, form, sheet, submitting=submitting))]
         # All or nothing in the service: a refused row keeps the others out too.
         results = budget_execution_save_many(plan=sheet.plan, entries=[entry for _row, entry in changes], by=user)
         for row, result in zip([row for row, _asked in changes], results, strict=True):

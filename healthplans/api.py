@@ -96,7 +96,8 @@ class RecordSchema(Schema):
 
     @property
     def record_api(self) -> "RecordDetailAPI":
-        assert isinstance(self.view, RecordDetailAPI)
+        if not isinstance(self.view, RecordDetailAPI):
+            raise TypeError(f"RecordSchema documents a RecordDetailAPI, not {type(self.view).__name__}")
         return self.view
 
 

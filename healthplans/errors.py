@@ -64,7 +64,8 @@ def refusal_on_row(row: FormRow, exc: ServiceError, data: QueryDict, *, fields: 
     """A service's refusal of one row, shown on it: a conflict with the stored record (the form now
     carries its version, so that saving again overwrites it knowingly); problems of the `fields`
     next to them, and a note asked for (the problems are then warnings) with the refusal's words;
-    anything else on the row. A forbidden write is never a row's: it rises."""
+    anything else on the row. A forbidden write is never a row's, nor a refusal of a row without a
+    form: they rise."""
     if isinstance(exc, Forbidden):
         raise exc
     if isinstance(exc, Conflict):
@@ -73,12 +74,15 @@ def refusal_on_row(row: FormRow, exc: ServiceError, data: QueryDict, *, fields: 
         if exc.current is not None:
             data[f"{row.prefix}-version"] = str(exc.current.version)
         return
-    assert row.form is not None
+    form = row.form
+    if form is None:
+        # A row the user may only read has no field to show it by: it rises, as a page's refusal.
+        raise exc
     for name, problems in exc.fields.items():
         if name == "note":
-            row.form.add_error("note", [exc.message, *problems])
+            form.add_error("note", [exc.message, *problems])
         elif name in fields:
-            row.form.add_error(name, problems)
+            form.add_error(name, problems)
         else:
             row.errors.extend(problems)
     if not exc.fields:

@@ -18,10 +18,11 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from healthplans.errors import refusal_on_row
 from healthplans.models import OrgUnit, Role, User
 from healthplans.periods import Period, PeriodError, parse_period
 from healthplans.selectors import org_unit_list, roles_at
-from healthplans.workflow import Conflict, Forbidden, ReviewStatus, ServiceError
+from healthplans.workflow import ReviewStatus
 from indicators.forms import FigureRowForm, figure_text
 from indicators.models import WRITER_ROLES, Actual, Baseline, Indicator, Target, period_form_url
 from indicators.selectors import (
@@ -130,29 +131,6 @@ def _rows(
     return rows
 
 
-def _row_failed(row: FigureRow, exc: ServiceError, data: QueryDict) -> None:
-    """Put a service's refusal next to the field it concerns."""
-    if isinstance(exc, Forbidden):
-        raise exc
-    if isinstance(exc, Conflict):
-        row.conflict = exc.current
-        row.errors.append(exc.message)
-        if exc.current is not None:
-            # The user now sees the current value; saving again means overwriting it knowingly.
-            data[f"{row.prefix}-version"] = str(exc.current.version)
-        return
-    for name, problems in exc.fields.items():
-        if name == "note":
-            # Plausibility warnings: the service asks for a note explaining the value.
-            row.form.add_error("note", [exc.message, *problems])
-        elif name == "value":
-            row.form.add_error("value", problems)
-        else:
-            row.errors.extend(problems)
-    if not exc.fields:
-        row.errors.append(exc.message)
-
-
 def _entry(row: FigureRow, sheet: Sheet, *, submitting: bool) -> FigureEntry:
     cleaned = row.form.cleaned_data
     return FigureEntry(
@@ -183,7 +161,7 @@ def _written(rows: list[FigureRow], sheet: Sheet, user: User, data: QueryDict, *
         saved = actual_save_many(entries=entries, by=user)
     except RowsRefused as refused:
         for index, error in refused.rows.items():
-            _row_failed(wanted[index], error, data)
+            refusal_on_row(wanted[index], error, data, fields=("value",))
         return 0
     if submitting:
         return sum(entry.submit for entry in entries)
@@ -284,6 +262,7 @@ def render_history(
     context: dict[str, Any] = {
         "actual": actual,
         "events": actual_history(actual=actual),
+        "history_headings": [_("Old value"), _("New value")],
         "can_unlock": actual.status == ReviewStatus.APPROVED and Role.REVIEWER in roles,
         "form_url": period_form_url(actual.org_unit, actual.period, actual.indicator.plan)
         if roles & WRITER_ROLES
