@@ -11,13 +11,15 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from healthplans.models import OrgUnit
 from healthplans.periods import parse_period
 from healthplans.workflow import ReviewStatus
-from indicators.models import Actual, Indicator
+from indicators.models import Indicator, entry_level_q
 from plans.models import Plan
 from reporting.models import Report
 from reporting.rendering import FetchRefused, LocalFilesFetcher, ReportRenderingError, html_to_pdf, render_report_pdf
 from reporting.rendering.pdf import FONTS
+from tests.factories import figures_entered, reviewer_at, writer_at
 
 pytestmark = pytest.mark.django_db
 
@@ -45,19 +47,22 @@ def make_report(slug: str, period: str, *, narrative: dict[str, str] | None = No
         if any(target.year == year and target.org_unit_id is None for target in indicator.targets.all())
     ][:4]
     assert targeted, f"{slug} has no target for {year}"
-    tenant = plan.tenant
-    assert tenant is not None
+    issuer = plan.issuer_org_unit
     for index, indicator in enumerate(targeted):
         target = next(t for t in indicator.targets.all() if t.year == year and t.org_unit_id is None)
         provisional = index == len(targeted) - 1 and index > 0
         meeting = {">": target.value + 1, "<": target.value * Decimal("0.9")}.get(target.comparator, target.value)
-        Actual.objects.create(
-            tenant=tenant,
-            indicator=indicator,
-            org_unit=plan.issuer_org_unit,
+        # At the first unit of the issuer's subtree that enters the indicator: the report rolls it up.
+        units = OrgUnit.objects.filter(entry_level_q(indicator.entry_level), path__startswith=issuer.path)
+        unit = units.order_by("path").first() or issuer
+        figures_entered(
+            org_unit=unit,
             period=period,
-            value=target.value / 2 if provisional else meeting,
+            values=[(indicator, target.value / 2 if provisional else meeting)],
+            by=writer_at(unit),
             status=ReviewStatus.SUBMITTED if provisional else ReviewStatus.APPROVED,
+            # A note, since a value far from the previous one asks the writer for one.
+            note="Số liệu báo cáo.",
         )
     report = Report.objects.create(
         tenant=plan.tenant,
@@ -262,17 +267,17 @@ def test_provisional_figures_are_marked(tmp_path: Path) -> None:
 
 
 def test_budget_section_shows_allocation_disbursement_and_rate(tmp_path: Path) -> None:
-    from budgets.models import BudgetExecution, BudgetLine
+    from budgets.models import BudgetLine
+    from budgets.services import budget_execution_approve, budget_execution_create, budget_execution_submit
 
     hospital_training = BudgetLine.objects.get(plan__slug="laocai-city-de-an-07-2024", amount=2_120_000_000)
-    BudgetExecution.objects.create(
-        tenant=hospital_training.tenant,
-        budget_line=hospital_training,
-        period="2024",
-        allocated=2_120_000_000,
-        disbursed=1_590_000_000,
-        status=ReviewStatus.APPROVED,
+    issuer = hospital_training.plan.issuer_org_unit
+    planner, reviewer = writer_at(issuer), reviewer_at(issuer)
+    execution = budget_execution_create(
+        budget_line=hospital_training, period="2024", allocated=2_120_000_000, disbursed=1_590_000_000, by=planner
     )
+    execution = budget_execution_submit(execution=execution, version=execution.version, by=planner)
+    budget_execution_approve(execution=execution, by=reviewer)
     path = write(render_report_pdf(make_report("laocai-city-de-an-07-2024", "2024")), tmp_path)
     text = squeezed(pdf_text(path))
     assert "14.676.220.000" in text  # planned, the document's total
