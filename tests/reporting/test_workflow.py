@@ -546,7 +546,9 @@ def test_narrative_and_signing_through_the_pages(
     assert sha256_of(b"".join(download.streaming_content)) == report.sha256
 
 
-def test_signing_is_confirmed_on_a_page_showing_the_pages_and_who_signs(client: Any, generated: Any) -> None:
+def test_signing_is_confirmed_on_a_page_showing_the_pages_and_who_signs(
+    client: Any, generated: Any, queries_for: Any
+) -> None:
     from reporting.rendering.pdf import page_count
 
     report = generated()
@@ -566,6 +568,8 @@ def test_signing_is_confirmed_on_a_page_showing_the_pages_and_who_signs(client: 
     assert 'name="pin"' not in html
     report.refresh_from_db()
     assert report.status == ReportStatus.READY  # asking signs nothing
+    # a fixed number: the page reads the version, its plan and the roles, never its pages one by one
+    assert queries_for(client, f"/reports/{report.pk}/sign/") == 6
     planner = login(client, "laocai.planner").get(f"/reports/{report.pk}/sign/")
     assert planner.status_code == 302
     assert planner["Location"] == f"/reports/{report.pk}/"
