@@ -6,12 +6,16 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import pytest
+import redis
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from healthplans.cache import OUTAGE
 from healthplans.models import User
 from healthplans.seeding import seed_all
 from reporting.models import Report
@@ -21,6 +25,29 @@ from reporting.models import Report
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
     with django_db_blocker.unblock():
         seed_all()
+
+
+@pytest.fixture(autouse=True)
+def _rollups_forgotten() -> Iterator[None]:
+    """After each test, its cached roll-ups go. They are keyed by their plans' figures generation,
+    which the test's rollback winds back: the next test to write figures of the same plan would
+    reach the same generation and read this test's roll-ups. Only this database's go (the key
+    names it, and xdist gives each worker a database of its own): a FLUSHDB would also take the
+    other worker's counters, such as its rate limits, in the middle of a test."""
+    yield
+    if not settings.REDIS_URL:
+        cache.clear()  # the process's own memory: nobody else's
+        return
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        # The key of indicators.progress._rollup_key, as Django's cache stores it (prefix:version:key).
+        stale = list(client.scan_iter(match=f"*:figures:rollup:{connection.settings_dict['NAME']}:*", count=1000))
+        if stale:
+            client.delete(*stale)
+    except OUTAGE:
+        pass  # Redis is away (the fault tests stop it): no roll-up outlived the test there.
+    finally:
+        client.close()
 
 
 @pytest.fixture

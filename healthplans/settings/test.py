@@ -12,10 +12,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 # Tests that need a worker start a real one; the rest run tasks in-process.
 CELERY_TASK_ALWAYS_EAGER = True
-# Off while some tests still write figures around the services (Actual.objects.create, SQL), which
-# renew no cached roll-up; the roll-up cache's own test (tests/scale) turns it on. Once none do, the
-# production default of base.py applies here too.
-FIGURES_CACHE_SECONDS = 0
 REPORT_SIGNING_PASSPHRASE = os.environ.get("REPORT_SIGNING_PASSPHRASE") or "healthplans-demo-pki"
 # The verifier's per-address limit counts in the cache, which outlives a test: at the production
 # default, tests that verify a few reports each would run into it by the order they run in. The

@@ -26,13 +26,20 @@ def plan_document_upload_view(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request.user)
     tenants = tenant_list(fetched_by=user).filter(id__in=planner_units(user).values("tenant_id"))
     upload = request.FILES.get("file") if request.method == "POST" else None
+    error = ""
     if upload is not None:
-        tenant = tenants.filter(pk=request.POST.get("tenant") or 0).first() or tenants.first()
-        if tenant is not None:
+        # The form offers a choice only to a planner of several tenants; one named out of reach (or
+        # a user who plans for none) is the form's error, and nothing is kept.
+        chosen = request.POST.get("tenant", "")
+        tenant = tenants.filter(pk=int(chosen)).first() if chosen.isdigit() else tenants.first()
+        if tenant is None:
+            error = _("Not found among what you may see.")
+        else:
             document = plan_document_upload(tenant=tenant, name=upload.name or "", content=upload.read(), by=user)
             return redirect("plan-document-review", pk=document.pk)
     documents = plan_document_list(fetched_by=user)[:20]
-    return render(request, "reporting/plan_document_upload.html", {"tenants": tenants, "documents": documents})
+    context = {"tenants": tenants, "documents": documents, "error": error}
+    return render(request, "reporting/plan_document_upload.html", context, status=400 if error else 200)
 
 
 @login_required

@@ -19,14 +19,13 @@ SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "plans"
 
 
-def as_docx(lines: list[str | list[str]]) -> bytes:
+def as_docx(lines: list[str | list[list[str]]]) -> bytes:
     """Paragraphs, and a list of rows (lists of cells) as a table."""
     document = docx.Document()
     rows: list[list[str]] = []
     for line in [*lines, ""]:
         if isinstance(line, list):
-            # A list of rows is a table; a row is a list of cells.
-            rows.extend(line if line and isinstance(line[0], list) else [line])  # type: ignore[list-item]
+            rows.extend(line)
             continue
         if rows:
             table = document.add_table(rows=len(rows), cols=max(len(r) for r in rows))
@@ -196,8 +195,9 @@ def test_a_pdf_without_text_is_refused_as_a_scan() -> None:
 
 def test_seed_002_as_docx_gives_its_19_indicators() -> None:
     text = (SEEDS / "002_18b8a13d7a81bcaf.txt").read_text()
-    lines: list[str | list[str]] = [
-        line.split("\t") if "\t" in line else line for line in text.splitlines() if line.strip()
+    # A tab-separated line is a table row; consecutive rows make one table.
+    lines: list[str | list[list[str]]] = [
+        [line.split("\t")] if "\t" in line else line for line in text.splitlines() if line.strip()
     ]
     draft = read_plan("002.docx", as_docx(lines))
     truth = yaml.safe_load((FIXTURES / "002_quangngai-chi-thi-37.yaml").read_text())

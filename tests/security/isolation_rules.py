@@ -18,12 +18,17 @@ from budgets.models import BudgetExecution, BudgetLine
 from healthplans.models import OrgUnit, Tenant, User
 from indicators.models import Actual, Indicator
 from plans.models import Plan
-from reporting.models import Report
+from reporting.models import PlanDocument, Report
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 # The objects of a world a rule can name, in the URL, the query or the body.
-OBJECTS = frozenset({"plan", "indicator", "org_unit", "actual", "budget_line", "execution", "report", "import_id"})
+OBJECTS = frozenset(
+    {
+        *("plan", "indicator", "org_unit", "actual", "budget_line", "execution", "report", "import_id"),
+        *("tenant", "plan_document"),
+    }
+)
 
 
 @dataclass
@@ -41,6 +46,14 @@ class World:
     report: Report | None = None  # a ready version of `plan`'s report for `period`
     import_id: str | None = None  # a previewed spreadsheet import of the world's owner
     import_file: bytes = b""  # the owner's export of `plan`'s targets, a plausible upload
+    plan_document: PlanDocument | None = None  # a document of `plan`'s tenant, its draft ready to confirm
+
+    @property
+    def tenant(self) -> Tenant | None:
+        """`plan`'s tenant, where a planner's upload names the tenant it is for: out of reach of
+        another tenant's actors, and of the roles that do not plan (every scenario's actor but none
+        of the planners of the world's own tenant)."""
+        return self.plan.tenant
 
 
 @dataclass(frozen=True)
@@ -73,7 +86,7 @@ SCENARIOS = [
     Scenario("national.viewer", "other-tenant", reachable=OBJECTS, writes_only=True),
 ]
 # The sibling station's world has only a figure and a unit of its own under the city plan.
-ABSENT = {"sibling-station": frozenset({"budget_line", "execution", "report", "import_id"})}
+ABSENT = {"sibling-station": frozenset({"budget_line", "execution", "report", "import_id", "plan_document"})}
 
 
 Body = Callable[[World], dict[str, Any]]
@@ -416,6 +429,39 @@ RULES.update(
     }
 )
 
+
+# Plans read from their documents (issue 14): only the tenant's planners upload, read and confirm
+# them; another's document is 404, an upload for a tenant out of reach 400 (the API's reference to
+# a tenant it cannot see, the page's form error) or 404.
+def document_upload(w: World) -> dict[str, Any]:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    assert w.tenant is not None
+    upload = SimpleUploadedFile("ke-hoach.txt", "KẾ HOẠCH\nPhòng chống dịch".encode(), content_type="text/plain")
+    return {"file": upload, "tenant": w.tenant.pk}
+
+
+def plan_document_pk(w: World) -> dict[str, Any]:
+    assert w.plan_document is not None
+    return {"pk": w.plan_document.pk}
+
+
+DOCUMENT = frozenset({"plan_document"})
+UPLOAD = Rule(
+    uses=frozenset({"tenant"}), listing=True, body=document_upload, body_format="multipart", bad_reference_400=True
+)
+
+RULES.update(
+    {
+        "api:plan-document-list": UPLOAD,
+        "api:plan-document-detail": Rule(uses=DOCUMENT, kwargs=plan_document_pk),
+        "api:plan-document-confirm": Rule(
+            uses=DOCUMENT, kwargs=plan_document_pk, body=lambda w: {"draft": {}}, body_format="json"
+        ),
+        "plan-document-upload": UPLOAD,
+        "plan-document-review": Rule(uses=DOCUMENT, kwargs=plan_document_pk, body=lambda w: {"draft": "{}"}),
+    }
+)
 
 # --- the URL configuration ------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -27,7 +28,7 @@ from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.db.models import Model
 from django.test import Client, RequestFactory, override_settings
-from django.test.client import MULTIPART_CONTENT, encode_multipart
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from django.urls import reverse
 from django.utils.html import escape
 from rest_framework.authtoken.models import Token
@@ -38,10 +39,11 @@ from budgets.services import budget_execution_create, budget_execution_submit
 from healthplans.models import Agency, AuditEvent, Notification, OrgUnit, Role, RoleAssignment, Tenant, User
 from healthplans.spreadsheets.jobs import import_upload
 from healthplans.spreadsheets.registry import export_bytes
+from indicators.definitions import target_revise
 from indicators.models import Actual, ActualEvent, Baseline, Indicator, Target
 from indicators.services import actual_create, actual_submit, is_entry_unit
 from plans.models import Plan
-from reporting.models import Report, ReportStatus
+from reporting.models import PlanDocument, Report, ReportStatus
 from tests.security.isolation_rules import (
     ABSENT,
     METHODS,
@@ -74,6 +76,7 @@ COUNTED: list[type[Model]] = [
     BudgetExecution,
     BudgetExecutionEvent,
     Report,
+    PlanDocument,
     Notification,
     Target,
     Baseline,
@@ -184,6 +187,17 @@ def build_world(
     preview = import_upload(plan=plan, kind="targets", content=world.import_file, by=budget_user, dry_run=True)
     assert preview.status == "valid", preview.errors
     world.import_id = preview.id
+    # A document read into its draft, ready to confirm (made as the reading task leaves it).
+    assert plan.tenant is not None
+    world.plan_document = PlanDocument.objects.create(
+        tenant=plan.tenant,
+        uploaded_by=budget_user,
+        name=f"isolation-{name}-document.docx",
+        status=PlanDocument.Status.READY,
+        progress=100,
+        draft={"plan": {"title": f"isolation-{name}-draft"}, "indicators": []},
+    )
+    markers += [f"isolation-{name}-document.docx", f"isolation-{name}-draft"]
     markers += [f"isolation-{name}-line-1", f"isolation-{name}-line-2", f"isolation-{name}-amounts"]
     markers += [f"isolation-{name}-number", f"isolation-{name}-narrative"]
     return world
@@ -253,6 +267,17 @@ def build_admin_world() -> dict[type[Model], int]:
     RoleAssignment.objects.create(user=reporter, org_unit=unit, role=Role.STATION_REPORTER)
     Notification.objects.create(user=reporter, text="isolation-admin-notification")
     tenant = Tenant.objects.get(slug="bac-kan")
+    # A revised target of Bắc Kạn's issued plan (its text unchanged: the worlds' targets stay as they are).
+    target = Target.objects.filter(indicator__plan__tenant=tenant).order_by("pk").first()
+    assert target is not None
+    target_revise(
+        target=target,
+        text=target.text,
+        reason="isolation",
+        decision_number="1/QĐ-UBND",
+        decision_date=date(2025, 6, 1),
+        by=User.objects.get(username="backan.planner"),
+    )
     as_own_admin = RequestFactory().get("/admin/")
     as_own_admin.user = admins[OWN_TENANT_ADMIN]
     rows: dict[type[Model], int] = {}
@@ -383,6 +408,8 @@ def fingerprint(world: World) -> tuple[Any, ...]:
         state(BudgetExecution, world.execution.pk, "version, status, allocated, disbursed, note")
     if world.report is not None:
         state(Report, world.report.pk, "status, narrative, document_number, signed_at, sha256")
+    if world.plan_document is not None:
+        state(PlanDocument, world.plan_document.pk, "status, draft, plan_id")
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(parts)}", params)
         row = cursor.fetchone()
@@ -423,7 +450,7 @@ def send(route: Route, rule: Rule | Admin, actor: str, method: str, world: World
     url = f"{path}?{urlencode(query, doseq=True)}" if query else path
     if body_format == "json":
         return client.generic(method, url, json.dumps(body), content_type="application/json")
-    return client.generic(method, url, encode_multipart("BoUnDaRy", body), content_type=MULTIPART_CONTENT)
+    return client.generic(method, url, encode_multipart(BOUNDARY, body), content_type=MULTIPART_CONTENT)
 
 
 def content_of(response: Any) -> str:
