@@ -160,9 +160,7 @@ def test_assignment_numbering_is_kept_as_the_document_skips_it(slug: str, number
 def test_muongkhuong_township_plan_has_its_station_as_lead() -> None:
     leads = Assignment.objects.filter(plan__slug="muongkhuong-de-an-07-2023", role="lead")
     assert [a.agency.name for a in leads]
-    assert all(
-        "Trạm Y tế" in a.agency.name or "Trạm y tế" in a.agency.name for a in leads
-    )
+    assert all("Trạm Y tế" in a.agency.name or "Trạm y tế" in a.agency.name for a in leads)
 
 
 def test_seed_plans_carry_their_slugs_and_parents() -> None:
