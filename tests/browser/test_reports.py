@@ -89,7 +89,7 @@ def test_planner_requests_edits_official_signs_and_anyone_verifies(
         verdict = visitor.locator("#verdict")
         assert verdict.get_attribute("data-valid") == "true"
         assert verdict.get_attribute("data-intact") == "true"
-        assert "Hợp lệ" in verdict.inner_text()
+        assert "Đã ký và nguyên vẹn" in verdict.inner_text()  # the verifier's verdict (issue 16)
         assert sha256 in visitor.content()
         screenshot(visitor, "report-verify-code")
 
