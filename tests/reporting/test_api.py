@@ -1,7 +1,6 @@
 """The reports API: request, follow, narrative, sign, download, verify; every refusal and the
 isolation between tenants; the schema; query counts of the list."""
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +50,11 @@ def use_demo_pki(settings: Any, tmp_path_factory: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
-def media_root(settings: Any, tmp_path: Path, tmp_path_factory: Any, monkeypatch: Any) -> Iterator[Path]:
+def media_root(settings: Any, tmp_path: Path, tmp_path_factory: Any, monkeypatch: Any) -> Path:
     settings.MEDIA_ROOT = tmp_path / "media"
     use_demo_pki(settings, tmp_path_factory)
     monkeypatch.setattr(rendering, "render_report_pdf", quick_pdf)
-    yield tmp_path / "media"
+    return tmp_path / "media"
 
 
 @pytest.fixture
@@ -81,17 +80,20 @@ def test_request_answers_202_and_the_detail_follows_the_generation(request_repor
     response = request_report(generate=False)
     assert response.status_code == 202
     body = response.json()
-    assert body["status"] == "queued" and isinstance(body["id"], int)
+    assert body["status"] == "queued"
+    assert isinstance(body["id"], int)
     planner = api_as("laocai.planner")
     detail = planner.get(f"/api/reports/{body['id']}/").json()
     assert set(detail) >= DETAIL_FIELDS
     assert (detail["period"], detail["version"], detail["progress"], detail["sha256"]) == ("2024H1", 1, 0, "")
-    assert detail["plan"] == Report.objects.get(pk=body["id"]).plan_id and detail["plan_slug"] == CITY_PLAN
+    assert detail["plan"] == Report.objects.get(pk=body["id"]).plan_id
+    assert detail["plan_slug"] == CITY_PLAN
 
     generated = request_report()
     detail = planner.get(f"/api/reports/{generated.json()['id']}/").json()
     assert (detail["status"], detail["progress"], detail["version"]) == ("ready", 100, 2)
-    assert len(detail["sha256"]) == 64 and detail["pdf_url"] == f"/api/reports/{detail['id']}/pdf/"
+    assert len(detail["sha256"]) == 64
+    assert detail["pdf_url"] == f"/api/reports/{detail['id']}/pdf/"
 
 
 def test_plan_by_id_is_accepted(api_as: Any, django_capture_on_commit_callbacks: Any) -> None:
@@ -104,7 +106,8 @@ def test_plan_by_id_is_accepted(api_as: Any, django_capture_on_commit_callbacks:
 @pytest.mark.parametrize("username", ["laocai.reviewer", "national.viewer"])
 def test_reviewers_and_viewers_cannot_request(request_report: Any, username: str) -> None:
     response = request_report(username)
-    assert response.status_code == 403 and response.json()["code"] == "forbidden"
+    assert response.status_code == 403
+    assert response.json()["code"] == "forbidden"
     assert not Report.objects.exists()
 
 
@@ -119,7 +122,8 @@ def test_another_tenants_plan_is_not_found(request_report: Any) -> None:
 
 def test_a_period_the_plan_does_not_report_on_is_a_400(request_report: Any) -> None:
     response = request_report(period="2031")
-    assert response.status_code == 400 and "period" in response.json()["errors"]
+    assert response.status_code == 400
+    assert "period" in response.json()["errors"]
 
 
 def test_reports_are_invisible_outside_the_plans_reach(request_report: Any, api_as: Any) -> None:
@@ -168,12 +172,14 @@ def test_narrative_patch_saves_and_regenerates(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = planner.patch(f"/api/reports/{pk}/narrative/", body, format="json")
     assert response.status_code == 202, response.json()
-    assert response.json()["status"] == "queued" and len(callbacks) == 1
+    assert response.json()["status"] == "queued"
+    assert len(callbacks) == 1
     assert response.json()["narrative"]["achievements"] == "Hoàn thành 10/12 chỉ tiêu."
     assert (response.json()["id"], response.json()["version"]) == (pk, 1)
 
     busy = planner.patch(f"/api/reports/{pk}/narrative/", body, format="json")
-    assert busy.status_code == 409 and busy.json()["code"] == "in_progress"
+    assert busy.status_code == 409
+    assert busy.json()["code"] == "in_progress"
 
 
 def test_narrative_refusals(request_report: Any, api_as: Any) -> None:
@@ -194,12 +200,15 @@ def test_sign_by_official_then_immutable(
         response = official.post(f"/api/reports/{pk}/sign/")
     assert response.status_code == 200, response.json()
     body = response.json()
-    assert body["status"] == "signed" and body["signed_by"] == "laocai.official" and body["signed_at"]
+    assert body["status"] == "signed"
+    assert body["signed_by"] == "laocai.official"
+    assert body["signed_at"]
     report = Report.objects.get(pk=pk)
     assert body["sha256"] == report.sha256
 
     again = official.post(f"/api/reports/{pk}/sign/")
-    assert again.status_code == 409 and again.json()["code"] == "signed"
+    assert again.status_code == 409
+    assert again.json()["code"] == "signed"
     narrative = api_as("laocai.planner").patch(
         f"/api/reports/{pk}/narrative/", {"narrative": {"causes": "x"}}, format="json"
     )
@@ -209,7 +218,9 @@ def test_sign_by_official_then_immutable(
     # A new generation is a new version.
     with django_capture_on_commit_callbacks(execute=False):
         newer = api_as("laocai.planner").post(f"/api/reports/{pk}/regenerate/")
-    assert newer.status_code == 202 and newer.json()["version"] == 2 and newer.json()["id"] != pk
+    assert newer.status_code == 202
+    assert newer.json()["version"] == 2
+    assert newer.json()["id"] != pk
 
 
 @pytest.mark.parametrize("username", ["laocai.planner", "laocai.reviewer", "national.viewer"])
@@ -229,7 +240,8 @@ def test_another_tenants_official_gets_404_on_sign(request_report: Any, api_as: 
 def test_sign_before_ready_is_a_409(request_report: Any, api_as: Any) -> None:
     pk = request_report(generate=False).json()["id"]
     response = api_as("laocai.official").post(f"/api/reports/{pk}/sign/")
-    assert response.status_code == 409 and response.json()["code"] == "not_ready"
+    assert response.status_code == 409
+    assert response.json()["code"] == "not_ready"
 
 
 def test_pdf_download_is_the_draft_then_the_signed_file(
@@ -240,15 +252,18 @@ def test_pdf_download_is_the_draft_then_the_signed_file(
     pk = ready_report(request_report)
     official = api_as("laocai.official")
     draft = official.get(f"/api/reports/{pk}/pdf/")
-    assert draft.status_code == 200 and draft["Content-Type"] == "application/pdf"
+    assert draft.status_code == 200
+    assert draft["Content-Type"] == "application/pdf"
     draft_bytes = b"".join(draft.streaming_content)
     assert draft_bytes.startswith(b"%PDF")
     with django_capture_on_commit_callbacks(execute=True):
         official.post(f"/api/reports/{pk}/sign/")
     signed = official.get(f"/api/reports/{pk}/pdf/", HTTP_ACCEPT="application/pdf")
-    assert signed.status_code == 200 and signed["Content-Type"] == "application/pdf"
+    assert signed.status_code == 200
+    assert signed["Content-Type"] == "application/pdf"
     signed_bytes = b"".join(signed.streaming_content)
-    assert signed_bytes != draft_bytes and signed_bytes.startswith(draft_bytes[:8])
+    assert signed_bytes != draft_bytes
+    assert signed_bytes.startswith(draft_bytes[:8])
     import hashlib
 
     assert hashlib.sha256(signed_bytes).hexdigest() == Report.objects.get(pk=pk).sha256
@@ -272,16 +287,20 @@ def test_verify_names_the_stored_version_of_a_signed_file(
     assert response.status_code == 200, response.json()
     body = response.json()
     assert {"valid", "intact", "signed_by", "signed_at", "report", "version", "summary"} <= set(body)
-    assert body["valid"] and body["intact"] and body["trusted"]
+    assert body["valid"]
+    assert body["intact"]
+    assert body["trusted"]
     assert (body["report"], body["version"]) == (pk, 1)
-    assert body["signed_by"] and body["signed_at"]
+    assert body["signed_by"]
+    assert body["signed_at"]
 
     # The unsigned draft of another report: not signed, and no stored version.
     other = request_report(period="2024").json()["id"]
     draft = b"".join(official.get(f"/api/reports/{other}/pdf/").streaming_content)
     unsigned = anonymous.post("/api/verify/", {"file": SimpleUploadedFile("d.pdf", draft)}, format="multipart")
     assert unsigned.status_code == 200
-    assert not unsigned.json()["valid"] and unsigned.json()["report"] is None
+    assert not unsigned.json()["valid"]
+    assert unsigned.json()["report"] is None
 
 
 def test_verify_rejects_a_missing_file_and_reads_garbage_as_invalid() -> None:
@@ -306,4 +325,5 @@ def test_report_operations_are_in_the_schema(api_as: Any) -> None:
         "/api/verify/",
     ]:
         assert path in text, path
-    assert "application/pdf" in text and "multipart/form-data" in text
+    assert "application/pdf" in text
+    assert "multipart/form-data" in text

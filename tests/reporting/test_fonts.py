@@ -106,7 +106,9 @@ def test_a_report_renders_and_signs_with_only_the_projects_fonts(
 
     rows = font_rows(signed)
     names = [row[0].split("+", 1)[-1] for row in rows]
-    assert names and all(name.startswith(PROJECT_FONTS) for name in names), names
+    assert names, names
+    assert all(name.startswith(PROJECT_FONTS) for name in names), names
     assert all(row[-5] == "yes" for row in rows), rows  # embedded
     text = unicodedata.normalize("NFC", pdf_text(signed))
-    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text and "Ký bởi: Ngô Vũ Quốc" in text
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text
+    assert "Ký bởi: Ngô Vũ Quốc" in text

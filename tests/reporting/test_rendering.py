@@ -128,7 +128,8 @@ def test_seed_plan_report_is_an_official_vietnamese_document(
     pdf = render_report_pdf(report, on_progress=steps.append)
 
     assert pdf.startswith(b"%PDF-")
-    assert steps == sorted(steps) and steps[-1] == 100
+    assert steps == sorted(steps)
+    assert steps[-1] == 100
     path = write(pdf, tmp_path)
     text = pdf_text(path)
     flat = squeezed(text)
@@ -143,7 +144,8 @@ def test_seed_plan_report_is_an_official_vietnamese_document(
     place = plan.place or plan.issuer_org_unit.name.removeprefix("Tỉnh ")
     assert squeezed(f"{place}, {DATE_SUFFIX}") in flat
     assert squeezed(period_label) in flat
-    assert "Số:" in text and "/BC-" in text
+    assert "Số:" in text
+    assert "/BC-" in text
     assert "Nơi nhận:" in text
     assert squeezed(plan.signer_name) in flat
     assert "Đạt" in text
@@ -187,9 +189,11 @@ def test_long_tables_go_to_a_landscape_appendix(tmp_path: Path) -> None:
     sizes = page_sizes(path)
     portrait = [size for size in sizes if size[0] < size[1]]
     landscape = [size for size in sizes if size[0] > size[1]]
-    assert portrait and landscape
+    assert portrait
+    assert landscape
     # The body comes first, the appendix after it.
-    assert sizes.index(landscape[0]) > 0 and all(size[0] > size[1] for size in sizes[sizes.index(landscape[0]) :])
+    assert sizes.index(landscape[0]) > 0
+    assert all(size[0] > size[1] for size in sizes[sizes.index(landscape[0]) :])
     flat = squeezed(pdf_text(path))
     assert squeezed("PHỤ LỤC I") in flat
     assert squeezed("Chi tiết tại Phụ lục I kèm theo") in flat
@@ -281,6 +285,7 @@ def test_budget_section_shows_allocation_disbursement_and_rate(tmp_path: Path) -
     path = write(render_report_pdf(make_report("laocai-city-de-an-07-2024", "2024")), tmp_path)
     text = squeezed(pdf_text(path))
     assert "14.676.220.000" in text  # planned, the document's total
-    assert "1.590.000.000" in text and "2.120.000.000" in text
+    assert "1.590.000.000" in text
+    assert "2.120.000.000" in text
     assert "75,0%" in text  # disbursed ÷ allocated of the approved amounts (spaces squeezed out)
     assert "Đãgiảingân" in text  # the column and the sentence, in Vietnamese
