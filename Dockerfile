@@ -1,8 +1,9 @@
 FROM python:3.12-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DJANGO_SETTINGS_MODULE=healthplans.settings.production
+# Pango for WeasyPrint; the reports' fonts come with the Python packages (pyproject.toml).
 RUN apt-get update && apt-get install -y --no-install-recommends \
-      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-liberation2 fonts-noto-core gettext \
+      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 gettext \
     && rm -rf /var/lib/apt/lists/*
 # The processes run as this user: it reads the code and writes only the data directory, /data
 # (HEALTHPLANS_VAR_DIR in docker-compose.yml; a new volume takes this owner from the image).
