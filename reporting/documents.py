@@ -16,9 +16,11 @@ from django.utils.translation import gettext as _
 from budgets.lines import budget_line_create
 from healthplans.documents import DocumentRefused, read_plan
 from healthplans.models import OrgUnit, Role, Tenant, User
+from healthplans.quality import checks_for, draft_facts
 from healthplans.selectors import paths_with_roles
 from healthplans.workflow import Conflict, Invalid
 from indicators.definitions import baseline_set, indicator_create, target_set
+from indicators.spreadsheets.targets import unit_kind_of
 from plans.models import Plan
 from plans.services import (
     agency_pick_or_add,
@@ -56,7 +58,9 @@ def plan_document_upload(*, tenant: Tenant, name: str, content: bytes, by: User)
     if not planner_units(by).filter(tenant=tenant).exists():
         raise Http404(_("No such tenant."))
     if len(content) > MAX_UPLOAD_BYTES:
-        raise Invalid(_("Tệp quá lớn (tối đa 20 MB)."), fields={"file": [_("Tệp quá lớn (tối đa 20 MB).")]})
+        raise Invalid(
+            _("The file is too large (20 MB at most)."), fields={"file": [_("The file is too large (20 MB at most).")]}
+        )
     document = PlanDocument(tenant=tenant, uploaded_by=by, name=name[:255])
     document.file.save(name[:100] or "plan", ContentFile(content), save=False)
     document.save()
@@ -88,9 +92,33 @@ def plan_document_read_task(document_id: int) -> None:
         document.save(update_fields=["status", "error"])
         raise
     else:
-        document.status, document.draft = PlanDocument.Status.READY, draft
+        name_unit_kinds(draft)
+        document.status, document.draft, document.checks = PlanDocument.Status.READY, draft, draft_checks(draft)
     document.progress = 100
-    document.save(update_fields=["status", "error", "draft", "progress"])
+    document.save(update_fields=["status", "error", "draft", "checks", "progress"])
+
+
+def name_unit_kinds(draft: dict[str, Any]) -> None:
+    """Each indicator's unit as written names its kind, as the builder would save it ("%" percent,
+    "‰" per mille, "/vạn dân" per 10,000), so that the unit and scale checks apply to the draft and
+    the planner sees (and may correct) the kind the plan will get. No unit written: left to the planner."""
+    for indicator in draft.get("indicators") or []:
+        if indicator.get("unit") and not indicator.get("unit_kind"):
+            indicator["unit_kind"] = unit_kind_of(indicator["unit"])
+
+
+def draft_checks(draft: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The plan quality checks on a draft, as the API and the review page show them."""
+    return [
+        {
+            "code": check.code,
+            "severity": check.severity,
+            "message": check.message,
+            "where": str(check.where),
+            "source": check.source,
+        }
+        for check in checks_for(draft_facts(draft))
+    ]
 
 
 def _text(value: Any) -> str:
@@ -169,6 +197,7 @@ def plan_document_confirm(*, document: PlanDocument, draft: Mapping[str, Any] | 
             number=_text(row.get("number")),
             name=_text(row.get("name")),
             unit=_text(row.get("unit")),
+            unit_kind=_text(row.get("unit_kind")),
             direction=row.get("direction") or "higher",
             group=_text(row.get("group")),
             by=by,

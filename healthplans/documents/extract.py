@@ -61,17 +61,19 @@ def clean(text: str) -> str:
 
 def extract(name: str, data: bytes) -> list[Block]:
     if not data:
-        raise DocumentRefused(_("Tệp trống."))
+        raise DocumentRefused(_("The file is empty."))
     if len(data) > MAX_BYTES:
-        raise DocumentRefused(_("Tệp quá lớn (tối đa 20 MB)."))
+        raise DocumentRefused(_("The file is too large (20 MB at most)."))
     if data.startswith(_PICTURE_MAGIC):
         raise DocumentRefused(
-            _("Tệp là một hình ảnh, không có chữ để đọc. Hãy tải lên bản .docx, .pdf có lớp chữ hoặc .txt.")
+            _("The file is a picture, with no text to read: upload a .docx, a .pdf with a text layer or a .txt.")
         )
     if data.startswith(_OLE_MAGIC):
         if _ENCRYPTION_STREAM in data:
-            raise DocumentRefused(_("Tệp đã được đặt mật khẩu (mã hoá). Hãy gỡ mật khẩu rồi tải lên lại."))
-        raise DocumentRefused(_("Tệp Word cũ (.doc) chưa đọc được. Hãy lưu lại dưới dạng .docx."))
+            raise DocumentRefused(
+                _("The file is protected by a password (encrypted). Remove the password and upload it again.")
+            )
+        raise DocumentRefused(_("An old Word file (.doc) cannot be read yet. Save it as .docx."))
     suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
     if data.startswith(b"%PDF") or suffix == "pdf":
         return _pdf(data)
@@ -79,7 +81,7 @@ def extract(name: str, data: bytes) -> list[Block]:
         return _docx(data)
     if suffix in {"txt", "md", ""}:
         return _txt(data)
-    raise DocumentRefused(_("Chỉ đọc được tệp .docx, .pdf (có lớp chữ) hoặc .txt."))
+    raise DocumentRefused(_("Only .docx, .pdf (with a text layer) and .txt files can be read."))
 
 
 # --- plain text ------------------------------------------------------------------------------
@@ -87,11 +89,11 @@ def extract(name: str, data: bytes) -> list[Block]:
 
 def _txt(data: bytes) -> list[Block]:
     if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise DocumentRefused(_("Tệp không phải văn bản thuần (.txt)."))
+        raise DocumentRefused(_("The file is not plain text (.txt)."))
     try:
         text = data.decode("utf-16") if data.startswith((b"\xff\xfe", b"\xfe\xff")) else data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise DocumentRefused(_("Tệp văn bản phải được lưu với bảng mã UTF-8.")) from error
+        raise DocumentRefused(_("A text file must be saved in the UTF-8 encoding.")) from error
     blocks: list[Block] = []
     table: Table | None = None
     tables = 0
@@ -109,7 +111,7 @@ def _txt(data: bytes) -> list[Block]:
         if not line:
             continue
         table = None
-        blocks.append(Paragraph(line, _("dòng %(n)s") % {"n": number}))
+        blocks.append(Paragraph(line, _("line %(n)s") % {"n": number}))
     return blocks
 
 
@@ -126,7 +128,7 @@ def _row_cells(raw: str) -> list[str] | None:
 
 
 def _cell_where(table: int, row: int, cell: int) -> str:
-    return _("bảng %(t)s, hàng %(r)s, ô %(c)s") % {"t": table, "r": row, "c": cell}
+    return _("table %(t)s, row %(r)s, cell %(c)s") % {"t": table, "r": row, "c": cell}
 
 
 # --- Word -----------------------------------------------------------------------------------
@@ -139,12 +141,12 @@ def _docx(data: bytes) -> list[Block]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
-                raise DocumentRefused(_("Tệp .docx giải nén ra quá lớn."))
+                raise DocumentRefused(_("The .docx file is too large once unpacked."))
         document = docx.Document(io.BytesIO(data))
     except DocumentRefused:
         raise
     except Exception as error:  # zipfile, lxml and python-docx each raise their own kinds
-        raise DocumentRefused(_("Tệp .docx bị hỏng hoặc không phải tệp Word.")) from error
+        raise DocumentRefused(_("The .docx file is damaged or is not a Word file.")) from error
     blocks: list[Block] = []
     paragraphs = tables = 0
     for item in document.iter_inner_content():
@@ -159,7 +161,7 @@ def _docx(data: bytes) -> list[Block]:
                             for line in row[column].splitlines():
                                 if clean(line):
                                     paragraphs += 1
-                                    blocks.append(Paragraph(clean(line), _("đoạn %(n)s") % {"n": paragraphs}))
+                                    blocks.append(Paragraph(clean(line), _("paragraph %(n)s") % {"n": paragraphs}))
                 continue
             tables += 1
             table = Table(tables)
@@ -170,7 +172,7 @@ def _docx(data: bytes) -> list[Block]:
             for line in item.text.splitlines():
                 if clean(line):
                     paragraphs += 1
-                    blocks.append(Paragraph(clean(line), _("đoạn %(n)s") % {"n": paragraphs}))
+                    blocks.append(Paragraph(clean(line), _("paragraph %(n)s") % {"n": paragraphs}))
     return blocks
 
 
@@ -204,18 +206,20 @@ def _pdf(data: bytes) -> list[Block]:
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
     except PDFPasswordIncorrect as error:
-        raise DocumentRefused(_("Tệp PDF đã được đặt mật khẩu. Hãy gỡ mật khẩu rồi tải lên lại.")) from error
+        raise DocumentRefused(
+            _("The PDF file is protected by a password. Remove the password and upload it again.")
+        ) from error
     except Exception as error:
-        raise DocumentRefused(_("Tệp PDF bị hỏng, không đọc được.")) from error
+        raise DocumentRefused(_("The PDF file is damaged and cannot be read.")) from error
     blocks: list[Block] = []
     paragraphs = tables = 0
     with pdf:
         try:
             pages = pdf.pages
         except Exception as error:
-            raise DocumentRefused(_("Tệp PDF bị hỏng, không đọc được.")) from error
+            raise DocumentRefused(_("The PDF file is damaged and cannot be read.")) from error
         if len(pages) > MAX_PDF_PAGES:
-            raise DocumentRefused(_("Tệp PDF quá dài (tối đa 300 trang)."))
+            raise DocumentRefused(_("The PDF file is too long (300 pages at most)."))
         any_text = False
         for page_number, page in enumerate(pages, start=1):
             try:
@@ -232,7 +236,7 @@ def _pdf(data: bytes) -> list[Block]:
 
                 lines = page.filter(outside).extract_text_lines(return_chars=False)
             except Exception as error:
-                raise DocumentRefused(_("Tệp PDF bị hỏng, không đọc được.")) from error
+                raise DocumentRefused(_("The PDF file is damaged and cannot be read.")) from error
             any_text = any_text or bool(lines) or bool(found)
             for group in _pdf_paragraphs(lines, page.width):
                 items.append((group[0]["top"], group))
@@ -243,17 +247,17 @@ def _pdf(data: bytes) -> list[Block]:
                     item.number = tables
                     for r, row in enumerate(item.rows, start=1):
                         for c, cell in enumerate(row, start=1):
-                            cell.where = _("trang %(p)s") % {"p": page_number} + ", " + _cell_where(tables, r, c)
+                            cell.where = _("page %(p)s") % {"p": page_number} + ", " + _cell_where(tables, r, c)
                     blocks.append(item)
                 else:
                     text = clean(" ".join(line["text"] for line in item))
                     if text:
                         paragraphs += 1
-                        where = _("trang %(p)s, đoạn %(n)s") % {"p": page_number, "n": paragraphs}
+                        where = _("page %(p)s, paragraph %(n)s") % {"p": page_number, "n": paragraphs}
                         blocks.append(Paragraph(text, where))
         if not any_text:
             raise DocumentRefused(
-                _("Tệp PDF không có lớp chữ (có lẽ là bản quét). Hãy tải lên bản .docx hoặc PDF xuất từ Word.")
+                _("The PDF file has no text layer (a scan, perhaps). Upload the .docx, or a PDF exported from Word.")
             )
     return blocks
 

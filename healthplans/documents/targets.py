@@ -38,10 +38,15 @@ def direction(name: str) -> str:
 
 
 def settle_comparators(indicators: list[dict[str, Any]]) -> None:
-    """Each indicator's direction, and a target that states no comparator takes the direction's
-    (the seed loader's rule): "95" of a rising rate is "≥ 95"."""
+    """Each indicator's direction — the way its stated comparators point ("<", "≤", "còn dưới":
+    lower is better), else its name's —, and a target that states no comparator takes the
+    direction's (the seed loader's rule): "95" of a rising rate is "≥ 95"."""
     for indicator in indicators:
-        indicator["direction"] = direction(indicator["name"])
+        stated = {target["comparator"] for target in indicator["targets"] if target["comparator"]}
+        falls, rises = bool(stated & {"<", "<="}), bool(stated & {">", ">="})
+        indicator["direction"] = (
+            "lower" if falls > rises else "higher" if rises > falls else direction(indicator["name"])
+        )
         for target in indicator["targets"]:
             if target["comparator"] is None:
                 target["comparator"] = DEFAULT_COMPARATOR[indicator["direction"]]

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from healthplans.selectors import signed_in_user, tenant_list
 from healthplans.workflow import Invalid
+from plans.models import Plan
 from reporting.documents import (
     plan_document_confirm,
     plan_document_get_or_404,
@@ -42,6 +43,14 @@ def plan_document_upload_view(request: HttpRequest) -> HttpResponse:
     return render(request, "reporting/plan_document_upload.html", context, status=400 if error else 200)
 
 
+# The draft's header fields the review page lists, under the plan's own labels.
+PLAN_FIELDS = [
+    *("kind", "document_number", "issuer", "issuer_parent", "place", "issued_on", "issued_text", "title"),
+    *("start_year", "end_year", "vision_year", "signer_authority", "signer_title", "signer_name"),
+    "reporting_frequencies",
+]
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def plan_document_review_view(request: HttpRequest, pk: int) -> HttpResponse:
@@ -60,8 +69,15 @@ def plan_document_review_view(request: HttpRequest, pk: int) -> HttpResponse:
             error = refusal.message
         else:
             return redirect("plan-detail", slug=plan.slug)
-    return render(
-        request,
-        "reporting/plan_document_review.html",
-        {"document": document, "draft": document.draft, "draft_text": draft_text, "error": error},
-    )
+    head = document.draft.get("plan") or {}
+    labels = {field.name: field.verbose_name for field in Plan._meta.fields}
+    plan_fields = [(labels[name], head[name]) for name in PLAN_FIELDS if name in head]
+    context = {
+        "document": document,
+        "draft": document.draft,
+        "plan_fields": plan_fields,
+        "checks": document.checks,
+        "draft_text": draft_text,
+        "error": error,
+    }
+    return render(request, "reporting/plan_document_review.html", context)

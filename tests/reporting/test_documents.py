@@ -263,3 +263,41 @@ def test_a_refused_file_creates_nothing(api_as, settings, tmp_path, django_captu
     assert shown["status"] == "refused"
     assert "hình ảnh" in shown["error"]
     assert planner.post(f"/api/plan-documents/{response.json()['id']}/confirm/", {}, format="json").status_code == 409
+
+
+def test_a_stated_comparator_gives_the_direction_and_a_bare_target_follows_it() -> None:
+    table = [
+        ["TT", "Chỉ tiêu", "Đơn vị tính", "Kế hoạch 2025", "Kế hoạch 2026"],
+        ["1", "Tỷ lệ người dân phải chi trả trực tiếp", "%", "< 40", "35"],
+        ["2", "Tỷ lệ trẻ em được tiêm chủng", "%", "≥ 95", "96"],
+    ]
+    falling, rising = read_plan("kh.docx", as_docx([*HEADER, "II. CHỈ TIÊU", table, *SIGNATURE]))["indicators"]
+    assert falling["direction"] == "lower"
+    assert [t["comparator"] for t in falling["targets"]] == ["<", "<="]
+    assert rising["direction"] == "higher"
+
+
+def test_the_draft_is_checked_with_the_kinds_its_units_name(
+    api_as, login, settings, tmp_path, django_capture_on_commit_callbacks
+) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    planner = api_as("laocai.planner")
+    table = [
+        ["TT", "Chỉ tiêu", "Đơn vị tính", "Kế hoạch 2024"],
+        ["1", "Tỷ lệ trạm y tế có bác sĩ", "%", "120"],
+    ]
+    content = as_docx([*HEADER, "II. CHỈ TIÊU", table, *SIGNATURE])
+    tenant = Tenant.objects.get(slug="lao-cai")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = planner.post(
+            "/api/plan-documents/", {"file": io.BytesIO(content), "tenant": tenant.pk}, format="multipart"
+        )
+    shown = planner.get(f"/api/plan-documents/{response.json()['id']}/").json()
+    assert shown["draft"]["indicators"][0]["unit_kind"] == "percent"
+    over = [check for check in shown["checks"] if check["code"] == "percent_over_100"]
+    assert len(over) == 1
+    assert over[0]["source"] == "120"
+    assert "2024" in over[0]["where"]
+    page = login("laocai.planner").get(f"/plan-documents/{response.json()['id']}/")
+    assert "Tỷ lệ phần trăm lớn hơn 100." in page.content.decode()
+    assert "Số hiệu văn bản" in page.content.decode()  # the header's fields under the plan's labels
