@@ -20,9 +20,10 @@ from plans.selectors import plan_get_or_404
 
 
 class LineFieldsInput(serializers.Serializer):
-    """A budget line as the document writes it; parent, agency and task section by id."""
+    """A budget line as the document writes it; parent, agency and task section by id. Its code
+    ("I.1") is `line_code`: an answer's "code" names why a request was refused."""
 
-    code = serializers.CharField(max_length=20)
+    line_code = serializers.CharField(max_length=20)
     name = serializers.CharField(max_length=5000)
     year = serializers.IntegerField(min_value=1900, max_value=2200)
     amount_text = serializers.CharField(max_length=100)
@@ -37,6 +38,8 @@ class LineFieldsInput(serializers.Serializer):
 def line_relations(plan: Plan, data: dict[str, Any]) -> dict[str, Any]:
     """The ids a body names, found among the plan's lines and sections and its province's agencies."""
     fields = dict(data)
+    if "line_code" in fields:
+        fields["code"] = fields.pop("line_code")
     found_in = {
         "parent": BudgetLine.objects.filter(plan=plan),
         "agency": Agency.objects.filter(tenant=plan.tenant),

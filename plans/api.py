@@ -140,6 +140,7 @@ class PlanFieldsInput(serializers.Serializer):
     reporting_frequencies = serializers.ListField(
         child=serializers.ChoiceField(choices=Plan.Frequency.choices), max_length=3, required=False
     )
+    frequency_text = serializers.CharField(max_length=200, required=False, allow_blank=True)
     parent = serializers.IntegerField(required=False, allow_null=True)  # type: ignore[assignment]  # shadows Field.parent
 
 
@@ -309,11 +310,10 @@ class TaskCreateAPI(APIView):
 
 
 class AgencyPickOrAddAPI(APIView):
-    """The plan's province's agency of this code or name, added if there is none."""
+    """The plan's province's agency of this name (as written, any case), added if there is none."""
 
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=300)
-        code = serializers.SlugField(max_length=80, required=False, allow_blank=True, default="")
         kind = serializers.ChoiceField(choices=Agency.Kind.choices, required=False, default=Agency.Kind.OTHER)
 
     class OutputSerializer(serializers.ModelSerializer):

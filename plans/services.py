@@ -45,6 +45,7 @@ PLAN_FIELDS = frozenset(
         "legal_bases",
         "recipients",
         "reporting_frequencies",
+        "frequency_text",
         "parent",
         "source",
     }

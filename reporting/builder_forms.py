@@ -52,6 +52,7 @@ class PlanForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
+    frequency_text = forms.CharField(label=_("Reporting frequency as written"), max_length=200, required=False)
     parent = forms.ModelChoiceField(queryset=Plan.objects.none(), label=_("Implements the plan"), required=False)
 
     def __init__(self, *args: Any, units: Any, plans: Any, **kwargs: Any) -> None:

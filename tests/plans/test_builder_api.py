@@ -38,7 +38,7 @@ def test_planner_sets_up_issues_and_revises_through_the_api(api_as: Any) -> None
                          format="json").json()  # fmt: skip
     target = api.post(f"/api/indicators/{indicator['id']}/targets/", {"year": 2025, "text": "≥80%"}, format="json")
     assert target.json()["comparator"] == ">="
-    line = {"code": "I", "name": "Tổng", "year": 2025, "amount_text": "2,5 tỷ"}
+    line = {"line_code": "I", "name": "Tổng", "year": 2025, "amount_text": "2,5 tỷ"}
     assert api.post(f"/api/plans/{pk}/budget-lines/", line, format="json").json()["amount"] == 2_500_000_000
 
     assert api.post(f"/api/plans/{pk}/issue/").json()["status"] == Plan.Status.ACTIVE

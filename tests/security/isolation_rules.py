@@ -391,7 +391,7 @@ def revision(w: World) -> dict[str, Any]:
 
 
 def new_line(w: World) -> dict[str, Any]:
-    return {"code": "Z.9", "name": "Dòng mới", "year": w.plan.start_year, "amount_text": "2,5 tỷ"}
+    return {"line_code": "Z.9", "name": "Dòng mới", "year": w.plan.start_year, "amount_text": "2,5 tỷ"}
 
 
 RULES.update(
