@@ -1,7 +1,7 @@
 """`make bench`: the figures of issue "Scale and speed", at the province and the nation scale.
 
-    .venv/bin/python benchmarks/run.py [--scales province,nation] [--regenerate] [--skip report,import_10k,load]
-        [--only actuals_list]
+    .venv/bin/python benchmarks/run.py [--scales province,nation] [--regenerate]
+        [--skip report,import_10k,load,ingest] [--only actuals_list|ingest]
 
 Each scale has a PostgreSQL database of its own (hp_bench_province, hp_bench_nation on the server
 of BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/), generated once by
@@ -439,9 +439,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scales", default="province,nation")
     parser.add_argument("--regenerate", action="store_true", help="drop and generate the scales' databases again")
-    parser.add_argument("--skip", default="", help="comma-separated: report, import_10k, load")
+    parser.add_argument("--skip", default="", help="comma-separated: report, import_10k, load, ingest")
     parser.add_argument(
-        "--only", choices=["actuals_list"], help="only this benchmark; its rows replace theirs in latest.json"
+        "--only", choices=["actuals_list", "ingest"], help="only this benchmark; its rows replace theirs in latest.json"
     )
     parser.add_argument("-n", type=int, default=30, help="timed requests per benchmark")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -451,7 +451,11 @@ def main() -> None:
         return
     skip = set(filter(None, args.skip.split(",")))
     rows: list[dict[str, Any]] = []
-    for scale in filter(None, args.scales.split(",")):
+    # Plans read from their documents (issue 14) need no database: the seeds' texts, in three formats.
+    scales = [] if args.only == "ingest" else list(filter(None, args.scales.split(",")))
+    if args.only == "ingest":
+        rows += external("ingest_bench.py", "province")
+    for scale in scales:
         prepare(scale, args.regenerate)
         child = subprocess.run(
             [
@@ -490,6 +494,8 @@ def main() -> None:
             rows += external("import_bench.py", "province")
         if "report" not in skip:
             rows += external("report_bench.py", "province")
+        if "ingest" not in skip:
+            rows += external("ingest_bench.py", "province")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
     print(table(rows))
