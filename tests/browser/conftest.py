@@ -5,6 +5,7 @@ The site runs as `manage.py runserver` on its own PostgreSQL database, migrated 
 database and its per-test rollbacks. Screenshots go to artefacts/screenshots/.
 """
 
+import json
 import os
 import socket
 import subprocess
@@ -14,6 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.request import urlopen
@@ -34,16 +36,68 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# Run by `manage.py shell` in the served site's environment: approved figures through the figure
+# services (tests.factories.figures_entered), entered by a planner and approved by a reviewer.
+ENTER_APPROVED = """
+import json, os
+from decimal import Decimal
+from healthplans.models import OrgUnit, User
+from healthplans.workflow import ReviewStatus
+from indicators.entries import NewFigure
+from indicators.models import Indicator
+from tests.factories import figures_entered
+
+asked = json.loads(os.environ["FIGURES"])
+by, reviewer = User.objects.get(username=asked["by"]), User.objects.get(username=asked["reviewer"])
+number = lambda text: None if text is None else Decimal(text)
+indicators = Indicator.objects.filter(plan__slug=asked["plan"])
+for (unit, period), rows in asked["figures"]:
+    values = [
+        NewFigure(indicators.get(number=indicator), *map(number, figure), note=asked["note"])
+        for indicator, figure in rows
+    ]
+    org_unit = OrgUnit.objects.get(code=unit)
+    approved = ReviewStatus.APPROVED
+    figures_entered(org_unit=org_unit, period=period, values=values, by=by, status=approved, reviewer=reviewer)
+"""
+
+# An approved figure to enter: (indicator number, unit code, period, value, numerator, denominator).
+Figure = tuple[str, str, str, Decimal | None, Decimal | None, Decimal | None]
+
+
 class LiveSite:
     """A served healthplans with a database of its own; `sql` reads that database."""
 
-    def __init__(self, url: str, dsn: str) -> None:
+    def __init__(self, url: str, dsn: str, env: dict[str, str]) -> None:
         self.url = url
         self.dsn = dsn
+        self.env = env
 
     def sql(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
         with psycopg.connect(self.dsn) as connection:
             return connection.execute(query, params).fetchall()
+
+    def figures_approved(self, *, plan: str, figures: list[Figure], by: str, reviewer: str, note: str) -> None:
+        """Approved figures entered in the served site as its users enter them, through its figure
+        services, which renew its cached roll-ups (`note`: a value far from earlier ones asks for one)."""
+        by_unit_and_period: dict[tuple[str, str], list[Any]] = {}
+        for indicator, unit, period, *numbers in figures:
+            entered = [None if n is None else str(n) for n in numbers]
+            by_unit_and_period.setdefault((unit, period), []).append((indicator, entered))
+        asked = {
+            "plan": plan,
+            "by": by,
+            "reviewer": reviewer,
+            "note": note,
+            "figures": list(by_unit_and_period.items()),
+        }
+        subprocess.run(
+            [*MANAGE, "shell", "-c", ENTER_APPROVED],
+            env={**self.env, "FIGURES": json.dumps(asked)},
+            check=True,
+            stdout=subprocess.DEVNULL,
+            cwd=settings.BASE_DIR,
+        )
 
 
 def site_env(dsn: str, **extra: str) -> dict[str, str]:
@@ -57,8 +111,6 @@ def site_env(dsn: str, **extra: str) -> dict[str, str]:
         "REDIS_URL": "",
         "DEBUG": "true",
         "MAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-        # Some tests put figures in with SQL, around the services that renew the roll-up cache.
-        "FIGURES_CACHE_SECONDS": "0",
         # Every browser verifies from 127.0.0.1: the per-address limit would count the whole session.
         "VERIFY_RATE_LIMIT": "1000",
         **extra,
@@ -104,7 +156,7 @@ def live_site() -> Iterator[LiveSite]:
         # Without demo figures: the tests enter their own, in periods nobody else has touched.
         subprocess.run([*MANAGE, "load_seed", "--without-demo-figures"], env=env, check=True, stdout=subprocess.DEVNULL)
         with served(env) as url:
-            yield LiveSite(url, dsn)
+            yield LiveSite(url, dsn, env)
     finally:
         with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

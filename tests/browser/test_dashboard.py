@@ -1,5 +1,6 @@
-"""The progress pages in a real browser, over approved figures written straight into the served database."""
+"""The progress pages in a real browser, over approved figures entered through the served site's services."""
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -25,39 +26,22 @@ FIGURES = [
 ]
 
 
-def insert_figures(live_site: Any) -> None:
-    for number, station, period, numerator, denominator in FIGURES:
-        live_site.sql(
-            """
-            INSERT INTO indicators_actual (tenant_id, indicator_id, org_unit_id, period, value, numerator,
-                denominator, note, source, status, message, version, is_demo, created_at)
-            SELECT u.tenant_id, i.id, u.id, %s,
-                   CASE WHEN %s::numeric IS NULL THEN %s::numeric ELSE round(%s::numeric / %s::numeric * 100, 6) END,
-                   CASE WHEN %s::numeric IS NULL THEN NULL ELSE %s::numeric END, %s::numeric,
-                   '', '', 'approved', '', 1, false, now()
-            FROM indicators_indicator i JOIN plans_plan p ON p.id = i.plan_id, healthplans_orgunit u
-            WHERE p.slug = %s AND i.number = %s AND u.code = %s
-            ON CONFLICT DO NOTHING
-            RETURNING id
-            """,
-            period,
-            denominator,
-            numerator,
-            numerator,
-            denominator,
-            denominator,
-            numerator,
-            denominator,
-            PLAN,
-            number,
-            station,
-        )
+def enter_figures(live_site: Any) -> None:
+    """The figures, approved, through the served site's figure services (a rate: its percentage)."""
+    figures = [
+        (number, station, period, Decimal(numerator) / denominator * 100 if denominator else Decimal(numerator))
+        + ((Decimal(numerator), Decimal(denominator)) if denominator else (None, None))
+        for number, station, period, numerator, denominator in FIGURES
+    ]
+    live_site.figures_approved(
+        plan=PLAN, figures=figures, by="laocai.planner", reviewer="laocai.reviewer", note="Số liệu của trạm."
+    )
 
 
 def test_planner_reads_the_city_dashboard_compares_and_checks_completeness(
     live_site: Any, page_as: Any, screenshot: Any
 ) -> None:
-    insert_figures(live_site)
+    enter_figures(live_site)
     page = page_as("laocai.planner")
     page.goto(f"{live_site.url}/plans/{PLAN}/")
     page.click("a.dashboard-link")
@@ -77,7 +61,7 @@ def test_planner_reads_the_city_dashboard_compares_and_checks_completeness(
     page.click("form.progress-filters button[type=submit]")
     page.wait_for_url("**period=2024H2**")
     trend = page.locator('tr[data-indicator-number="II.2.13"] polyline.trend')
-    assert len(trend.get_attribute("points").split()) == 2  # type: ignore[union-attr]
+    assert len(trend.get_attribute("points").split()) == 2
     screenshot(page, "dashboard-laocai-city-2024H2")
 
     page.select_option("select[name=period]", "2024")

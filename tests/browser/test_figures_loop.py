@@ -64,6 +64,8 @@ def test_station_enters_reviewer_returns_station_fixes_reviewer_approves(
 ) -> None:
     assert stored(live_site) == {}, "the served database already holds Mường Khương's 2023 figures"
     # Three approved years before the plan: the station's history against which values are judged.
+    # Written in SQL: the figure services refuse periods outside the plan's years (2023), and the
+    # roll-ups of these years are never read or cached, so the roll-up cache cannot miss them.
     live_site.sql(
         "INSERT INTO indicators_actual (tenant_id, indicator_id, org_unit_id, period, value, note, source, status,"
         " message, version, is_demo, created_at) "
