@@ -256,10 +256,12 @@ def sheet_actuals(*, fetched_by: Actor, plan: Plan, unit: OrgUnit, period: Perio
 
 
 def plans_entered_at(*, fetched_by: Actor, unit: OrgUnit, period: Period) -> list[Plan]:
-    """Plans with indicators entered at this unit that report this period (for links without ?plan=)."""
+    """Plans with indicators entered at this unit that report this period (for links without ?plan=);
+    a draft plan asks for no figures until it is issued."""
     indicators = (
         indicator_list(fetched_by=fetched_by)
         .filter(plan__issuer_org_unit__path__in=ancestor_paths(unit))
+        .exclude(plan__status=Plan.Status.DRAFT)
         .prefetch_related(None)
         .select_related("plan__issuer_org_unit")
     )
@@ -301,7 +303,9 @@ def fillable_forms(user: User, *, today: date | None = None) -> list[FormEntry]:
     if not writer_reach.everything and not writer_reach.paths:
         return []
     groups: dict[tuple[int, str], list[Indicator]] = defaultdict(list)
-    for indicator in indicator_list(fetched_by=user).prefetch_related(None).select_related("plan__issuer_org_unit"):
+    # A draft plan (the builder's, being set up) asks for no figures until it is issued.
+    issued = indicator_list(fetched_by=user).exclude(plan__status=Plan.Status.DRAFT)
+    for indicator in issued.prefetch_related(None).select_related("plan__issuer_org_unit"):
         groups[indicator.plan_id, indicator.entry_level].append(indicator)
     if not groups:
         return []

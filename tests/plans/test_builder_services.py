@@ -20,6 +20,7 @@ from indicators.definitions import (
     target_split,
 )
 from indicators.models import Target, TargetRevision, UnitKind, ValueType
+from indicators.selectors import fillable_forms
 from plans.models import Assignment, Plan
 from plans.services import (
     agency_pick_or_add,
@@ -33,7 +34,7 @@ from plans.services import (
     section_create,
     task_create,
 )
-from tests.factories import FigureFactory, OrgUnitFactory, RoleAssignmentFactory, writer_at
+from tests.factories import FigureFactory, OrgUnitFactory, RoleAssignmentFactory, StationFactory, writer_at
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +66,8 @@ def someone(role: str, unit: OrgUnit) -> User:
 
 def test_planner_builds_a_plan_from_nothing(province: OrgUnit, planner: User) -> None:
     plan = new_plan(province, planner)
-    assert plan.status == Plan.Status.DRAFT and plan.tenant_id == province.tenant_id
+    assert plan.status == Plan.Status.DRAFT
+    assert plan.tenant_id == province.tenant_id
     objective_create(plan=plan, kind="general", text="Nâng cao sức khỏe", by=planner)
     section = section_create(plan=plan, number="1", title="Nhiệm vụ", by=planner)
     lead = agency_pick_or_add(plan=plan, name="Sở Y tế", by=planner)
@@ -172,7 +174,8 @@ def test_issued_target_changes_only_by_a_revision(province: OrgUnit, planner: Us
     assert (stored.value, stored.text, stored.revision_count) == (Decimal(85), "≥85%", 1)
     assert "45/QĐ-UBND" in stored.revised_by
     in_force = type(rate).objects.prefetch_related("targets").get(pk=rate.pk).target_for(2025)
-    assert in_force is not None and in_force.text == "≥85%"
+    assert in_force is not None
+    assert in_force.text == "≥85%"
     assert TargetRevision.objects.filter(target=target).count() == 1
     with pytest.raises(Forbidden):
         target_revise(target=target, text="≥1%", reason="x", decision_number="1", decision_date=date(2025, 6, 2),
@@ -189,7 +192,8 @@ def test_a_provinces_target_splits_across_its_communes(province: OrgUnit, planne
     communes = [t.org_unit for t in split if t.org_unit is not None]
     with pytest.raises(Invalid) as refused:
         target_split(indicator=count, year=2025, values={communes[0]: "5", communes[1]: "4"}, by=planner)
-    assert "9" in refused.value.message and "10" in refused.value.message
+    assert "9" in refused.value.message
+    assert "10" in refused.value.message
     split = target_split(indicator=count, year=2025, values={communes[0]: "6", communes[1]: "4"}, by=planner)
     assert [t.text for t in split] == ["6", "4"]
 
@@ -212,3 +216,18 @@ def test_a_plan_with_figures_cannot_be_deleted(province: OrgUnit, planner: User)
     empty = new_plan(province, planner)
     plan_delete(plan=empty, by=planner)
     assert not Plan.objects.filter(pk=empty.pk).exists()
+
+
+def test_a_draft_asks_stations_for_no_figures_until_issued(province: OrgUnit, planner: User) -> None:
+    commune = OrgUnit.objects.filter(path__startswith=province.path, level=OrgUnit.Level.COMMUNE).first()
+    station_unit = StationFactory.create(parent=commune)
+    station = someone(Role.STATION_REPORTER, station_unit)
+    plan = plan_create(
+        issuer_org_unit=province,
+        fields={"title": "KH", "start_year": 2025, "end_year": 2025, "reporting_frequencies": ["year"]},
+        by=planner,
+    )
+    indicator_create(plan=plan, number="1", name="Tỷ lệ", unit="%", entry_level="station", by=planner)
+    assert [entry.plan for entry in fillable_forms(station, today=date(2026, 1, 15))] == []
+    plan_issue(plan=plan, by=planner)
+    assert [entry.plan for entry in fillable_forms(station, today=date(2026, 1, 15))] == [plan]
