@@ -23,6 +23,7 @@ from indicators.models import (
     EntryLevel,
     Indicator,
     Target,
+    TargetRevision,
     entry_level_q,
     is_entry_unit,
     period_form_url,
@@ -57,6 +58,17 @@ def indicator_get_or_404(*, fetched_by: Actor, pk: int) -> Indicator:
     """An indicator of a plan within reach, with its plan and issuing unit; missing and out of reach
     are the same 404."""
     return get_object_or_404(indicator_list(fetched_by=fetched_by).select_related("plan__issuer_org_unit"), pk=pk)
+
+
+def target_revisions(*, fetched_by: Actor, plan: Plan) -> QuerySet[TargetRevision]:
+    """The revisions of a visible plan's targets, oldest first: what each was, became, why, by what decision."""
+    return (
+        TargetRevision.objects.filter(
+            target__indicator__plan__in=plan_list(fetched_by=fetched_by), target__indicator__plan=plan
+        )
+        .select_related("target__indicator", "target__org_unit", "by")
+        .order_by("at", "pk")
+    )
 
 
 class ActualFilter(FilterSet):

@@ -20,12 +20,12 @@ from django.views.decorators.http import require_POST
 
 from budgets.lines import budget_line_create
 from budgets.selectors import budget_line_list
-from healthplans.models import Agency, OrgUnit, Role, User
-from healthplans.selectors import org_unit_list, paths_with_roles
+from healthplans.models import OrgUnit, Role, User
+from healthplans.selectors import agency_list, org_unit_list, paths_with_roles
 from healthplans.workflow import Forbidden, Invalid
 from indicators.definitions import baseline_set, indicator_create, target_revise, target_set, target_split
 from indicators.models import EntryLevel, Target, entry_level_q
-from indicators.selectors import indicator_list
+from indicators.selectors import indicator_list, target_revisions
 from plans.models import Plan
 from plans.selectors import plan_get_or_404, plan_list
 from plans.services import (
@@ -75,7 +75,7 @@ def builder_choices(user: User, plan: Plan) -> dict[str, Any]:
     area = plan.issuer_org_unit
     return {
         "sections": plan.sections.order_by("order"),
-        "agencies": Agency.objects.filter(tenant=plan.tenant).order_by("name"),
+        "agencies": agency_list(fetched_by=user).filter(tenant=plan.tenant_id).order_by("name"),
         "indicators": plan.indicators.order_by("order"),
         "units": org_unit_list(fetched_by=user).filter(path__startswith=area.path, depth__gt=area.depth),
         "lines": budget_line_list(fetched_by=user, filters={"plan": plan.pk}),
@@ -142,6 +142,7 @@ def builder_view(request: HttpRequest, slug: str) -> HttpResponse:
         "indicators": indicator_list(fetched_by=user, filters={"plan": plan.pk}),
         "lines": choices["lines"].select_related("parent"),
         "communes": communes,
+        "revisions": target_revisions(fetched_by=user, plan=plan),
         "forms": {name: with_choices(form_class(prefix=name), choices) for name, form_class in PART_FORMS.items()},
     }
     return render(request, "builder/plan.html", context)

@@ -67,6 +67,9 @@ def test_planner_builds_issues_and_revises_a_plan(login: Login) -> None:
               decision_number="20/QĐ-UBND", decision_date="2025-07-01")  # fmt: skip
     target = Target.objects.get(indicator=indicator, year=2025, org_unit=None)
     assert (target.text, target.revision_count) == ("≥97%", 1)
+    revisions = client.get(reverse("builder", args=[plan.slug])).content.decode()
+    assert "Chỉ đạo mới" in revisions
+    assert "20/QĐ-UBND" in revisions
 
     dashboard = client.get(reverse("plan-dashboard", args=[plan.slug]) + "?period=2025").content.decode()
     assert "20/QĐ-UBND" in dashboard
