@@ -110,6 +110,9 @@ class Rule:
     body_format: str = "form"  # form | json | multipart
     listing: bool = False
     bad_reference_400: bool = False
+    # Who of the world's tenant may use the route (the control asks as them): a planner, or the
+    # official alone for a step such as the signing page.
+    entitled_role: str = "planner"
 
 
 @dataclass(frozen=True)
@@ -352,7 +355,7 @@ RULES: dict[str, Rule | Public] = {
     # -- reports ---------------------------------------------------------------------------------
     "report-detail": Rule(uses=REPORT, kwargs=report_pk),
     "report-narrative": Rule(uses=REPORT, kwargs=report_pk, body=narrative_form),
-    "report-sign": Rule(uses=REPORT, kwargs=report_pk),
+    "report-sign": Rule(uses=REPORT, kwargs=report_pk, entitled_role="official"),
     "report-regenerate": Rule(uses=REPORT, kwargs=report_pk),
     "report-pdf": Rule(uses=REPORT, kwargs=report_pk),
     "api:report-detail": Rule(uses=REPORT, kwargs=report_pk),

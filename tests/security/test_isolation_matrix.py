@@ -33,6 +33,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+from weasyprint import HTML
 
 from budgets.models import BudgetExecution, BudgetExecutionEvent, BudgetLine
 from budgets.services import budget_execution_create, budget_execution_submit
@@ -47,6 +48,7 @@ from reporting.models import PlanDocument, Report, ReportStatus
 from tests.security.isolation_rules import (
     ABSENT,
     METHODS,
+    RULES,
     SCENARIOS,
     Admin,
     Public,
@@ -181,7 +183,8 @@ def build_world(
         document_number=f"isolation-{name}-number",
         narrative={"achievements": f"isolation-{name}-narrative"},
     )
-    report.pdf.save("isolation.pdf", ContentFile(b"%PDF-1.4\n% isolation\n"), save=True)
+    # A real PDF: the signing page counts the pages an official is about to sign.
+    report.pdf.save("isolation.pdf", ContentFile(HTML(string=f"<p>isolation-{name}</p>").write_pdf()), save=True)
     world.report = report
     world.import_file = export_bytes(fetched_by=budget_user, plan=plan, kind="targets", fmt="csv")
     preview = import_upload(plan=plan, kind="targets", content=world.import_file, by=budget_user, dry_run=True)
@@ -305,7 +308,10 @@ def matrix_setup(django_db_setup: None, django_db_blocker: Any, tmp_path_factory
     with django_db_blocker.unblock(), media, transaction.atomic():
         worlds = build_worlds()
         admin_rows = build_admin_world()
-        actors = {s.actor for s in SCENARIOS} | {ADMIN_ACTOR, TENANT_ADMIN, OWN_TENANT_ADMIN, *ENTITLED.values()}
+        entitled = {"laocai.planner", *ENTITLED.values()}
+        roles = {rule.entitled_role for rule in RULES.values() if isinstance(rule, Rule)}
+        entitled = {name.replace(".planner", f".{role}") for name in entitled for role in roles}
+        actors = {s.actor for s in SCENARIOS} | {ADMIN_ACTOR, TENANT_ADMIN, OWN_TENANT_ADMIN, *entitled}
         users = User.objects.filter(username__in=actors)
         sessions, tokens = {}, {}
         for user in users:
@@ -524,7 +530,8 @@ def test_worlds_are_real_to_those_who_may_see_them(matrix_setup: Setup) -> None:
                 continue
             if rule.uses & ABSENT.get(name, frozenset()):
                 continue
-            response = send(route, rule, viewer, "GET", world, matrix_setup)
+            entitled = viewer.replace(".planner", f".{rule.entitled_role}")
+            response = send(route, rule, entitled, "GET", world, matrix_setup)
             if response.status_code == 405:
                 continue
             if response.status_code != 200:
