@@ -331,6 +331,8 @@ REPORT_REVOCATION_CACHE_SECONDS = int(os.environ.get("REPORT_REVOCATION_CACHE_SE
 VERIFY_MAX_UPLOAD_BYTES = int(os.environ.get("VERIFY_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
 VERIFY_MAX_SIGNATURE_FIELDS = int(os.environ.get("VERIFY_MAX_SIGNATURE_FIELDS", "20"))
 VERIFY_MAX_REVISIONS = int(os.environ.get("VERIFY_MAX_REVISIONS", "50"))
+# A signed report holds a few hundred objects; a file declaring far more is not a report.
+VERIFY_MAX_OBJECTS = int(os.environ.get("VERIFY_MAX_OBJECTS", "20000"))
 VERIFY_TIME_BUDGET_SECONDS = float(os.environ.get("VERIFY_TIME_BUDGET_SECONDS", "8"))
 VERIFY_RATE_LIMIT = int(os.environ.get("VERIFY_RATE_LIMIT", "20"))
 VERIFY_RATE_WINDOW_SECONDS = int(os.environ.get("VERIFY_RATE_WINDOW_SECONDS", "60"))

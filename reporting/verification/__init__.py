@@ -149,6 +149,7 @@ def _verify(pdf: bytes, budget: Budget) -> Verification:
     # Each revision ends with %%EOF: too many are refused before the reader builds them all.
     if pdf.count(b"%%EOF") > budget.max_revisions:
         raise TooComplex("too many revisions")
+    budget.check_objects(pdf)
     try:
         reader, revisions, fields = _read(pdf, budget, strict=True)
     except Exception as error:

@@ -1,5 +1,6 @@
 """Bounds on the work an anonymous upload may cost (``/verify/`` and ``/api/verify/`` need no
-login): signature fields and revisions examined, a time budget, and requests per address.
+login): signature fields, revisions and objects examined, a time budget, and requests per
+address.
 
 A 192 KB file with 400 signature fields pointing at one signature made pyHanko digest the file
 and run the difference analysis 400 times (10 s, 200 MB); such a file is refused before any
@@ -7,6 +8,7 @@ signature is validated. The time budget is checked between signatures, each of w
 bounded by the counts above and the upload size.
 """
 
+import re
 import time
 from dataclasses import dataclass
 
@@ -14,6 +16,9 @@ from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
+
+OBJECT_HEADER = re.compile(rb"\d+\s+\d+\s+obj\b")
+PACKED_COUNT = re.compile(rb"/Type\s*/ObjStm[^>]*?/N\s+(\d{1,9})|/N\s+(\d{1,9})[^>]*?/Type\s*/ObjStm")
 
 
 class TooComplex(Exception):
@@ -26,6 +31,7 @@ class Budget:
 
     max_signature_fields: int
     max_revisions: int
+    max_objects: int
     deadline: float
 
     @classmethod
@@ -33,8 +39,18 @@ class Budget:
         return cls(
             max_signature_fields=settings.VERIFY_MAX_SIGNATURE_FIELDS,
             max_revisions=settings.VERIFY_MAX_REVISIONS,
+            max_objects=settings.VERIFY_MAX_OBJECTS,
             deadline=time.monotonic() + settings.VERIFY_TIME_BUDGET_SECONDS,
         )
+
+    def check_objects(self, pdf: bytes) -> None:
+        """Refuse a file declaring more objects than a report holds many times over, before a
+        reader builds its tables: the indirect objects written out, and those that object streams
+        say they pack (`/N`), counted on the raw bytes."""
+        packed = sum(int(before or after) for before, after in PACKED_COUNT.findall(pdf))
+        declared = len(OBJECT_HEADER.findall(pdf)) + packed
+        if declared > self.max_objects:
+            raise TooComplex(f"{declared} objects")
 
     def check_time(self) -> None:
         if time.monotonic() > self.deadline:

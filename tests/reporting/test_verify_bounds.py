@@ -65,6 +65,19 @@ def test_too_many_revisions_are_refused(genuine: bytes, settings: object) -> Non
     assert verify_pdf(genuine + b"\n%%EOF\n" * 3).kind == Kind.TOO_COMPLEX
 
 
+def test_too_many_objects_are_refused_before_they_are_read(genuine: bytes, settings: object) -> None:  # noqa: F811
+    settings.VERIFY_MAX_OBJECTS = 5  # type: ignore[attr-defined]
+    assert verify_pdf(genuine).kind == Kind.TOO_COMPLEX
+
+
+def test_an_object_stream_packing_a_million_objects_is_refused(genuine: bytes) -> None:  # noqa: F811
+    packed = b"99999 0 obj\n<< /Type /ObjStm /N 1000000 /First 10 /Length 0 >>\nstream\n\nendstream\nendobj\n"
+    started = time.perf_counter()
+    verification = verify_pdf(genuine.replace(b"%%EOF", packed + b"%%EOF", 1))
+    assert verification.kind == Kind.TOO_COMPLEX
+    assert time.perf_counter() - started < 1
+
+
 def test_the_time_budget_ends_in_a_too_complex_verdict(genuine: bytes, settings: object) -> None:  # noqa: F811
     settings.VERIFY_TIME_BUDGET_SECONDS = -1  # type: ignore[attr-defined]
     verification = verify_pdf(genuine)
