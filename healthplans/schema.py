@@ -26,6 +26,7 @@ ERRORS = {
     "404": "No such object within the user's reach.",
 }
 WRITE_ERRORS = {"409": "The object changed meanwhile or is not in a state that allows this."}
+MEDIA_TYPE_ERRORS = {"415": "The request body is not of the media type the operation accepts."}
 
 
 class Schema(AutoSchema):
@@ -36,9 +37,18 @@ class Schema(AutoSchema):
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)
         errors = ERRORS | (WRITE_ERRORS if self.method != "GET" else {})
+        if self._accepts_multipart_only():
+            # DRF answers 415 to a body of another media type (JSON, say) than its parsers read.
+            errors |= MEDIA_TYPE_ERRORS
         for code, description in errors.items():
             if code not in responses:
                 responses[code] = self._get_response_for_code(
                     OpenApiResponse(ErrorSerializer, description=description), code, direction=direction
                 )
         return responses
+
+    def _accepts_multipart_only(self) -> bool:
+        if self.method in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            return False
+        media_types = self.map_parsers()
+        return bool(media_types) and all(media_type.startswith("multipart/") for media_type in media_types)

@@ -28,12 +28,13 @@ from budgets.services import (
     budget_execution_return,
     budget_execution_submit,
 )
-from healthplans.models import OrgUnit, User
+from healthplans.models import OrgUnit, Tenant, User
 from healthplans.workflow import ReviewStatus
 from indicators.models import Actual, Indicator
 from indicators.selectors import entry_indicators
 from plans.models import Plan
-from reporting.models import Report, ReportStatus
+from reporting.documents import plan_document_read_task, plan_document_upload
+from reporting.models import PlanDocument, Report, ReportStatus
 from tests.factories import figures_entered
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -70,10 +71,27 @@ def amounts_in(line: BudgetLine, status: str, *, by: User, reviewer: User) -> Bu
     return execution
 
 
+PLAN_TEXT = "\n".join(
+    [
+        "UBND TỈNH LÀO CAI",
+        "SỞ Y TẾ",
+        "Số: 321/KH-SYT",
+        "Lào Cai, ngày 12 tháng 3 năm 2024",
+        "KẾ HOẠCH",
+        "Kiểm tra tiêm chủng năm 2024",
+        "I. MỤC ĐÍCH",
+        "- Tăng tỷ lệ tiêm chủng đầy đủ.",
+        "GIÁM ĐỐC",
+        "Nguyễn Văn An",
+    ]
+)
+
+
 @pytest.fixture
-def objects_by_path(db: None) -> dict[str, list[int]]:
+def objects_by_path(db: None, settings: Any, tmp_path: Any) -> dict[str, list[int]]:
     """Ids that exist, by the collection of their path: figures and amounts in every state in
-    Lào Cai and a figure of Bắc Kạn, a report, and the seed's plans, indicators and budget lines.
+    Lào Cai and a figure of Bắc Kạn, a report, a plan document of Lào Cai read into its draft,
+    and the seed's plans, indicators and budget lines.
     Generated ids land on them, so operations are fuzzed on real objects, within reach or not.
     Figures and amounts are written through their services, as users write them."""
     plan = Plan.objects.select_related("issuer_org_unit").get(slug="laocai-city-de-an-07-2024")
@@ -120,7 +138,15 @@ def objects_by_path(db: None) -> dict[str, list[int]]:
         verification_code="TFUZZ0000001",
         narrative={"achievements": "Đạt kế hoạch."},
     )
+    settings.MEDIA_ROOT = tmp_path  # the document and whatever the fuzzer uploads
+    document = plan_document_upload(
+        tenant=Tenant.objects.get(slug="lao-cai"), name="ke-hoach.txt", content=PLAN_TEXT.encode(), by=planner
+    )
+    plan_document_read_task(document.pk)  # its on_commit hand-off never fires inside the test transaction
+    document.refresh_from_db()
+    assert document.status == PlanDocument.Status.READY, document.error
     return {
+        "plan-documents": [document.pk],
         "actuals": [actual.pk for actual in actuals],
         "budget-executions": [execution.pk for execution in executions],
         "reports": [report.pk],
