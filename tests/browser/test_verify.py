@@ -46,7 +46,10 @@ def signed_report(page_as: Any, live_site: Any, tmp_path: Path) -> Any:
 
         official = page_as("laichau.official")
         official.goto(f"{live_site.url}/reports/{pk}/")
-        official.click("#report-sign-form button")
+        # "Ký số và phát hành" opens the confirmation page; the official signs by confirming there.
+        official.click("#report-sign-form")
+        official.wait_for_url(f"**/reports/{pk}/sign/")
+        official.click("#report-sign-confirm button[type=submit]")
         official.wait_for_selector(".message.success")
         download = official.request.get(f"{live_site.url}/reports/{pk}/pdf/")
         assert download.ok
