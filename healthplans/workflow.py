@@ -176,6 +176,13 @@ def changed_if_current[Record: ReviewedRecord](
     moved on if the row still has the version and a status the write expects, else the refusal.
     The caller saves the changed rows together (`save_changed`)."""
     if stored.version != version or stored.status not in expect_status:
+        # Read FOR UPDATE after a concurrent write, the row is the new one but the users it was
+        # joined with are those of the old one (PostgreSQL re-reads only the locked table): the
+        # refusal shows who acted meanwhile, so they are read again when asked for.
+        for name in ("created_by", "submitted_by", "reviewed_by"):
+            field = stored._meta.get_field(name)
+            if isinstance(field, models.ForeignKey) and field.is_cached(stored):
+                field.delete_cached_value(stored)
         return refusal(stored, version=version, expect_status=expect_status, wording=wording)
     for name, value in changes.items():
         setattr(stored, name, value)
