@@ -78,6 +78,15 @@ def test_an_object_stream_packing_a_million_objects_is_refused(genuine: bytes) -
     assert time.perf_counter() - started < 1
 
 
+@pytest.mark.parametrize("filler", [b"1", b"/N 1 ", b"/Type/ObjStm /N 1 "], ids=["digits", "counts", "streams"])
+def test_counting_objects_stays_linear_on_hostile_bytes(genuine: bytes, filler: bytes) -> None:  # noqa: F811
+    # 2 MB of what the object counting looks for, without the delimiters it stops at.
+    hostile = genuine.replace(b"%%EOF", b"%" + filler * (2_000_000 // len(filler)) + b"\n%%EOF", 1)
+    started = time.perf_counter()
+    verify_pdf(hostile)
+    assert time.perf_counter() - started < 5
+
+
 def test_the_time_budget_ends_in_a_too_complex_verdict(genuine: bytes, settings: object) -> None:  # noqa: F811
     settings.VERIFY_TIME_BUDGET_SECONDS = -1  # type: ignore[attr-defined]
     verification = verify_pdf(genuine)
