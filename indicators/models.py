@@ -6,6 +6,7 @@ from typing import Any, Literal, overload
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -142,6 +143,18 @@ class Indicator(models.Model):
         related_name="indicators",
     )
     value_type = models.CharField(_("value type"), max_length=8, choices=ValueType.choices, default=ValueType.NUMBER)
+    # A child plan's indicator (a commune's plan implementing the province's) names the parent plan's
+    # indicator it contributes to; the parent's dashboard adds the children up through it. PROTECT
+    # rather than SET_NULL: a link silently lost would drop a child's contribution from the parent's
+    # sums unseen (the parent plan is protected by its children the same way, Plan.parent).
+    parent_indicator = models.ForeignKey(
+        "self",
+        verbose_name=_("indicator of the parent plan"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="child_indicators",
+    )
 
     class Meta:
         verbose_name = _("indicator")
@@ -158,6 +171,16 @@ class Indicator(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number}. {self.name}"
+
+    def clean(self) -> None:
+        """A parent indicator is one of the plan's parent plan (a check constraint cannot see the
+        plans of two rows, so full_clean, which every service runs, checks it)."""
+        if self.parent_indicator_id is None:
+            return
+        parent_plan_id = Indicator.objects.filter(pk=self.parent_indicator_id).values_list("plan_id", flat=True).first()
+        if parent_plan_id is None or parent_plan_id != self.plan.parent_id:
+            message = _("The linked indicator is not one of the parent plan's.")
+            raise ValidationError({"parent_indicator": [message]})
 
     @property
     def rate_scale(self) -> Decimal:
