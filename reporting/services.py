@@ -367,7 +367,7 @@ def report_sign(*, report: Report, by: User, pin: str | None = None) -> Report:
     """Sign a ready version with the tenant's certificate ("Ký số và phát hành"): the signed PDF
     is a new file, its SHA-256 is stored, and the version can never be signed or changed again.
     `pin` unlocks a PKCS#11 token for this signature only; it is not kept."""
-    from reporting.signing import SigningFailed, sign_pdf
+    from reporting.signing import SigningFailed, TokenPinRefused, sign_pdf
 
     plan = report.plan
     _check_roles(by, plan, {Role.OFFICIAL}, _("Only the plan's officials may sign its reports."))
@@ -404,6 +404,8 @@ def report_sign(*, report: Report, by: User, pin: str | None = None) -> Report:
                     signed_at=signed_at,
                     pin=pin,
                 )
+            except TokenPinRefused as error:
+                raise Invalid(str(error), code="wrong_pin", fields={"pin": [str(error)]}) from error
             except SigningFailed as error:
                 raise SigningUnavailable(str(error)) from error
             draft_name = locked.pdf.name

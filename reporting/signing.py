@@ -56,6 +56,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext as _
 from fontTools import subset  # type: ignore[import-untyped]
 from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
@@ -104,6 +105,10 @@ VIETNAMESE_UNICODES = [
 
 class SigningFailed(Exception):
     """The report could not be signed; the message says why, for the page and the API."""
+
+
+class TokenPinRefused(SigningFailed):
+    """The PKCS#11 token refused the PIN given; nothing was signed."""
 
 
 def sign_pdf(
@@ -235,6 +240,7 @@ def _tenant_signer(tenant_slug: str, pin: str | None) -> Iterator[Signer]:
 @contextmanager
 def _pkcs11_signer(tenant_slug: str, pin: str | None) -> Iterator[Signer]:
     try:
+        from pkcs11.exceptions import PinIncorrect, PinInvalid, PinLenRange
         from pyhanko.config.pkcs11 import TokenCriteria
         from pyhanko.sign.pkcs11 import PKCS11Signer, open_pkcs11_session
     except ImportError as error:
@@ -243,11 +249,14 @@ def _pkcs11_signer(tenant_slug: str, pin: str | None) -> Iterator[Signer]:
         ) from error
     label = settings.REPORT_PKCS11_KEY_LABEL.format(slug=tenant_slug)
     token_label = settings.REPORT_PKCS11_TOKEN_LABEL
-    session = open_pkcs11_session(
-        settings.REPORT_PKCS11_MODULE,
-        token_criteria=TokenCriteria(label=token_label) if token_label else None,
-        user_pin=pin or settings.REPORT_PKCS11_PIN or None,
-    )
+    try:
+        session = open_pkcs11_session(
+            settings.REPORT_PKCS11_MODULE,
+            token_criteria=TokenCriteria(label=token_label) if token_label else None,
+            user_pin=pin or settings.REPORT_PKCS11_PIN or None,
+        )
+    except (PinIncorrect, PinInvalid, PinLenRange) as error:
+        raise TokenPinRefused(_("The signing token's PIN is wrong. Nothing was signed.")) from error
     try:
         yield PKCS11Signer(session, cert_label=label, key_label=label)
     finally:

@@ -147,9 +147,16 @@ def report_sign_view(request: HttpRequest, pk: int) -> HttpResponse:
     posted = request.POST if request.method == "POST" else None
     form = SignForm(posted, with_pin=bool(settings.REPORT_PKCS11_MODULE))
     if request.method == "POST" and form.is_valid():
-        report_sign(report=report, by=user, pin=form.cleaned_data.get("pin"))
-        messages.success(request, _("The report is signed and issued."))
-        return redirect("report-detail", pk=report.pk)
+        try:
+            report_sign(report=report, by=user, pin=form.cleaned_data.get("pin"))
+        except Invalid as error:  # a PIN the token refused: said next to it, nothing signed
+            if not error.fields:
+                form.add_error(None, error.message)
+            for field, problems in error.fields.items():
+                form.add_error(field if field in form.fields else None, problems)
+        else:
+            messages.success(request, _("The report is signed and issued."))
+            return redirect("report-detail", pk=report.pk)
     if report.status != ReportStatus.READY or Role.OFFICIAL not in roles_at(user, report.plan.issuer_org_unit):
         return redirect("report-detail", pk=report.pk)
     with report.pdf.open("rb") as draft:

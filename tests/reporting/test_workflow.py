@@ -23,6 +23,7 @@ from reporting.services import (
     reports_request_due,
     sha256_of,
 )
+from tests.reporting.conftest import SoftToken
 
 pytestmark = pytest.mark.django_db
 
@@ -575,34 +576,41 @@ def test_signing_is_confirmed_on_a_page_showing_the_pages_and_who_signs(
     assert planner["Location"] == f"/reports/{report.pk}/"
 
 
-def test_with_a_token_signing_asks_for_its_pin_and_hands_it_to_the_signer_only(
-    client: Any, generated: Any, settings: Any, monkeypatch: Any, django_capture_on_commit_callbacks: Any
+def test_with_a_token_signing_asks_for_its_pin_and_only_the_right_one_signs(
+    client: Any,
+    generated: Any,
+    media_root: Path,
+    pkcs11_token: SoftToken,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
-    from reporting import signing
+    # The real token of tests/reporting/conftest.py holds Lào Cai's key; no PIN is configured.
+    from reporting.verification import verify_pdf
 
     report = generated()
-    settings.REPORT_PKCS11_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
-    given: list[str | None] = []
-
-    def token_signs(pdf: bytes, **signature: Any) -> bytes:
-        given.append(signature["pin"])
-        return pdf
-
-    monkeypatch.setattr(signing, "sign_pdf", token_signs)
+    draft = report_files(media_root, report)
     official = login(client, "laocai.official")
     assert 'type="password" name="pin"' in official.get(f"/reports/{report.pk}/sign/").content.decode()
 
     without = official.post(f"/reports/{report.pk}/sign/")
     assert without.status_code == 200
     assert 'class="field-error"' in without.content.decode()
-    assert given == []
+    wrong = official.post(f"/reports/{report.pk}/sign/", {"pin": "9876"})
+    assert wrong.status_code == 200
+    assert "Mã PIN của thiết bị ký không đúng. Chưa có gì được ký." in wrong.content.decode()
+    assert "9876" not in wrong.content.decode()  # a PIN is never written back into the page
+    report.refresh_from_db()
+    assert report.status == ReportStatus.READY
+    assert report_files(media_root, report) == draft
     with django_capture_on_commit_callbacks(execute=True):
-        signed = official.post(f"/reports/{report.pk}/sign/", {"pin": "4321"})
+        signed = official.post(f"/reports/{report.pk}/sign/", {"pin": pkcs11_token.pin})
 
     assert signed.status_code == 302
-    assert given == ["4321"]
     report.refresh_from_db()
     assert report.status == ReportStatus.SIGNED
+    with report.pdf.open("rb") as stored:
+        verification = verify_pdf(stored.read())
+    assert verification.valid, verification.problems
+    assert verification.signed_by == "Sở Y tế tỉnh Lào Cai"
 
 
 def test_a_version_left_running_past_the_hard_time_limit_fails_with_a_reason(settings: Any) -> None:
