@@ -177,7 +177,8 @@ def plan_dashboard_view(request: HttpRequest, slug: str) -> HttpResponse:
         unit=scope.unit,
         include_submitted=scope.include_submitted,
     )
-    checks = indicator_checks(scope.plan, indicators)
+    # The indicators as plan_progress loaded them (targets, baseline, catalogue): not read again.
+    checks = indicator_checks(scope.plan, [item.indicator for item in items])
     rows = [dashboard_row(item, checks) for item in items]
     by_group: dict[str, list[DashboardRow]] = {}
     for row in rows:

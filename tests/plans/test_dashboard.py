@@ -382,6 +382,23 @@ def test_progress_pages_run_a_fixed_number_of_queries(
     assert queries_for(client, url) == before
 
 
+def test_the_dashboards_quality_checks_read_the_indicators_the_page_loaded(
+    login: Login, count_queries: Callable[..., Any]
+) -> None:
+    """The plan's indicators (with their targets) are read once, for the progress and the checks."""
+    plan = Plan.objects.get(slug=LAOCAI)
+    client = login("laocai.planner")
+    with count_queries() as queries:
+        assert client.get(f"{DASHBOARD}?period=2024").status_code == 200
+    own_indicators = f'"indicators_indicator"."plan_id" = {plan.pk}'
+    reads = [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"].startswith('SELECT "indicators_indicator"."id"') and own_indicators in query["sql"]
+    ]
+    assert len(reads) == 1, [read[:120] for read in reads]
+
+
 def test_national_viewer_reads_any_tenants_dashboard(login: Login) -> None:
     client = login("national.viewer")
     for slug in (LAOCAI, "quangngai-chi-thi-37", "backan-gsd-2025-2030"):
