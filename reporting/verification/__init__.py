@@ -150,11 +150,13 @@ def _verify(pdf: bytes, budget: Budget) -> Verification:
     if pdf.count(b"%%EOF") > budget.max_revisions:
         raise TooComplex("too many revisions")
     budget.check_objects(pdf)
+    budget.check_time()
     try:
         reader, revisions, fields = _read(pdf, budget, strict=True)
     except Exception as error:
         logger.info("PDF not readable strictly: %s", error)
         # A signer writes standard PDF: a signed file only a lenient reader can read was changed.
+        budget.check_time()
         try:
             _reader, _revisions, fields = _read(pdf, budget, strict=False)
         except Exception:
@@ -166,6 +168,7 @@ def _verify(pdf: bytes, budget: Budget) -> Verification:
         raise TooComplex(f"{revisions} revisions, {len(fields)} signature fields or more")
     if not fields:
         return _verdict(Kind.UNSIGNED)
+    budget.check_time()
     code = _document_code(reader)
     values = [getattr(value, "reference", None) for _name, value, _field in fields]
     if len(set(values)) != len(values):
@@ -178,9 +181,10 @@ def _verify(pdf: bytes, budget: Budget) -> Verification:
         signatures_after = any(
             value.get_object().get("/Type") != "/DocTimeStamp" for _n, value, _f in fields[index + 1 :]
         )
-        findings.append(_check_signature(pdf, reader, sig_field, name, roots, later_signature=signatures_after))
+        findings.append(_check_signature(pdf, reader, sig_field, name, roots, budget, later_signature=signatures_after))
     # What follows each signed revision was reviewed with it; bytes after the last revision
     # (garbage after %%EOF) were not: no reader should be shown a file that goes on.
+    budget.check_time()
     if not file_end_is_revision_end(pdf, reader):
         findings.append(Finding(Kind.MODIFIED, [_("Content was added after the last signature.")]))
     return _combine(findings, code)
@@ -198,10 +202,12 @@ def _check_signature(
     sig_field: object,
     name: str,
     roots: list[asn1_x509.Certificate],
+    budget: Budget,
     *,
     later_signature: bool,
 ) -> Finding:
-    """One signature's finding."""
+    """One signature's finding. The budget's time is checked between the passes over it (pyHanko's
+    validation, once started, runs to its end: the counts keep it small)."""
     try:
         signature = EmbeddedPdfSignature(reader, sig_field, name)  # type: ignore[arg-type]
     except Exception as error:
@@ -209,12 +215,13 @@ def _check_signature(
         return Finding(Kind.INVALID, [_("The signature's data is missing or damaged.")])
     is_timestamp = signature.sig_object_type == "/DocTimeStamp"
     try:
-        span = signed_span(pdf, reader, signature)
+        span = signed_span(pdf, reader, signature, budget)
     except StructureError as error:
         logger.info("Signature %s fails the structural check: %s", name, error.reason)
         if error.flaw == Flaw.MODIFIED:
             return Finding(Kind.MODIFIED, [_("The signed bytes are not where the signature says they are.")])
         return Finding(Kind.INVALID, [_("The signature's data is missing or damaged.")])
+    budget.check_time()
     status: PdfSignatureStatus | DocumentTimestampStatus
     try:
         if is_timestamp:
@@ -232,6 +239,7 @@ def _check_signature(
     if not status.intact:
         return Finding(Kind.MODIFIED, [_("The signed content no longer matches its signature.")])
     finding.signed_sha256 = hashlib.sha256(pdf[: span.revision_end]).hexdigest()
+    budget.check_time()
     if not status.valid or not unsigned_bytes_untouched(signature, roots):
         return Finding(Kind.INVALID, [_("The signature does not verify.")])
     if not _rest_is_permitted(status, span.revision_end == len(pdf), later_signature=later_signature):
@@ -243,6 +251,7 @@ def _check_signature(
             finding.kind = Kind.UNTRUSTED
             finding.problems.append(_("A document timestamp is not from a trusted time-stamping authority."))
         return finding
+    budget.check_time()
     _judge_signer(finding, status, signature)
     return finding
 

@@ -4,8 +4,10 @@ address.
 
 A 192 KB file with 400 signature fields pointing at one signature made pyHanko digest the file
 and run the difference analysis 400 times (10 s, 200 MB); such a file is refused before any
-signature is validated. The time budget is checked between signatures, each of which is
-bounded by the counts above and the upload size.
+signature is validated. The time budget is cooperative: the verifier checks it between the units
+of work it controls (each pass over the file, each signature, each revision it walks); pyHanko's
+validation of one signature cannot be interrupted, and the counts above and the upload size keep
+it small.
 """
 
 import re

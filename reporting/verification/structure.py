@@ -28,6 +28,8 @@ from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
+from reporting.verification.limits import Budget
+
 # What PDF allows after %%EOF: one end of line. Anything else after a revision is content.
 END_OF_REVISION = re.compile(rb"startxref\s+(\d+)\s*%%EOF(?:\r\n|\r|\n)?\Z")
 OBJECT_HEADER = re.compile(rb"(\d+)\s+(\d+)\s+obj\b")
@@ -60,8 +62,9 @@ class SignedSpan:
     revision: int
 
 
-def signed_span(pdf: bytes, reader: PdfFileReader, signature: EmbeddedPdfSignature) -> SignedSpan:
-    """The checked span of ``signature`` in ``pdf``; raises :class:`StructureError`."""
+def signed_span(pdf: bytes, reader: PdfFileReader, signature: EmbeddedPdfSignature, budget: Budget) -> SignedSpan:
+    """The checked span of ``signature`` in ``pdf``; raises :class:`StructureError` (and
+    :class:`TooComplex` when the budget's time runs out between revisions)."""
     value = signature.sig_field.raw_get("/V")
     if not isinstance(value, generic.IndirectObject):
         raise StructureError(Flaw.INVALID, "signature dictionary is not an indirect object")
@@ -89,7 +92,7 @@ def signed_span(pdf: bytes, reader: PdfFileReader, signature: EmbeddedPdfSignatu
     checked_contents = getattr(contents, "original_bytes", None)
     if [int(number) for number in signature.byte_range] != numbers or signature.pkcs7_content != checked_contents:
         raise StructureError(Flaw.MODIFIED, "the signature read by the validator is not the one at its place")
-    revision = _revision_ending_at(pdf, reader, reference, revision_end)
+    revision = _revision_ending_at(pdf, reader, reference, revision_end, budget)
     return SignedSpan(contents_start=start, contents_end=end, revision_end=revision_end, revision=revision)
 
 
@@ -137,7 +140,9 @@ def _dictionary_value_spans(
     return spans
 
 
-def _revision_ending_at(pdf: bytes, reader: PdfFileReader, reference: generic.Reference, end: int) -> int:
+def _revision_ending_at(
+    pdf: bytes, reader: PdfFileReader, reference: generic.Reference, end: int, budget: Budget
+) -> int:
     """The revision that introduced the signature dictionary, if it ends exactly at ``end``."""
     tail = END_OF_REVISION.search(pdf, max(0, end - 1024), end)
     if tail is None or tail.end() != end:
@@ -152,6 +157,7 @@ def _revision_ending_at(pdf: bytes, reader: PdfFileReader, reference: generic.Re
         if xrefs.get_xref_container_info(earlier).end_location > end:
             raise StructureError(Flaw.MODIFIED, "a signed revision's cross-reference data lies after the signed bytes")
     for later in range(revision + 1, xrefs.total_revisions):
+        budget.check_time()
         offsets = [xrefs.get_startxref_for_revision(later)]
         offsets += [
             location

@@ -4,17 +4,26 @@ is refused quickly and cheaply, and the per-address limit answers 429 with Retry
 import time
 import tracemalloc
 from io import BytesIO
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign.signers import PdfTimeStamper
+from pyhanko.sign.timestamps import DummyTimeStamper
+from pyhanko_certvalidator import ValidationContext
 from rest_framework.test import APIClient
 
+from reporting import pki
 from reporting.verification import Kind, verify_pdf
-from tests.reporting.test_attacks import genuine, genuine_and_shadowed, module_pki  # noqa: F401 (fixtures)
+from tests.reporting.test_attacks import SETTINGS, genuine, genuine_and_shadowed, module_pki  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
+
+TIMESTAMPS = 8
 
 
 def many_fields(signed: bytes, count: int) -> bytes:
@@ -87,11 +96,46 @@ def test_counting_objects_stays_linear_on_hostile_bytes(genuine: bytes, filler: 
     assert time.perf_counter() - started < 5
 
 
-def test_the_time_budget_ends_in_a_too_complex_verdict(genuine: bytes, settings: object) -> None:  # noqa: F811
-    settings.VERIFY_TIME_BUDGET_SECONDS = -1  # type: ignore[attr-defined]
-    verification = verify_pdf(genuine)
-    assert verification.kind == Kind.TOO_COMPLEX
-    assert "quá phức tạp" in verification.summary
+@pytest.fixture(scope="module")
+def timestamped_again(
+    module_pki: Path,  # noqa: F811
+    genuine_and_shadowed: dict[str, bytes],  # noqa: F811
+    django_db_blocker: Any,
+) -> bytes:
+    """The genuine report with document timestamps added one after the other: a signature and
+    TIMESTAMPS more, each in a revision of its own, all of them permitted updates."""
+    with override_settings(REPORT_PKI_DIR=module_pki, **SETTINGS), django_db_blocker.unblock():
+        tsa = pki.demo_tsa()
+        stamper = PdfTimeStamper(DummyTimeStamper(tsa_cert=tsa.certificate, tsa_key=tsa.private_key))
+        pdf = genuine_and_shadowed["genuine"]
+        for _ in range(TIMESTAMPS):
+            context = ValidationContext(trust_roots=pki.trust_roots())
+            pdf = stamper.timestamp_pdf(IncrementalPdfFileWriter(BytesIO(pdf)), "sha256", context).getvalue()
+    return pdf
+
+
+def test_the_time_budget_stops_a_long_verification_between_its_signatures(
+    timestamped_again: bytes,
+    settings: Any,
+    genuine: bytes,  # noqa: F811 (the PKI's settings)
+) -> None:
+    whole = verify_pdf(timestamped_again)
+    assert whole.kind == Kind.INTACT, whole.problems
+    started = time.perf_counter()
+    verify_pdf(timestamped_again)
+    unbounded = time.perf_counter() - started
+    settings.VERIFY_TIME_BUDGET_SECONDS = unbounded / 4
+
+    started = time.perf_counter()
+    bounded = verify_pdf(timestamped_again)
+    spent = time.perf_counter() - started
+
+    assert bounded.kind == Kind.TOO_COMPLEX
+    assert bounded.summary == "Tệp quá phức tạp để kiểm tra: việc kiểm tra tệp này vượt quá giới hạn cho phép."
+    assert bounded.problems == [bounded.summary]  # the verdict's words, no exception text
+    assert bounded.signed_by is None
+    # Stopped after the signature under way when the time ran out, not at the end of all of them.
+    assert spent < unbounded * 0.7, (spent, unbounded)
 
 
 def test_verifications_per_address_are_limited_with_retry_after(genuine: bytes, settings: object, client) -> None:  # noqa: F811
