@@ -11,19 +11,22 @@ once the plan is issued a target changes only by `target_revise`, which names th
 decision (số/ký hiệu, date) and keeps the history; `Indicator.target_for` reads the target in force.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, ProtectedError
+from django.db.models import Max, Model, ProtectedError
 from django.utils.translation import gettext as _
 
 from healthplans.models import OrgUnit, User
 from healthplans.services import clean_or_refuse
 from healthplans.vnnumber import NumberTextError, parse_figure
-from healthplans.workflow import Conflict, Invalid
+from healthplans.workflow import Conflict, Invalid, ServiceError
+from indicators.entries import RowsRefused
 from indicators.models import (
     Baseline,
     CatalogueMeasure,
@@ -39,7 +42,6 @@ from indicators.models import (
     unit_entry_level,
 )
 from indicators.services import value_errors
-from indicators.spreadsheets.targets import DEFAULT_COMPARATOR, ROLLUP_OF_KIND, unit_kind_of
 from plans.models import Plan
 from plans.services import plan_check_draft, plan_check_writable
 
@@ -47,8 +49,65 @@ from plans.services import plan_check_draft, plan_check_writable
 INDICATOR_FIELDS = frozenset(
     {"number", "name", "unit", "unit_kind", "direction", "rollup", "entry_level", "group", "catalogue", "value_type"}
 )
+# What indicator_update may change once the plan is issued: the wording, not what figures are read against.
+WORDING_FIELDS = frozenset({"number", "name", "unit", "group", "catalogue"})
 # How a yes/no indicator's target or figure is written, and the value it is stored as.
 YES_NO_TEXTS = {"đạt": Decimal(1), "không đạt": Decimal(0)}
+# A target written without a comparator ("80%") reaches it in the indicator's direction.
+DEFAULT_COMPARATOR = {Direction.HIGHER: ">=", Direction.LOWER: "<=", Direction.KEEP: "="}
+# The unit as written names the kind of an indicator's values; the longest marks first.
+UNIT_KIND_MARKS = [
+    ("%", UnitKind.PERCENT),
+    ("‰", UnitKind.PERMILLE),
+    ("100.000", UnitKind.PER_100000),
+    ("10.000", UnitKind.PER_10000),
+    ("vạn", UnitKind.PER_10000),
+    ("năm", UnitKind.YEARS),
+    ("tuổi", UnitKind.YEARS),
+]
+ROLLUP_OF_KIND: dict[str, str] = {UnitKind.COUNT: Rollup.SUM, UnitKind.YEARS: Rollup.NONE, UnitKind.OTHER: Rollup.NONE}
+
+
+def unit_kind_of(unit: str) -> str:
+    """A unit written "%" is a percentage, "/vạn dân" per 10,000, "Lượt/ người" a ratio, "Trạm Y tế" a count."""
+    text = unit.lower()
+    for mark, kind in UNIT_KIND_MARKS:
+        if mark in text:
+            return kind
+    return UnitKind.RATIO if "/" in text else UnitKind.COUNT
+
+
+@dataclass(frozen=True)
+class TargetEntry:
+    """A target as written ("≥80%") of an indicator's year, plan-wide or at a unit of the plan's area."""
+
+    indicator: Indicator
+    year: int
+    text: str
+    org_unit: OrgUnit | None = None
+
+    @property
+    def key(self) -> tuple[int, int, int | None]:
+        return self.indicator.pk, self.year, None if self.org_unit is None else self.org_unit.pk
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What authorises the revision of an issued plan's target: its reason and the decision (số/ký
+    hiệu, date)."""
+
+    reason: str
+    number: str
+    date: date
+
+
+def _fields_or_refuse(record: Model) -> None:
+    """The record's own fields cleaned, without the queries of its foreign keys and constraints
+    (a bulk service checks those for all its rows at once)."""
+    try:
+        record.clean_fields(exclude=[field.name for field in record._meta.fields if field.is_relation])
+    except ValidationError as exc:
+        raise Invalid(" ".join(exc.messages), fields=exc.message_dict) from exc
 
 
 # ---- reading what a document writes ------------------------------------------------------------
@@ -149,7 +208,7 @@ def indicator_update(*, indicator: Indicator, fields: Mapping[str, Any], by: Use
     unknown = set(fields) - INDICATOR_FIELDS
     if unknown:
         raise Invalid(_("Unknown fields: %(f)s.") % {"f": ", ".join(sorted(unknown))})
-    measured = {"unit_kind", "direction", "rollup", "entry_level", "value_type"}
+    measured = INDICATOR_FIELDS - WORDING_FIELDS
     if any(fields[name] != getattr(indicator, name) for name in measured & set(fields)):
         plan_check_draft(plan=plan, by=by, current=indicator)
     else:
@@ -171,6 +230,47 @@ def indicator_delete(*, indicator: Indicator, by: User) -> None:
         raise Conflict(
             _("The indicator has figures: it cannot be deleted."), code="indicator_protected", current=indicator
         ) from exc
+
+
+@transaction.atomic
+def indicator_save_many(*, plan: Plan, indicators: Sequence[Indicator], by: User) -> list[Indicator]:
+    """The indicators a table brings (the targets' sheet): new ones (unsaved, numbered after the
+    plan's) only to a draft, as indicator_create; of saved ones their wording (WORDING_FIELDS), as
+    indicator_update. In a fixed number of queries; all or nothing, refusals by the indicator's
+    place (RowsRefused)."""
+    new = [indicator for indicator in indicators if indicator.pk is None]
+    known = [indicator for indicator in indicators if indicator.pk is not None]
+    if new:
+        plan_check_draft(plan=plan, by=by)
+    else:
+        plan_check_writable(plan=plan, by=by)
+    numbers = dict(plan.indicators.values_list("number", "pk"))
+    order = (plan.indicators.aggregate(last=Max("order"))["last"] or 0) + 1
+    refused: dict[int, ServiceError] = {}
+    seen: set[str] = set()
+    for index, indicator in enumerate(indicators):
+        indicator.number, indicator.name, indicator.unit = (
+            indicator.number.strip(),
+            indicator.name.strip(),
+            indicator.unit.strip(),
+        )
+        try:
+            if indicator.plan_id != plan.pk:
+                raise Invalid(_("The indicator does not belong to this plan."))
+            if indicator.number in seen or numbers.get(indicator.number, indicator.pk) != indicator.pk:
+                message = _("The plan has another indicator numbered «%(n)s».") % {"n": indicator.number}
+                raise Invalid(message, fields={"number": [message]})
+            if indicator.pk is None:
+                indicator.order, order = order, order + 1
+            _fields_or_refuse(indicator)
+        except Invalid as exc:
+            refused[index] = exc
+        seen.add(indicator.number)
+    if refused:
+        raise RowsRefused(refused)
+    Indicator.objects.bulk_create(new)
+    Indicator.objects.bulk_update(known, sorted(WORDING_FIELDS))
+    return list(indicators)
 
 
 # ---- baselines ---------------------------------------------------------------------------------
@@ -198,21 +298,65 @@ def baseline_delete(*, indicator: Indicator, by: User) -> None:
 # ---- targets -----------------------------------------------------------------------------------
 
 
+def _stored_targets(entries: Sequence[TargetEntry], *, lock: bool = False) -> dict[tuple[int, int, int | None], Target]:
+    """The stored targets of the entries' indicators and years, by TargetEntry.key, in one query."""
+    targets = Target.objects.filter(
+        indicator__in={entry.indicator.pk for entry in entries}, year__in={entry.year for entry in entries}
+    )
+    if lock:
+        targets = targets.select_for_update()
+    return {(target.indicator_id, target.year, target.org_unit_id): target for target in targets}
+
+
+def _only[Written](call: Callable[..., list[Written]], **kwargs: Any) -> Written:
+    """A bulk service called for one entry: its refusal as the entry's own."""
+    try:
+        return call(**kwargs)[0]
+    except RowsRefused as refused:
+        raise refused.rows[0] from None
+
+
 @transaction.atomic
 def target_set(*, indicator: Indicator, year: int, text: str, org_unit: OrgUnit | None = None, by: User) -> Target:
     """A draft's target of a year, plan-wide or at a unit of the plan's area, as written ("≥80%");
     creates or replaces it. Once the plan is issued: refused, use target_revise."""
-    plan = indicator.plan
-    target = Target.objects.filter(indicator=indicator, year=year, org_unit=org_unit).first()
-    plan_check_draft(plan=plan, by=by, current=target)
-    _check_year(plan, year)
-    _check_unit(plan, org_unit)
-    comparator, value = read_target(indicator, text)
-    target = target or Target(tenant_id=plan.tenant_id, indicator=indicator, year=year, org_unit=org_unit)
-    target.comparator, target.value, target.text = comparator, value, " ".join(text.split())
-    clean_or_refuse(target)
-    target.save()
-    return target
+    entry = TargetEntry(indicator, year, text, org_unit)
+    return _only(target_set_many, plan=indicator.plan, entries=[entry], by=by)
+
+
+@transaction.atomic
+def target_set_many(*, plan: Plan, entries: Sequence[TargetEntry], by: User) -> list[Target]:
+    """target_set of many targets of a draft plan, all or nothing, in a fixed number of queries
+    whatever their count; refusals by the entry's place (RowsRefused)."""
+    plan_check_draft(plan=plan, by=by)
+    stored = _stored_targets(entries)
+    refused: dict[int, ServiceError] = {}
+    targets: list[Target] = []
+    seen: set[tuple[int, int, int | None]] = set()
+    for index, entry in enumerate(entries):
+        try:
+            if entry.indicator.plan_id != plan.pk:
+                raise Invalid(_("The indicator does not belong to this plan."))
+            if entry.key in seen:
+                raise Invalid(_("The same target is given twice."))
+            _check_year(plan, entry.year)
+            _check_unit(plan, entry.org_unit)
+            comparator, value = read_target(entry.indicator, entry.text)
+            target = stored.get(entry.key) or Target(
+                tenant_id=plan.tenant_id, indicator=entry.indicator, year=entry.year, org_unit=entry.org_unit
+            )
+            target.comparator, target.value, target.text = comparator, value, " ".join(entry.text.split())
+            _fields_or_refuse(target)
+        except Invalid as exc:
+            refused[index] = exc
+            continue
+        seen.add(entry.key)
+        targets.append(target)
+    if refused:
+        raise RowsRefused(refused)
+    Target.objects.bulk_create([target for target in targets if target.pk is None])
+    Target.objects.bulk_update([target for target in targets if target.pk is not None], ["comparator", "value", "text"])
+    return targets
 
 
 @transaction.atomic
@@ -228,7 +372,18 @@ def target_revise(
     """Điều chỉnh chỉ tiêu: an issued plan's target becomes `text` (as written, "≥85%") by the
     decision `decision_number` of `decision_date`, for `reason`. The target row holds the new
     target (what target_for reads) and counts its revisions; the revision keeps what it was."""
-    plan = target.indicator.plan
+    entry = TargetEntry(target.indicator, target.year, text, target.org_unit)
+    decision = Decision(reason, decision_number, decision_date)
+    return _only(target_revise_many, plan=target.indicator.plan, revisions=[(entry, decision)], by=by)
+
+
+@transaction.atomic
+def target_revise_many(
+    *, plan: Plan, revisions: Sequence[tuple[TargetEntry, Decision]], by: User
+) -> list[TargetRevision]:
+    """target_revise of many targets of an issued plan, each by its decision, all or nothing, in a
+    fixed number of queries whatever their count; refusals by the revision's place (RowsRefused).
+    Only a stored target is revised: an issued plan takes no new ones."""
     plan_check_writable(plan=plan, by=by)
     if plan.status != Plan.Status.ACTIVE:
         raise Conflict(
@@ -236,39 +391,65 @@ def target_revise(
             code="plan_not_issued",
             current=plan,
         )
-    problems = {
-        name: [_("This field is required.")]
-        for name, value in (("reason", reason), ("decision_number", decision_number))
-        if not value.strip()
-    }
-    if problems:
-        raise Invalid(_("A revision names its reason and the decision that authorises it."), fields=problems)
-    target = Target.objects.select_for_update().select_related("indicator").get(pk=target.pk)
-    comparator, value = read_target(target.indicator, text)
-    revision = TargetRevision(
-        target=target,
-        old_comparator=target.comparator,
-        old_value=target.value,
-        old_text=target.text,
-        new_comparator=comparator,
-        new_value=value,
-        new_text=" ".join(text.split()),
-        reason=reason.strip(),
-        decision_number=decision_number.strip(),
-        decision_date=decision_date,
-        by=by,
+    stored = _stored_targets([entry for entry, _decision in revisions], lock=True)
+    refused: dict[int, ServiceError] = {}
+    made: list[TargetRevision] = []
+    seen: set[tuple[int, int, int | None]] = set()
+    for index, (entry, decision) in enumerate(revisions):
+        target = stored.get(entry.key)
+        try:
+            if entry.indicator.plan_id != plan.pk:
+                raise Invalid(_("The indicator does not belong to this plan."))
+            if entry.key in seen:
+                raise Invalid(_("The same target is given twice."))
+            if target is None:
+                message = _("There is no target of %(y)s to revise: an issued plan takes no new targets.") % {
+                    "y": entry.year
+                }
+                raise Invalid(message, code="no_target", fields={"year": [message]})
+            problems = {
+                name: [_("This field is required.")]
+                for name, value in (("reason", decision.reason), ("decision_number", decision.number))
+                if not value.strip()
+            }
+            if problems:
+                raise Invalid(_("A revision names its reason and the decision that authorises it."), fields=problems)
+            comparator, value = read_target(entry.indicator, entry.text)
+            revision = TargetRevision(
+                target=target,
+                old_comparator=target.comparator,
+                old_value=target.value,
+                old_text=target.text,
+                new_comparator=comparator,
+                new_value=value,
+                new_text=" ".join(entry.text.split()),
+                reason=decision.reason.strip(),
+                decision_number=decision.number.strip(),
+                decision_date=decision.date,
+                by=by,
+            )
+            _fields_or_refuse(revision)
+        except Invalid as exc:
+            refused[index] = exc
+            continue
+        seen.add(entry.key)
+        made.append(revision)
+    if refused:
+        raise RowsRefused(refused)
+    for revision in made:
+        target = revision.target
+        target.comparator, target.value, target.text = revision.new_comparator, revision.new_value, revision.new_text
+        target.revision_count += 1
+        target.revised_by = _("%(number)s of %(date)s") % {
+            "number": revision.decision_number,
+            "date": revision.decision_date.strftime("%d/%m/%Y"),
+        }
+        _fields_or_refuse(target)
+    TargetRevision.objects.bulk_create(made)
+    Target.objects.bulk_update(
+        [revision.target for revision in made], ["comparator", "value", "text", "revision_count", "revised_by"]
     )
-    clean_or_refuse(revision)
-    revision.save()
-    target.comparator, target.value, target.text = comparator, value, revision.new_text
-    target.revision_count += 1
-    target.revised_by = _("%(number)s of %(date)s") % {
-        "number": revision.decision_number,
-        "date": decision_date.strftime("%d/%m/%Y"),
-    }
-    clean_or_refuse(target)
-    target.save()
-    return revision
+    return made
 
 
 def split_units(*, indicator: Indicator, level: str = EntryLevel.COMMUNE) -> list[OrgUnit]:
@@ -317,6 +498,8 @@ def target_split(
                 "whole": f"{whole.value.normalize():f}",
             }
             raise Invalid(message, fields={"values": [message]})
-    return [
-        target_set(indicator=indicator, year=year, text=text, org_unit=unit, by=by) for unit, text in values.items()
-    ]
+    entries = [TargetEntry(indicator, year, text, unit) for unit, text in values.items()]
+    try:
+        return target_set_many(plan=plan, entries=entries, by=by)
+    except RowsRefused as refused:
+        raise next(iter(refused.rows.values())) from None

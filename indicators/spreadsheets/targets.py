@@ -1,31 +1,62 @@
 """The targets' sheet: a plan's indicators × years, each cell the target as written ("≥80%").
-Imported, it also creates a plan's indicators from a table shaped like the GSD appendix."""
+Imported, it also creates a plan's indicators from a table shaped like the GSD appendix.
 
-from collections.abc import Iterable, Sequence
+It writes through the plan builder's services, so it obeys the plan's life: a draft's targets are
+set (target_set_many); an issued plan's target changes only by a revision that names its reason and
+decision, given in the row's own columns «Lý do điều chỉnh», «Số quyết định», «Ngày quyết định»
+(target_revise_many), and an issued plan takes no new indicator or target; a closed plan takes
+nothing."""
+
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from datetime import date
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from healthplans.formatting import written
 from healthplans.models import Role, User
 from healthplans.selectors import Actor, roles_at
-from healthplans.spreadsheets.files import SheetError, empty_file, header_errors, number_message
+from healthplans.spreadsheets.files import SheetError, empty_file, header_errors
 from healthplans.spreadsheets.registry import Checked, Progress
 from healthplans.vnnumber import COMPARATOR_SYMBOLS, parse_figure
 from healthplans.vnnumber import NumberTextError as NumberError
-from healthplans.workflow import Forbidden, Invalid
-from indicators.models import Direction, Indicator, Rollup, Target, UnitKind, unit_entry_level
+from healthplans.workflow import Invalid, ServiceError
+from indicators.definitions import (
+    ROLLUP_OF_KIND,
+    Decision,
+    TargetEntry,
+    indicator_save_many,
+    read_target,
+    target_revise_many,
+    target_set_many,
+    unit_kind_of,
+)
+from indicators.entries import RowsRefused
+from indicators.models import Direction, Indicator, Rollup, unit_entry_level
 from indicators.selectors import grid_indicators
-from indicators.services import value_errors
 from indicators.spreadsheets.figures import COL_NAME, COL_NUMBER, COL_UNIT
 from plans.models import Plan
 
 TARGET_LEAD_HEADERS = [COL_NUMBER, COL_NAME, COL_UNIT]
-DEFAULT_COMPARATOR = {Direction.HIGHER: ">=", Direction.LOWER: "<=", Direction.KEEP: "="}
+# An issued plan's revision, in the row's own columns (after the years; optional, in any order).
+COL_REASON = "Lý do điều chỉnh"
+COL_DECISION_NUMBER = "Số quyết định"
+COL_DECISION_DATE = "Ngày quyết định"
+REVISION_HEADERS = [COL_REASON, COL_DECISION_NUMBER, COL_DECISION_DATE]
+# A decision's date as written (15/6/2025, 15-06-2025, 15.06.2025) or as a spreadsheet's date cell reads.
+DAY_FIRST = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T][\d:.]+)?")
+# The service's fields of a refused row, on the sheet's columns.
+FIELD_COLUMNS = {
+    "number": COL_NUMBER,
+    "name": COL_NAME,
+    "unit": COL_UNIT,
+    "reason": COL_REASON,
+    "decision_number": COL_DECISION_NUMBER,
+    "decision_date": COL_DECISION_DATE,
+}
 
 
 def target_years(plan: Plan, indicators: Iterable[Indicator]) -> list[int]:
@@ -35,13 +66,23 @@ def target_years(plan: Plan, indicators: Iterable[Indicator]) -> list[int]:
 
 
 def targets_table(*, fetched_by: Actor, plan: Plan) -> list[list[Any]]:
-    """The plan's indicators × years, each cell the target as written ("≥80%")."""
+    """The plan's indicators × years, each cell the target as written ("≥80%"); an issued plan's
+    sheet has the empty columns of a revision after the years."""
     indicators = grid_indicators(fetched_by=fetched_by, plan=plan)
     years = target_years(plan, indicators)
-    rows: list[list[Any]] = [[*TARGET_LEAD_HEADERS, *(str(year) for year in years)]]
+    revision = REVISION_HEADERS if plan.status == Plan.Status.ACTIVE else []
+    rows: list[list[Any]] = [[*TARGET_LEAD_HEADERS, *(str(year) for year in years), *revision]]
     for indicator in indicators:
         texts = {t.year: t.text for t in indicator.targets.all() if t.org_unit_id is None}
-        rows.append([indicator.number, indicator.name, indicator.unit, *(texts.get(year, "") for year in years)])
+        rows.append(
+            [
+                indicator.number,
+                indicator.name,
+                indicator.unit,
+                *(texts.get(year, "") for year in years),
+                *("" for _column in revision),
+            ]
+        )
     return rows
 
 
@@ -52,15 +93,14 @@ class TargetRow:
     name: str
     unit: str
     texts: dict[int, str]  # year → the cell as written
+    revision: dict[str, str] = field(default_factory=dict)  # revision column → the cell as written
 
 
 @dataclass(frozen=True)
 class TargetChange:
-    indicator: Indicator
-    year: int
-    comparator: str
-    value: Decimal
-    text: str
+    row: int
+    entry: TargetEntry
+    decision: Decision | None = None  # an issued plan's revision
 
 
 def parse_target_rows(table: list[list[str]]) -> tuple[list[TargetRow], list[SheetError]]:
@@ -68,19 +108,26 @@ def parse_target_rows(table: list[list[str]]) -> tuple[list[TargetRow], list[She
         return [], empty_file()
     header = table[0]
     errors = header_errors(header, TARGET_LEAD_HEADERS)
-    years: list[int] = []
-    for position, text in enumerate(header[len(TARGET_LEAD_HEADERS) :], start=len(TARGET_LEAD_HEADERS) + 1):
-        if not (len(text) == 4 and text.isdigit()):
-            errors.append(
-                SheetError(
-                    1,
-                    text,
-                    _("Column %(n)s must be a year (e.g. 2025), found «%(seen)s».") % {"n": position, "seen": text},
-                )
-            )
+    years: dict[int, int] = {}  # position → year
+    revision: dict[int, str] = {}  # position → revision column
+    for position, text in enumerate(header[len(TARGET_LEAD_HEADERS) :], start=len(TARGET_LEAD_HEADERS)):
+        if text in REVISION_HEADERS and text not in revision.values():
+            revision[position] = text
+        elif len(text) == 4 and text.isdigit():
+            years[position] = int(text)
         else:
-            years.append(int(text))
-    if len(set(years)) != len(years):
+            message = _(
+                "Column %(n)s must be a year (e.g. 2025) or a revision's «%(reason)s», «%(number)s» or "
+                "«%(date)s», found «%(seen)s»."
+            ) % {
+                "n": position + 1,
+                "seen": text,
+                "reason": COL_REASON,
+                "number": COL_DECISION_NUMBER,
+                "date": COL_DECISION_DATE,
+            }
+            errors.append(SheetError(1, text, message))
+    if len(set(years.values())) != len(years):
         errors.append(SheetError(1, None, _("A year appears in two columns.")))
     if errors:
         return [], errors
@@ -88,37 +135,19 @@ def parse_target_rows(table: list[list[str]]) -> tuple[list[TargetRow], list[She
     def get(row: list[str], position: int) -> str:
         return row[position] if position < len(row) else ""
 
-    lead = len(TARGET_LEAD_HEADERS)
     rows = [
         TargetRow(
-            number, get(row, 0), get(row, 1), get(row, 2), {year: get(row, lead + i) for i, year in enumerate(years)}
+            number,
+            get(row, 0),
+            get(row, 1),
+            get(row, 2),
+            {year: get(row, position) for position, year in years.items()},
+            {column: get(row, position) for position, column in revision.items()},
         )
         for number, row in enumerate(table[1:], start=2)
         if any(row)
     ]
     return rows, []
-
-
-# The unit as written names the kind of a new indicator's values; the longest marks first.
-UNIT_KIND_MARKS = [
-    ("%", UnitKind.PERCENT),
-    ("‰", UnitKind.PERMILLE),
-    ("100.000", UnitKind.PER_100000),
-    ("10.000", UnitKind.PER_10000),
-    ("vạn", UnitKind.PER_10000),
-    ("năm", UnitKind.YEARS),
-    ("tuổi", UnitKind.YEARS),
-]
-ROLLUP_OF_KIND: dict[str, str] = {UnitKind.COUNT: Rollup.SUM, UnitKind.YEARS: Rollup.NONE, UnitKind.OTHER: Rollup.NONE}
-
-
-def unit_kind_of(unit: str) -> str:
-    """A unit written "%" is a percentage, "/vạn dân" per 10,000, "Lượt/ người" a ratio, "Trạm Y tế" a count."""
-    text = unit.lower()
-    for mark, kind in UNIT_KIND_MARKS:
-        if mark in text:
-            return kind
-    return UnitKind.RATIO if "/" in text else UnitKind.COUNT
 
 
 def direction_of(comparators: Iterable[str | None]) -> str:
@@ -129,14 +158,20 @@ def direction_of(comparators: Iterable[str | None]) -> str:
     return Direction.KEEP if stated == {"="} else Direction.HIGHER
 
 
-def new_indicator(plan: Plan, row: TargetRow, *, order: int, comparators: Iterable[str | None]) -> Indicator:
+def comparator_of(text: str) -> str | None:
+    try:
+        return parse_figure(text).comparator
+    except NumberError:
+        return None  # the target's own check says what is wrong with it
+
+
+def new_indicator(plan: Plan, row: TargetRow, *, comparators: Iterable[str | None]) -> Indicator:
     """An indicator a table brings to the plan, entered at the issuing unit's level until a planner
-    says otherwise."""
+    says otherwise (numbered after the plan's others when saved)."""
     kind = unit_kind_of(row.unit)
     return Indicator(
         tenant_id=plan.tenant_id,
         plan=plan,
-        order=order,
         number=row.number,
         name=row.name,
         unit=row.unit,
@@ -147,13 +182,47 @@ def new_indicator(plan: Plan, row: TargetRow, *, order: int, comparators: Iterab
     )
 
 
+def read_date(text: str) -> date | None:
+    """A decision's date as written (15/6/2025) or as a date cell reads (2025-06-15 00:00:00)."""
+    if match := DAY_FIRST.fullmatch(text):
+        day, month, year = (int(part) for part in match.groups())
+    elif match := ISO_DATE.fullmatch(text):
+        year, month, day = (int(part) for part in match.groups())
+    else:
+        return None
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def read_decision(row: TargetRow) -> tuple[Decision | None, list[SheetError]]:
+    """The revision a row names in its columns, or None if they are empty; a column left out or a
+    date not understood is an error of its own."""
+    cells = {column: " ".join(row.revision.get(column, "").split()) for column in REVISION_HEADERS}
+    if not any(cells.values()):
+        return None, []
+    errors = [
+        SheetError(row.row, column, _("A revision names its reason and the decision that authorises it."))
+        for column, text in cells.items()
+        if not text
+    ]
+    decided = read_date(cells[COL_DECISION_DATE]) if cells[COL_DECISION_DATE] else None
+    if cells[COL_DECISION_DATE] and decided is None:
+        message = _("Write the decision's date as dd/mm/yyyy, found «%(seen)s».") % {"seen": cells[COL_DECISION_DATE]}
+        errors.append(SheetError(row.row, COL_DECISION_DATE, message))
+    if errors or decided is None:
+        return None, errors
+    return Decision(cells[COL_REASON], cells[COL_DECISION_NUMBER], decided), []
+
+
 def may_plan(plan: Plan, by: User) -> bool:
     return bool(roles_at(by, plan.issuer_org_unit) & {Role.PLANNER.value})
 
 
 @dataclass
 class TargetsChanges:
-    indicators: list[Indicator] = field(default_factory=list)  # new ones and renamed ones
+    indicators: list[tuple[int, Indicator]] = field(default_factory=list)  # (row, new or renamed one)
     targets: list[TargetChange] = field(default_factory=list)
 
 
@@ -164,14 +233,18 @@ def targets_forbidden(plan: Plan, by: User) -> str | None:
 
 def targets_check(*, plan: Plan, rows: list[TargetRow], by: User, progress: Progress) -> Checked:
     """The changes a targets table makes: new indicators (a number the plan does not have, with a
-    name), new names or units of known ones, and every target cell that differs from the stored one."""
+    name), new names or units of known ones, and every target cell that differs from the stored one
+    — as the plan's life allows them (see the module's docstring)."""
     changes = TargetsChanges()
     check = Checked(changes=changes)
     if message := targets_forbidden(plan, by):
         check.errors.append(SheetError(None, None, message))
         return check
+    if plan.status == Plan.Status.CLOSED:
+        check.errors.append(SheetError(None, None, _("The plan is closed: it changes no more.")))
+        return check
+    issued = plan.status == Plan.Status.ACTIVE
     indicators = {i.number: i for i in grid_indicators(fetched_by=by, plan=plan)}
-    next_order = (Indicator.objects.filter(plan=plan).aggregate(top=Max("order"))["top"] or 0) + 1
     first_row: dict[str, int] = {}
     for row in rows:
         if not row.number:
@@ -182,7 +255,7 @@ def targets_check(*, plan: Plan, rows: list[TargetRow], by: User, progress: Prog
             check.errors.append(SheetError(row.row, COL_NUMBER, message))
             continue
         first_row[row.number] = row.row
-        figures = {}
+        cells = {}
         for year, text in row.texts.items():
             if not text:
                 continue  # an empty cell changes nothing
@@ -190,82 +263,119 @@ def targets_check(*, plan: Plan, rows: list[TargetRow], by: User, progress: Prog
                 message = _("The year %(y)s lies outside the plan's period.") % {"y": year}
                 check.errors.append(SheetError(row.row, str(year), message))
                 continue
-            try:
-                figures[year] = (text, parse_figure(text))
-            except NumberError as exc:
-                check.errors.append(SheetError(row.row, str(year), number_message(exc)))
+            cells[year] = " ".join(text.split())
         indicator = indicators.get(row.number)
         if indicator is None:
             if not row.name:
                 message = _("This plan has no indicator «%(n)s»: give its name to add it.") % {"n": row.number}
                 check.errors.append(SheetError(row.row, COL_NAME, message))
                 continue
-            comparators = [figure.comparator for _text, figure in figures.values()]
-            indicator = new_indicator(plan, row, order=next_order, comparators=comparators)
-            next_order += 1
-            changes.indicators.append(indicator)
+            if issued:
+                message = _("The plan is issued: it takes no new indicator («%(n)s»).") % {"n": row.number}
+                check.errors.append(SheetError(row.row, COL_NUMBER, message))
+                continue
+            indicator = new_indicator(plan, row, comparators=[comparator_of(text) for text in cells.values()])
+            changes.indicators.append((row.row, indicator))
             check.preview.append(
                 {"row": row.row, "indicator": row.number, "year": "", "value": row.unit, "text": row.name}
                 | {"action": "create"}
             )
         elif row.name and (row.name, row.unit) != (indicator.name, indicator.unit):
             indicator.name, indicator.unit = row.name, row.unit
-            changes.indicators.append(indicator)
+            changes.indicators.append((row.row, indicator))
             check.preview.append(
                 {"row": row.row, "indicator": row.number, "year": "", "value": row.unit, "text": row.name}
                 | {"action": "update"}
             )
-        for year, (text, figure) in figures.items():
-            stored = indicator.target_for(year) if indicator.pk else None
-            if stored is not None and stored.text == text:
-                continue  # the text as stored changes nothing
-            if problems := value_errors(indicator, figure.value):
-                check.errors.append(SheetError(row.row, str(year), " ".join(problems)))
-                continue
-            comparator = figure.comparator or DEFAULT_COMPARATOR[Direction(indicator.direction)]
-            changes.targets.append(TargetChange(indicator, year, comparator, figure.value, text))
-            check.preview.append(
-                {
-                    "row": row.row,
-                    "indicator": row.number,
-                    "year": year,
-                    "value": f"{COMPARATOR_SYMBOLS[comparator]} {written(figure.value)}",
-                    "text": text,
-                    "action": "create" if stored is None else "update",
-                }
-            )
+        check_targets(plan, row, indicator, cells, check)
     return check
 
 
+def check_targets(plan: Plan, row: TargetRow, indicator: Indicator, cells: dict[int, str], check: Checked) -> None:
+    """The row's target cells that differ from the stored ones: a draft's set, an issued plan's
+    revised by the row's decision, or refused."""
+    issued = plan.status == Plan.Status.ACTIVE
+    decision, decision_read = None, False
+    for year, text in cells.items():
+        stored = indicator.target_for(year) if indicator.pk else None
+        if stored is not None and stored.text == text:
+            continue  # the text as stored changes nothing
+        try:
+            comparator, value = read_target(indicator, text)
+        except Invalid as exc:
+            check.errors.append(SheetError(row.row, str(year), exc.message))
+            continue
+        if issued and stored is None:
+            message = _(
+                "The plan is issued: it takes no new target (%(y)s); a revision changes only a target the plan has."
+            ) % {"y": year}
+            check.errors.append(SheetError(row.row, str(year), message))
+            continue
+        if issued and not decision_read:
+            decision, errors = read_decision(row)
+            decision_read = True
+            check.errors.extend(errors)
+            if errors:
+                continue
+        if issued and decision is None:
+            if not any(error.row == row.row and error.column in REVISION_HEADERS for error in check.errors):
+                message = _(
+                    "The plan is issued: the target of %(y)s changes only by a revision. Fill in this row's "
+                    "«%(reason)s», «%(number)s» and «%(date)s», or revise the target on the plan's page."
+                ) % {"y": year, "reason": COL_REASON, "number": COL_DECISION_NUMBER, "date": COL_DECISION_DATE}
+                check.errors.append(SheetError(row.row, str(year), message))
+            continue
+        check.changes.targets.append(TargetChange(row.row, TargetEntry(indicator, year, text), decision))
+        check.preview.append(
+            {
+                "row": row.row,
+                "indicator": row.number,
+                "year": year,
+                "value": f"{COMPARATOR_SYMBOLS[comparator]} {written(value)}",
+                "text": text,
+                "action": "revise" if issued else "create" if stored is None else "update",
+            }
+        )
+
+
+def refusal_errors(row: int, column: str, refusal: ServiceError) -> list[SheetError]:
+    """A service's refusal of a row, on the columns its fields name (else on `column`)."""
+    if refusal.fields:
+        return [
+            SheetError(row, FIELD_COLUMNS.get(name, column), " ".join(messages))
+            for name, messages in refusal.fields.items()
+        ]
+    return [SheetError(row, column, refusal.message)]
+
+
 def targets_write(*, plan: Plan, changes: TargetsChanges, by: User, progress: Progress) -> list[SheetError]:
-    targets_import(plan=plan, indicators=changes.indicators, targets=changes.targets, by=by)
+    """The indicators, then the targets, through the builder's bulk services (a fixed number of
+    queries whatever the rows): a draft's targets set, an issued plan's revised. The services check
+    the plan's life again: it may have been issued or closed since the check."""
+    places: list[tuple[int, str]] = []  # (row, column) of each item sent to the service at hand
+    try:
+        if changes.indicators:
+            places = [(row, COL_NUMBER) for row, _indicator in changes.indicators]
+            indicator_save_many(plan=plan, indicators=[indicator for _row, indicator in changes.indicators], by=by)
+        revisions = [change for change in changes.targets if change.decision is not None]
+        targets = [change for change in changes.targets if change.decision is None]
+        if targets:
+            places = [(change.row, str(change.entry.year)) for change in targets]
+            target_set_many(plan=plan, entries=[change.entry for change in targets], by=by)
+        if revisions:
+            places = [(change.row, str(change.entry.year)) for change in revisions]
+            target_revise_many(
+                plan=plan,
+                revisions=[(change.entry, change.decision) for change in revisions if change.decision is not None],
+                by=by,
+            )
+    except RowsRefused as refused:
+        return [
+            error
+            for index, refusal in sorted(refused.rows.items())
+            for error in refusal_errors(*places[index], refusal)
+        ]
+    except ServiceError as refusal:
+        return [SheetError(None, None, refusal.message)]
+    progress(len(changes.targets), len(changes.targets))
     return []
-
-
-@transaction.atomic
-def targets_import(
-    *, plan: Plan, indicators: Sequence[Indicator], targets: Sequence[TargetChange], by: User
-) -> list[Target]:
-    """Add or rename the plan's indicators, then set the plan-wide targets of the given indicators
-    and years; planners of the plan only."""
-    if message := targets_forbidden(plan, by):
-        raise Forbidden(message)
-    for indicator in indicators:
-        if indicator.plan_id != plan.pk:
-            raise Invalid(_("The indicator does not belong to this plan."))
-        indicator.full_clean()
-        indicator.save()
-    saved = []
-    for change in targets:
-        if change.indicator.plan_id != plan.pk:
-            raise Invalid(_("The indicator does not belong to this plan."))
-        target = Target.objects.filter(indicator=change.indicator, year=change.year, org_unit=None).first()
-        if target is None:
-            target = Target(tenant_id=plan.tenant_id, indicator=change.indicator, year=change.year, org_unit=None)
-        target.comparator = change.comparator
-        target.value = change.value
-        target.text = change.text
-        target.full_clean()
-        target.save()
-        saved.append(target)
-    return saved

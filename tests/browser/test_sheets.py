@@ -92,8 +92,12 @@ def test_a_large_import_shows_a_progress_bar_then_the_preview_and_the_result(
     sheet = workbook.active
     assert sheet.max_row - 1 > 5  # sixteen indicators: more than the second server's IMPORT_ASYNC_ROWS
     [row] = [r for r in sheet.iter_rows(min_row=2) if r[0].value == "16"]
-    column = next(c.column - 1 for c in sheet[1] if c.value == "2029")
-    row[column].value = "≥ 97"
+    columns = {c.value: c.column - 1 for c in sheet[1]}
+    row[columns["2029"]].value = "≥ 97"
+    # The plan is issued: its target changes by a revision, named in the row's own columns.
+    row[columns["Lý do điều chỉnh"]].value = "Kết quả giữa kỳ"
+    row[columns["Số quyết định"]].value = "12/QĐ-UBND"
+    row[columns["Ngày quyết định"]].value = "15/03/2027"
     filled = tmp_path / "targets.xlsx"
     workbook.save(filled)
 

@@ -1,7 +1,9 @@
 """One write path: figures (`Actual`, their history, their version) are written by
 indicators/services.py alone, budget amounts (`BudgetExecution`, their history) by
-budgets/services.py alone, so that a rule added to a service holds on every path (the grid, the
-station form, review, imports, the API, the demo loader). The product's source is read with `ast`;
+budgets/services.py alone, targets and their revisions by indicators/definitions.py (the plan
+builder's services) alone, so that a rule added to a service holds on every path (the grid, the
+station form, review, imports, the API, the demo loader; for targets the builder's pages and API,
+the document reader and the targets' sheet, which an issued plan's life binds). The product's source is read with `ast`;
 a module that writes those rows any other way fails here, unless it is exempted below with its
 reason."""
 
@@ -20,14 +22,18 @@ WRITERS = {
     "ActualEvent": "indicators/services.py",
     "BudgetExecution": "budgets/services.py",
     "BudgetExecutionEvent": "budgets/services.py",
+    "Target": "indicators/definitions.py",
+    "TargetRevision": "indicators/definitions.py",
 }
-# Related managers that reach those rows (`line.executions.create(...)`, `actual.events.create(...)`).
+# Related managers that reach those rows (`line.executions.create(...)`, `indicator.targets.create(...)`).
 RELATED = {"actuals", "budget_executions", "executions"}
+RELATED_TARGETS = {"targets", "revisions"}
 WRITES = {"create", "bulk_create", "update", "bulk_update", "update_or_create", "get_or_create", "delete"}
 # Instance writes (`.save()`, `.delete()`) are caught on names that say they hold a figure or an
 # amount; a version set (`.version = …`) also on names of a row as read or stored (a page's
 # `row.version` is what the user read, not a write; every reviewed record has a version).
 RECORD_NAMES = ("actual", "figure", "execution")
+TARGET_NAMES = ("target", "revision")
 VERSIONED_NAMES = (*RECORD_NAMES, "current", "stored", "existing", "locked", "record")
 
 # Modules that may write those rows (or a reviewed record's version) although they are not the
@@ -78,8 +84,12 @@ def writes_in(module: ast.Module) -> Iterator[tuple[int, str, str]]:
                         yield node.lineno, model, f"{model}.objects….{method}()"
                 if related := RELATED & set(receiver):
                     yield node.lineno, "related", f"….{related.pop()}.{method}()"
+                if related := RELATED_TARGETS & set(receiver):
+                    yield node.lineno, "Target", f"….{related.pop()}.{method}()"
             if method in {"save", "delete"} and receiver and any(word in receiver[0].lower() for word in RECORD_NAMES):
                 yield node.lineno, "record", f"{receiver[0]}.{method}()"
+            if method in {"save", "delete"} and receiver and any(word in receiver[0].lower() for word in TARGET_NAMES):
+                yield node.lineno, "Target", f"{receiver[0]}.{method}()"
             if method == "update" and any(keyword.arg == "version" for keyword in node.keywords):
                 yield node.lineno, "version", "update(version=…)"
             if method == "bulk_update" and "version" in ast.unparse(node):
@@ -111,14 +121,14 @@ def may_write(module: str, what: str) -> bool:
     return module in set(WRITERS.values())
 
 
-def test_only_the_services_write_figures_budget_amounts_and_their_versions() -> None:
+def test_only_the_services_write_figures_budget_amounts_targets_and_their_versions() -> None:
     found = [
         f"{module}:{line}: {how}"
         for module, tree in product_modules()
         for line, what, how in writes_in(tree)
         if not may_write(module, what)
     ]
-    assert found == [], "write figures and budget amounts through their services:\n" + "\n".join(found)
+    assert found == [], "write figures, budget amounts and targets through their services:\n" + "\n".join(found)
 
 
 @pytest.mark.parametrize(
@@ -131,6 +141,10 @@ def test_only_the_services_write_figures_budget_amounts_and_their_versions() -> 
         ("actual.save()", True),
         ("current.version += 1", True),
         ("rows.update(version=F('version') + 1)", True),
+        ("Target.objects.filter(pk=1).update(text='≥ 90%')", True),
+        ("TargetRevision.objects.bulk_create(revisions)", True),
+        ("indicator.targets.create(year=2025)", True),
+        ("target.save()", True),
         ("Plan.objects.filter(pk=1).update(title='x')", False),
         ("report.save()", False),
         ("row.version = version", False),

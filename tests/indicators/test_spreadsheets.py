@@ -235,17 +235,6 @@ def test_dry_run_writes_nothing_and_confirm_writes(api_as: Any) -> None:
     assert Actual.objects.get(indicator=indicator, org_unit__code=TA_PHOI, period="2024H1").value == Decimal("7")
 
 
-def test_targets_import_updates_a_target(api_as: Any) -> None:
-    client = api_as("backan.planner")
-    rows = xlsx_rows(export(client, "backan-gsd-2025-2030", kind="targets").content)
-    rows[1][3] = "≥ 42"
-    indicator = Indicator.objects.get(plan__slug="backan-gsd-2025-2030", number=rows[1][0])
-    response = upload(client, xlsx(rows), slug="backan-gsd-2025-2030", kind="targets")
-    assert response.status_code == 200, response.json()
-    target = Target.objects.get(indicator=indicator, year=int(rows[0][3]), org_unit=None)
-    assert (target.comparator, target.value, target.text) == (">=", Decimal("42"), "≥ 42")
-
-
 def test_only_planners_import_targets(api_as: Any) -> None:
     client = api_as("laocai.station")
     content = export(client, CITY_PLAN, kind="targets").content

@@ -116,6 +116,7 @@ def fresh_plan() -> Plan:
         start_year=2025,
         end_year=2030,
         reporting_frequencies=["year"],
+        status=Plan.Status.DRAFT,  # a plan a table sets up; an issued plan's targets change only by revisions
     )
 
 
