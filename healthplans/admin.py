@@ -22,7 +22,19 @@ from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
 from healthplans.audit import describe
-from healthplans.models import Agency, AuditEvent, Notification, OrgUnit, Role, RoleAssignment, Tenant, User
+from healthplans.models import (
+    Agency,
+    AuditEvent,
+    Notification,
+    OrgUnit,
+    Reorganisation,
+    Role,
+    RoleAssignment,
+    Tenant,
+    UnitSuccession,
+    User,
+)
+from healthplans.reorganisation import reorganisation_apply, reorganisation_preview
 from healthplans.selectors import reach_of, tenant_q
 from healthplans.services import agency_create, agency_update, user_enrol
 from healthplans.workflow import ServiceError
@@ -477,6 +489,79 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+@admin.register(UnitSuccession)
+class UnitSuccessionAdmin(ReadOnlyAdmin):
+    """Successions are written by reorganisations only."""
+
+    list_display = ["predecessor", "successor", "share", "is_default", "reorganisation"]
+    list_select_related = ["predecessor", "successor", "reorganisation"]
+    search_fields = ["predecessor__name", "predecessor__code", "successor__name", "successor__code"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[UnitSuccession]:
+        return super().get_queryset(request).filter(reach_of(request.user).subtree_q("successor__path"))
+
+
+@admin.register(Reorganisation)
+class ReorganisationAdmin(admin.ModelAdmin):
+    """A superuser records a reorganisation (its changes as JSON: create, end, succeed, move;
+    see healthplans.reorganisation), reads its preview, then applies it; once applied it is kept
+    as it was, read only."""
+
+    list_display = ["effective_on", "title", "applied_at", "applied_by"]
+    fields = ["title", "decision", "effective_on", "changes", "preview", "applied_at", "applied_by", "summary"]
+    actions = ["apply"]
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return request.user.is_superuser
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request: HttpRequest, obj: Reorganisation | None = None) -> bool:
+        return request.user.is_superuser and (obj is None or obj.applied_at is None)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Reorganisation | None = None) -> bool:
+        return request.user.is_superuser and (obj is None or obj.applied_at is None)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ["preview", "applied_at", "applied_by", "summary"]
+
+    @admin.display(description=_("preview"))
+    def preview(self, obj: Reorganisation) -> str:
+        if obj.pk is None or obj.applied_at is not None:
+            return "—"
+        try:
+            preview = reorganisation_preview(reorganisation=obj)
+        except ServiceError as exc:
+            return str(exc)
+        counts = gettext(
+            "%(created)d units created, %(ended)d ended, %(moved)d moved, %(successions)d successions, "
+            "%(roles)d roles on ended units"
+        ) % {
+            "created": preview.created,
+            "ended": preview.ended,
+            "moved": preview.moved,
+            "successions": preview.successions,
+            "roles": preview.roles,
+        }
+        impacts = "; ".join(f"{label}: {count}" for label, count in preview.impacts)
+        return " · ".join(part for part in [counts, impacts, *preview.problems] if part)
+
+    @admin.action(description=_("Apply the selected reorganisations"))
+    def apply(self, request: HttpRequest, queryset: QuerySet[Reorganisation]) -> None:
+        by: User = request.user  # type: ignore[assignment]  # the admin's users are authenticated
+        for reorganisation in queryset.order_by("effective_on", "pk"):
+            try:
+                reorganisation_apply(reorganisation=reorganisation, by=by)
+            except ServiceError as exc:
+                self.message_user(request, f"{reorganisation}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, gettext("Applied: %(title)s") % {"title": reorganisation})
 
 
 @admin.register(AuditEvent)

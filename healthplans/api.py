@@ -6,16 +6,17 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 from django.db.models import Model, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from healthplans.models import Agency, OrgUnit, Tenant
+from healthplans.models import Agency, OrgUnit, Reorganisation, Tenant
 from healthplans.schema import Schema
-from healthplans.selectors import agency_list, org_unit_list, tenant_list
+from healthplans.selectors import agency_list, org_unit_lineage, org_unit_list, reorganisation_list, tenant_list
 from healthplans.workflow import Invalid
 
 if TYPE_CHECKING:
@@ -147,28 +148,75 @@ class TenantListAPI(SelectorListAPI):
     selector = tenant_list
 
 
+class SuccessionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    share = serializers.DecimalField(max_digits=5, decimal_places=4)
+
+
+def _successions(rows: Any, side: str) -> list[dict[str, Any]]:
+    return [
+        {"id": unit.pk, "code": unit.code, "name": unit.name, "share": row.share}
+        for row in rows
+        for unit in [getattr(row, side)]
+    ]
+
+
+class OrgUnitSerializer(serializers.ModelSerializer):
+    tenant: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
+    type = serializers.CharField(source="unit_type", read_only=True)
+    successors = serializers.SerializerMethodField()
+    predecessors = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OrgUnit
+        fields = [
+            "id",
+            "code",
+            "official_code",
+            "name",
+            "level",
+            "type",
+            "facility_kind",
+            "tenant",
+            "depth",
+            "valid_from",
+            "valid_to",
+            "latitude",
+            "longitude",
+            "successors",
+            "predecessors",
+            "is_demo",
+        ]
+
+    @extend_schema_field(SuccessionSerializer(many=True))
+    def get_successors(self, obj: OrgUnit) -> list[dict[str, Any]]:
+        return _successions(obj.successions.all(), "successor")
+
+    @extend_schema_field(SuccessionSerializer(many=True))
+    def get_predecessors(self, obj: OrgUnit) -> list[dict[str, Any]]:
+        return _successions(obj.inheritances.all(), "predecessor")
+
+
+ORG_UNIT_FILTERS = [
+    OpenApiParameter("valid_on", OpenApiTypes.DATE, description="Units that exist on this day."),
+    OpenApiParameter("q", str, description="Part of a name (as it is or was), or the start of a code."),
+    OpenApiParameter("code", str, description="Our code or the official one."),
+    OpenApiParameter("tenant", str, description="A tenant's slug."),
+    OpenApiParameter("parent", int, description="The children of this unit."),
+    OpenApiParameter("level", str, enum=OrgUnit.Level.values),
+]
+
+
 class OrgUnitListAPI(SelectorListAPI):
-    class OutputSerializer(serializers.ModelSerializer):
-        tenant: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-            slug_field="slug", read_only=True, allow_null=True
-        )
+    class OutputSerializer(OrgUnitSerializer):
         parent = serializers.SerializerMethodField()  # type: ignore[assignment]  # shadows Field.parent
 
-        class Meta:
-            model = OrgUnit
-            fields = [
-                "id",
-                "code",
-                "name",
-                "level",
-                "tenant",
-                "parent",
-                "depth",
-                "valid_from",
-                "valid_to",
-                "successor",
-                "is_demo",
-            ]
+        class Meta(OrgUnitSerializer.Meta):
+            fields = [*OrgUnitSerializer.Meta.fields, "parent"]
 
         def get_parent(self, obj: OrgUnit) -> int | None:
             return self.context_parent_ids().get(obj.path[: -OrgUnit.steplen]) if obj.depth > 1 else None
@@ -176,7 +224,7 @@ class OrgUnitListAPI(SelectorListAPI):
         def context_parent_ids(self) -> dict[str, int]:
             return self.context.get("parent_ids", {})
 
-    @extend_schema(responses=OutputSerializer(many=True))
+    @extend_schema(responses=OutputSerializer(many=True), parameters=ORG_UNIT_FILTERS)
     def get(self, request: Request) -> Response:
         queryset = org_unit_list(fetched_by=request.user, filters=request.query_params.dict())
         page = self.paginate_queryset(queryset) or []
@@ -185,6 +233,53 @@ class OrgUnitListAPI(SelectorListAPI):
         parent_ids = dict(OrgUnit.objects.filter(path__in=parent_paths).values_list("path", "id"))
         data = self.OutputSerializer(page, many=True, context={"parent_ids": parent_ids}).data
         return self.get_paginated_response(data)
+
+
+class OrgUnitLineageAPI(GenericAPIView):
+    """A unit with every unit it came from and went into, across reorganisations."""
+
+    class LinkSerializer(serializers.Serializer):
+        predecessor = serializers.IntegerField(source="predecessor_id")
+        successor = serializers.IntegerField(source="successor_id")
+        share = serializers.DecimalField(max_digits=5, decimal_places=4)
+        effective_on = serializers.DateField(source="successor.valid_from", allow_null=True)
+
+    class OutputSerializer(serializers.Serializer):
+        unit = OrgUnitSerializer()
+        units = OrgUnitSerializer(many=True)
+        before = serializers.SerializerMethodField()
+        after = serializers.SerializerMethodField()
+
+        @extend_schema_field(serializers.ListSerializer(child=serializers.DictField()))
+        def get_before(self, obj: dict[str, Any]) -> list[dict[str, Any]]:
+            return list(OrgUnitLineageAPI.LinkSerializer(obj["before"], many=True).data)
+
+        @extend_schema_field(serializers.ListSerializer(child=serializers.DictField()))
+        def get_after(self, obj: dict[str, Any]) -> list[dict[str, Any]]:
+            return list(OrgUnitLineageAPI.LinkSerializer(obj["after"], many=True).data)
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        return self.OutputSerializer
+
+    def get(self, request: Request, pk: int) -> Response:
+        unit, before, after = org_unit_lineage(unit_id=pk, fetched_by=request.user)
+        ids = {row.predecessor_id for row in before + after} | {row.successor_id for row in before + after}
+        units = org_unit_list(fetched_by=request.user).filter(pk__in=ids - {unit.pk})
+        data = {"unit": unit, "units": units, "before": before, "after": after}
+        return Response(self.OutputSerializer(data).data)
+
+
+class ReorganisationAPI(GenericAPIView):
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = Reorganisation
+            fields = ["id", "title", "decision", "effective_on", "applied_at", "summary"]
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        return self.OutputSerializer
+
+
+ReorganisationListAPI, ReorganisationDetailAPI = selector_apis(ReorganisationAPI.OutputSerializer, reorganisation_list)
 
 
 class AgencyListAPI(SelectorListAPI):

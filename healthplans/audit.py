@@ -4,9 +4,10 @@ account flags (AuditEvent), with who, when, what and from which address.
 Logins are known only through Django's auth signals (and django-axes' lockout signal), and roles
 and account flags are changed in the admin, which saves models itself rather than through a
 service; so the history is written by signal receivers. They see every save of one object
-(admin, shell, seed loader); a bulk `QuerySet.update()` of roles or flags would pass unrecorded,
-and no code here does one. Model signals carry no request: AuditContextMiddleware makes the
-request at hand known to the receivers, for the acting user and the address.
+(admin, shell, seed loader); a bulk `QuerySet.update()` of roles or flags would pass unrecorded:
+the one that does (a reorganisation moving roles to successor units) writes its own entries.
+Model signals carry no request: AuditContextMiddleware makes the request at hand known to the
+receivers, for the acting user and the address.
 """
 
 from collections.abc import Callable
@@ -169,4 +170,7 @@ def describe(event: AuditEvent) -> str:
     if isinstance(details["role"], list):
         (old_role, new_role), (old_unit, new_unit) = details["role"], details["org_unit"]
         return f"{Role(old_role).label} · {old_unit} → {Role(new_role).label} · {new_unit}"
+    if isinstance(details["org_unit"], list):  # moved to a successor unit by a reorganisation
+        old_unit, new_unit = details["org_unit"]
+        return f"{Role(details['role']).label} · {old_unit} → {new_unit}"
     return f"{Role(details['role']).label} · {details['org_unit']}"

@@ -1,5 +1,8 @@
 """The cross-cutting core: tenants, the org-unit tree, agencies, users and their roles."""
 
+from datetime import date
+from decimal import Decimal
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
@@ -24,10 +27,14 @@ class Tenant(models.Model):  # type: ignore[django-manager-missing]  # treebeard
 
 
 class OrgUnit(MP_Node):
-    """A node of nation › province › district › commune › facility.
+    """A node of nation › province › (district ›) commune › facility › site.
 
-    A materialised path, so that a subtree is one indexed prefix query. Units abolished by
-    the 2025 reforms keep their rows (valid_to, successor) so that older plans stay readable.
+    A materialised path, so that a subtree is one indexed prefix query. The tree is today's:
+    the 34 provinces of 1 July 2025 under the nation, each holding its communes and, beneath
+    it, the former provinces it took over with their districts and communes. Units abolished
+    by a reorganisation keep their rows (valid_to) and name their successors
+    (`UnitSuccession`), so that older plans stay readable and a role held on today's province
+    reaches its whole history.
     """
 
     class Level(models.TextChoices):
@@ -41,6 +48,20 @@ class OrgUnit(MP_Node):
         STATION = "station", _("commune health station")
         HEALTH_CENTRE = "health_centre", _("health centre")
         HOSPITAL = "hospital", _("hospital")
+        SITE = "site", _("station site")
+
+    class UnitType(models.TextChoices):
+        """The official kind of an administrative unit, as the General Statistics Office lists it."""
+
+        PROVINCE = "tinh", _("province (tỉnh)")
+        CITY = "thanh_pho", _("city (thành phố)")
+        RURAL_DISTRICT = "huyen", _("rural district (huyện)")
+        URBAN_DISTRICT = "quan", _("urban district (quận)")
+        TOWN = "thi_xa", _("town (thị xã)")
+        COMMUNE = "xa", _("commune (xã)")
+        WARD = "phuong", _("ward (phường)")
+        TOWNSHIP = "thi_tran", _("township (thị trấn)")
+        SPECIAL_ZONE = "dac_khu", _("special zone (đặc khu)")
 
     code = models.SlugField(_("code"), max_length=80, unique=True)
     name = models.CharField(_("name"), max_length=200)
@@ -54,16 +75,18 @@ class OrgUnit(MP_Node):
         blank=True,
         related_name="org_units",
     )
+    official_code = models.CharField(
+        _("official code"),
+        max_length=8,
+        blank=True,
+        db_index=True,
+        help_text=_("The General Statistics Office's code."),
+    )
+    unit_type = models.CharField(_("type"), max_length=16, choices=UnitType.choices, blank=True)
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
     valid_to = models.DateField(_("valid to"), null=True, blank=True)
-    successor = models.ForeignKey(
-        "self",
-        verbose_name=_("successor"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="predecessors",
-    )
     is_demo = models.BooleanField(
         _("demo unit"), default=False, help_text=_("Added for demonstration; not named by any document.")
     )
@@ -86,6 +109,89 @@ class OrgUnit(MP_Node):
 
     def __str__(self) -> str:
         return self.name
+
+    def valid_on(self, day: date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
+
+    @staticmethod
+    def valid_on_q(day: date, prefix: str = "") -> Q:
+        """Units that exist on `day` (an open end means since ever / until now)."""
+        return (Q(**{f"{prefix}valid_from__isnull": True}) | Q(**{f"{prefix}valid_from__lte": day})) & (
+            Q(**{f"{prefix}valid_to__isnull": True}) | Q(**{f"{prefix}valid_to__gte": day})
+        )
+
+    @staticmethod
+    def overlaps_q(start: date, end: date, prefix: str = "") -> Q:
+        """Units that exist on some day from `start` to `end`."""
+        return (Q(**{f"{prefix}valid_from__isnull": True}) | Q(**{f"{prefix}valid_from__lte": end})) & (
+            Q(**{f"{prefix}valid_to__isnull": True}) | Q(**{f"{prefix}valid_to__gte": start})
+        )
+
+
+class Reorganisation(models.Model):
+    """A change of the administrative units that takes effect on one day: units merged, divided,
+    renamed or moved. Recorded by a superuser, previewed, then applied as one transaction by
+    `healthplans.reorganisation.reorganisation_apply`; nothing it touches is deleted."""
+
+    title = models.CharField(_("title"), max_length=300)
+    decision = models.CharField(_("decision"), max_length=300, blank=True, help_text=_("Số/ký hiệu and date."))
+    effective_on = models.DateField(_("effective on"))
+    changes = models.JSONField(_("changes"), default=list, blank=True)
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+    applied_by = models.CharField(_("applied by"), max_length=150, blank=True)
+    summary = models.JSONField(_("summary"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("reorganisation")
+        verbose_name_plural = _("reorganisations")
+        ordering = ["-effective_on", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.effective_on:%d/%m/%Y} · {self.title}"
+
+
+class UnitSuccession(models.Model):
+    """An ended unit's territory (or part of it, by `share`) went into `successor`."""
+
+    predecessor = models.ForeignKey(
+        OrgUnit, verbose_name=_("predecessor"), on_delete=models.PROTECT, related_name="successions"
+    )
+    successor = models.ForeignKey(
+        OrgUnit, verbose_name=_("successor"), on_delete=models.PROTECT, related_name="inheritances"
+    )
+    share = models.DecimalField(
+        _("share"),
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal(1),
+        help_text=_("The part of the predecessor that went into the successor (1 = all of it)."),
+    )
+    is_default = models.BooleanField(
+        _("default successor"), default=True, help_text=_("Where its roles and unassigned records go.")
+    )
+    reorganisation = models.ForeignKey(
+        Reorganisation,
+        verbose_name=_("reorganisation"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="successions",
+    )
+
+    class Meta:
+        verbose_name = _("succession")
+        verbose_name_plural = _("successions")
+        constraints = [
+            models.UniqueConstraint(fields=["predecessor", "successor"], name="succession_unique"),
+            models.UniqueConstraint(
+                fields=["predecessor"], condition=Q(is_default=True), name="succession_one_default"
+            ),
+            models.CheckConstraint(condition=Q(share__gt=0) & Q(share__lte=1), name="succession_share_range"),
+            models.CheckConstraint(condition=~Q(predecessor=models.F("successor")), name="succession_not_itself"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.predecessor} → {self.successor} ({self.share})"
 
 
 class Agency(models.Model):
@@ -191,6 +297,7 @@ class AuditKind(models.TextChoices):
     ROLE_CHANGED = "role_changed", _("role changed")
     ROLE_REVOKED = "role_revoked", _("role revoked")
     ACCOUNT_CHANGED = "account_changed", _("account changed")
+    ROLE_MOVED = "role_moved", _("role moved to a successor unit")
 
 
 class AuditEvent(models.Model):

@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import models, transaction
 
 from budgets.models import BudgetLine, FundingSource
+from healthplans.adminunits import LoadSummary as AdminUnitsSummary
+from healthplans.adminunits import admin_units_load
 from healthplans.models import Agency, OrgUnit, RoleAssignment, Tenant, User
 from healthplans.vnnumber import Figure, parse_figure, parse_money
 from indicators.models import Baseline, CatalogueMeasure, Direction, Indicator, Target, UnitKind
@@ -63,54 +65,48 @@ def _date(value: Any) -> date | None:
     return date.fromisoformat(str(value))
 
 
-def load_tenants_and_units(data: dict[str, Any]) -> None:
-    tenants = {row["slug"]: _upsert(Tenant, {"slug": row["slug"]}, {"name": row["name"]}) for row in data["tenants"]}
-    successors: list[tuple[str, str]] = []
+def load_tenants_and_units(data: dict[str, Any]) -> AdminUnitsSummary:
+    """Today's and the former units from `vietnamadminunits`, with the fixtures' codes for the
+    units the documents name, and the documents' own facilities beneath them."""
+    for row in data["tenants"]:
+        if row.get("formerly"):
+            Tenant.objects.filter(slug=row["formerly"]).exclude(
+                slug__in=Tenant.objects.filter(slug=row["slug"]).values("slug")
+            ).update(slug=row["slug"])
+    official = {value: key for key, value in data["codes"].items()}
 
-    def place(node: dict[str, Any], parent: OrgUnit | None, tenant: Tenant | None, demo: bool) -> None:
-        tenant = tenants[node["tenant"]] if node.get("tenant") else tenant
-        demo = demo or bool(node.get("demo"))
-        values = {
-            "name": node["name"],
-            "level": node["level"],
-            "facility_kind": node.get("facility_kind") or "",
-            "tenant": tenant,
-            "is_demo": demo,
-            "valid_from": _date(node.get("valid_from")),
-            "valid_to": _date(node.get("valid_to")),
-        }
-        unit = OrgUnit.objects.filter(code=node["code"]).first()
-        if unit is None:
-            unit = (
-                OrgUnit.objects.add_root(create_kwargs={"code": node["code"], **values})
-                if parent is None
-                else OrgUnit.objects.add_child(
-                    OrgUnit.objects.get(pk=parent.pk), create_kwargs={"code": node["code"], **values}
-                )
-            )
-        else:
-            unit = _upsert(OrgUnit, {"code": node["code"]}, values)
-        if node.get("successor"):
-            successors.append((node["code"], node["successor"]))
-        if node.get("station"):
-            place(
-                {
-                    "code": f"{node['code']}-tyt",
-                    "name": node["station"],
-                    "level": "facility",
-                    "facility_kind": "station",
-                    "valid_to": node.get("valid_to"),
-                },
-                unit,
-                tenant,
-                demo,
-            )
-        for child in node.get("children", []):
-            place(child, unit, tenant, demo)
+    def place_facilities() -> None:
+        for row in data["facilities"]:
+            for commune in row.get("stations", []):
+                unit = OrgUnit.objects.get(code=commune)
+                _facility(f"{commune}-tyt", f"Trạm Y tế {unit.name[:1].lower()}{unit.name[1:]}", unit, "station")
+            if row.get("code"):
+                _facility(row["code"], row["name"], OrgUnit.objects.get(code=row["parent"]), row["kind"])
 
-    place(data["tree"], None, None, False)
-    for code, successor in successors:
-        _upsert(OrgUnit, {"code": code}, {"successor": OrgUnit.objects.get(code=successor)})
+    return admin_units_load(
+        codes=official,
+        tenant_names={row["slug"]: row["name"] for row in data["tenants"]},
+        before_2025=place_facilities,
+    )
+
+
+def _facility(code: str, name: str, parent: OrgUnit, kind: str) -> None:
+    """A facility of the documents, beneath the unit it served (created open; the 2025 change ends
+    it with its unit)."""
+    unit = OrgUnit.objects.filter(code=code).first()
+    if unit is None:
+        OrgUnit.objects.add_child(
+            OrgUnit.objects.get(pk=parent.pk),
+            create_kwargs={
+                "code": code,
+                "name": name,
+                "level": OrgUnit.Level.FACILITY,
+                "facility_kind": kind,
+                "tenant": parent.tenant,
+            },
+        )
+    else:
+        _upsert(OrgUnit, {"code": code}, {"name": name, "facility_kind": kind})
 
 
 def load_users(rows: list[dict[str, Any]]) -> None:
@@ -395,7 +391,8 @@ class PlanLoader:
 def seed_all(fixtures_dir: Path | None = None) -> SeedSummary:
     root = fixtures_dir or Path(settings.FIXTURES_DIR)
     summary = SeedSummary()
-    load_tenants_and_units(read_yaml(root / "org_units.yaml"))
+    units = load_tenants_and_units(read_yaml(root / "org_units.yaml"))
+    summary.add("units created", units.created)
     for row in read_yaml(root / "funding_sources.yaml"):
         _upsert(FundingSource, {"code": row["code"]}, {"name": row["name"]})
     for row in read_yaml(root / "catalogue.yaml"):

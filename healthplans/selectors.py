@@ -3,14 +3,16 @@ that user may see; a missing object and a forbidden one both raise Http404."""
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
-from django_filters import CharFilter, FilterSet, NumberFilter
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+from django_filters import CharFilter, DateFilter, FilterSet, NumberFilter
 
-from healthplans.models import Agency, OrgUnit, Role, RoleAssignment, Tenant, User
+from healthplans.models import Agency, OrgUnit, Reorganisation, Role, RoleAssignment, Tenant, UnitSuccession, User
 
 # Whoever makes a request: a user, or nobody yet (who reaches nothing).
 Actor = User | AnonymousUser
@@ -80,6 +82,9 @@ class OrgUnitFilter(FilterSet):
     tenant = CharFilter(field_name="tenant__slug")
     parent = NumberFilter(method="filter_parent")
     level = CharFilter(field_name="level")
+    valid_on = DateFilter(method="filter_valid_on")
+    code = CharFilter(method="filter_code")
+    q = CharFilter(method="filter_q")
 
     class Meta:
         model = OrgUnit
@@ -91,10 +96,60 @@ class OrgUnitFilter(FilterSet):
             return queryset.none()
         return queryset.filter(path__startswith=parent.path, depth=parent.depth + 1)
 
+    def filter_valid_on(self, queryset: QuerySet[OrgUnit], name: str, value: date) -> QuerySet[OrgUnit]:
+        return queryset.filter(OrgUnit.valid_on_q(value))
+
+    def filter_code(self, queryset: QuerySet[OrgUnit], name: str, value: str) -> QuerySet[OrgUnit]:
+        """Our code or the official one (which a former and a present unit may share)."""
+        return queryset.filter(Q(code=value) | Q(official_code=value))
+
+    def filter_q(self, queryset: QuerySet[OrgUnit], name: str, value: str) -> QuerySet[OrgUnit]:
+        """By name, as it is or as a unit it succeeded was called, or by code."""
+        named = Q(name__icontains=value) | Q(code__istartswith=value) | Q(official_code__startswith=value)
+        formerly = UnitSuccession.objects.filter(predecessor__name__icontains=value).values("successor_id")
+        return queryset.filter(named | Q(pk__in=formerly))
+
 
 def org_unit_list(*, fetched_by: Actor, filters: dict[str, Any] | None = None) -> QuerySet[OrgUnit]:
-    qs = OrgUnit.objects.filter(reach_of(fetched_by).subtree_q()).select_related("tenant").order_by("path")
+    qs = (
+        OrgUnit.objects.filter(reach_of(fetched_by).subtree_q())
+        .select_related("tenant")
+        .prefetch_related(
+            Prefetch("successions", UnitSuccession.objects.select_related("successor").order_by("successor__code")),
+            Prefetch(
+                "inheritances", UnitSuccession.objects.select_related("predecessor").order_by("predecessor__code")
+            ),
+        )
+        .order_by("path")
+    )
     return OrgUnitFilter(filters or {}, qs).qs
+
+
+def org_unit_lineage(*, unit_id: int, fetched_by: Actor) -> tuple[OrgUnit, list[UnitSuccession], list[UnitSuccession]]:
+    """A unit within reach and every succession that leads to it and away from it, however many
+    reorganisations back or forward (predecessors' predecessors, successors' successors)."""
+    unit = org_unit_list(fetched_by=fetched_by).filter(pk=unit_id).first()
+    if unit is None:
+        raise Http404
+    before: list[UnitSuccession] = []
+    after: list[UnitSuccession] = []
+    for found, key, step in ((before, "successor_id", "predecessor_id"), (after, "predecessor_id", "successor_id")):
+        frontier, seen = {unit.pk}, {unit.pk}
+        while frontier:
+            rows = list(
+                UnitSuccession.objects.filter(**{f"{key}__in": frontier}).select_related("predecessor", "successor")
+            )
+            found += rows
+            frontier = {getattr(row, step) for row in rows} - seen
+            seen |= frontier
+    return unit, before, after
+
+
+def reorganisation_list(*, fetched_by: Actor, filters: dict[str, Any] | None = None) -> QuerySet[Reorganisation]:
+    """Reorganisations are public law: every signed-in user may read them (applied ones only)."""
+    if isinstance(fetched_by, AnonymousUser) or not fetched_by.is_active:
+        return Reorganisation.objects.none()
+    return Reorganisation.objects.filter(applied_at__isnull=False).order_by("-effective_on", "-pk")
 
 
 class AgencyFilter(FilterSet):

@@ -16,7 +16,15 @@ from budgets.api import (
     PlanBudgetSummaryAPI,
 )
 from budgets.api_lines import BudgetLineCreateAPI, BudgetLineDeleteAPI, BudgetLineUpdateAPI
-from healthplans.api import AgencyListAPI, OrgUnitListAPI, TenantListAPI, TokenAPI
+from healthplans.api import (
+    AgencyListAPI,
+    OrgUnitLineageAPI,
+    OrgUnitListAPI,
+    ReorganisationDetailAPI,
+    ReorganisationListAPI,
+    TenantListAPI,
+    TokenAPI,
+)
 from healthplans.health import health_view
 from indicators.api import (
     ActualApproveAPI,
@@ -30,6 +38,7 @@ from indicators.api import (
     IndicatorListAPI,
     PlanProgressAPI,
 )
+from indicators.api_children import PlanChildCreateAPI
 from indicators.api_definitions import (
     BaselineSetAPI,
     IndicatorCreateAPI,
@@ -69,6 +78,9 @@ api_patterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("tenants/", TenantListAPI.as_view(), name="tenant-list"),
     path("org-units/", OrgUnitListAPI.as_view(), name="org-unit-list"),
+    path("org-units/<int:pk>/lineage/", OrgUnitLineageAPI.as_view(), name="org-unit-lineage"),
+    path("reorganisations/", ReorganisationListAPI.as_view(), name="reorganisation-list"),
+    path("reorganisations/<int:pk>/", ReorganisationDetailAPI.as_view(), name="reorganisation-detail"),
     path("agencies/", AgencyListAPI.as_view(), name="agency-list"),
     path("plans/", PlanListAPI.as_view(), name="plan-list"),
     path("plans/<int:pk>/", PlanDetailAPI.as_view(), name="plan-detail"),
@@ -112,6 +124,7 @@ api_patterns = [
     path("plans/<int:pk>/assignments/", AssignmentCreateAPI.as_view(), name="plan-assignment-create"),
     path("plans/<int:pk>/indicators/", IndicatorCreateAPI.as_view(), name="plan-indicator-create"),
     path("plans/<int:pk>/budget-lines/", BudgetLineCreateAPI.as_view(), name="plan-budget-line-create"),
+    path("plans/<int:pk>/children/", PlanChildCreateAPI.as_view(), name="plan-child-create"),
     path("indicators/<int:pk>/update/", IndicatorUpdateAPI.as_view(), name="indicator-update"),
     path("indicators/<int:pk>/delete/", IndicatorDeleteAPI.as_view(), name="indicator-delete"),
     path("indicators/<int:pk>/baseline/", BaselineSetAPI.as_view(), name="indicator-baseline"),

@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, F, Max, Q, QuerySet, Sum
+from django.db.models import Aggregate, Count, F, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
 from healthplans.models import OrgUnit
@@ -163,21 +163,58 @@ def _rollup_rows(
     base = Actual.objects.filter(
         indicator__in=[i.pk for i in indicators], period__in=periods, status__in=statuses, value__isnull=False
     ).order_by()
-    rows = (
-        base.filter(org_unit__in=subtree_ids(unit))
-        .values("indicator_id", "period")
-        .annotate(
-            total=Sum("value"),
-            num=Sum("numerator", filter=Q(denominator__isnull=False)),
-            den=Sum("denominator", filter=Q(numerator__isnull=False)),
-            n=Count("id"),
-            pooled_n=Count("id", filter=Q(numerator__isnull=False, denominator__isnull=False)),
-            any_value=Max("value"),
-            submitted=Count("id", filter=Q(status=ReviewStatus.SUBMITTED)),
-        )
-    )
+    rows = base.filter(org_unit__in=subtree_ids(unit)).values("indicator_id", "period").annotate(**_rollup_columns())
     own = base.filter(org_unit=unit).values("indicator_id", "period", "value", "status")
     return [dict(row) for row in rows], [dict(row) for row in own]
+
+
+def _rollup_columns(among: Q | None = None) -> dict[str, Aggregate]:
+    """What _roll and _contributors read of a group of figures (those matching `among`)."""
+    among = among or Q()
+    return {
+        "total": Sum("value", filter=among),
+        "num": Sum("numerator", filter=among & Q(denominator__isnull=False)),
+        "den": Sum("denominator", filter=among & Q(numerator__isnull=False)),
+        "n": Count("id", filter=among),
+        "pooled_n": Count("id", filter=among & Q(numerator__isnull=False, denominator__isnull=False)),
+        "any_value": Max("value", filter=among),
+        "submitted": Count("id", filter=among & Q(status=ReviewStatus.SUBMITTED)),
+    }
+
+
+def issuer_figures(*, indicators: list[Indicator], period: str, include_submitted: bool) -> dict[int, Figure]:
+    """Indicator id → its figure of a period at its own plan's issuing unit (the unit's own actual,
+    else its subtree's roll-up), in one query whatever the plans and their units: the figures of
+    child plans issued by different communes, side by side on their parent's dashboard."""
+    statuses = [ReviewStatus.APPROVED, ReviewStatus.SUBMITTED] if include_submitted else [ReviewStatus.APPROVED]
+    own = Q(org_unit_id=F("indicator__plan__issuer_org_unit_id"))
+    rows = (
+        Actual.objects.filter(
+            indicator__in=[indicator.pk for indicator in indicators],
+            period=period,
+            status__in=statuses,
+            value__isnull=False,
+            org_unit__path__startswith=F("indicator__plan__issuer_org_unit__path"),
+        )
+        .order_by()
+        .values("indicator_id")
+        .annotate(
+            **_rollup_columns(~own),
+            own_n=Count("id", filter=own),
+            own_value=Max("value", filter=own),
+            own_submitted=Count("id", filter=own & Q(status=ReviewStatus.SUBMITTED)),
+        )
+    )
+    by_id = {indicator.pk: indicator for indicator in indicators}
+    figures = {}
+    for values in rows:
+        row: dict[str, Any] = dict(values)
+        indicator = by_id[row["indicator_id"]]
+        if row["own_n"]:
+            figures[indicator.pk] = Figure(row["own_value"], 1, row["own_submitted"] > 0)
+        else:
+            figures[indicator.pk] = Figure(_roll(indicator, row), _contributors(indicator, row), row["submitted"] > 0)
+    return figures
 
 
 def subtree_ids(unit: OrgUnit, *, include_self: bool = False) -> QuerySet[OrgUnit, int]:

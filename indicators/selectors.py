@@ -4,6 +4,7 @@ from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
@@ -22,6 +23,7 @@ from indicators.models import (
     ActualEvent,
     EntryLevel,
     Indicator,
+    Rollup,
     Target,
     TargetRevision,
     entry_level_q,
@@ -30,6 +32,7 @@ from indicators.models import (
     unit_entry_level,
 )
 from indicators.plausibility import plausibility_warnings_for
+from indicators.progress import NO_TARGET, Figure, issuer_figures
 from plans.models import Plan
 from plans.selectors import plan_list
 
@@ -356,3 +359,111 @@ def fillable_forms(user: User, *, today: date | None = None) -> list[FormEntry]:
                 )
     entries.sort(key=lambda entry: (-entry.plan.start_year, entry.plan.title, entry.period.end, entry.unit.path))
     return entries
+
+
+# ---------------------------------------------------------------------------------------------
+# Child plans' contributions to their parent's indicators
+
+
+@dataclass(frozen=True)
+class ChildContribution:
+    """A child plan's indicator: its plan and unit, its target of the year, its figure of the period."""
+
+    indicator: Indicator
+    target: Target | None
+    figure: Figure
+
+    @property
+    def plan(self) -> Plan:
+        return self.indicator.plan
+
+    @property
+    def unit(self) -> OrgUnit:
+        return self.indicator.plan.issuer_org_unit
+
+
+# How the children's targets stand against the parent's: they add up (EQUAL), fall SHORT of it or go
+# OVER it; a rate or a figure that does not add up is NOT_ADDITIVE; without the parent's target of
+# the year there is nothing to add up to (NO_TARGET); a user who does not see every child plan (its
+# reach lies below the parent's issuer) sees only PARTIAL sums, which say nothing of the whole.
+EQUAL, SHORT, OVER, NOT_ADDITIVE, PARTIAL = "equal", "short", "over", "not_additive", "partial"
+
+
+@dataclass(frozen=True)
+class Contributions:
+    """The child plans' contributions to one of the parent plan's indicators for a period."""
+
+    indicator: Indicator
+    target: Target | None
+    children: list[ChildContribution]
+    additive: bool
+    complete: bool
+
+    @property
+    def children_total(self) -> Decimal | None:
+        """The sum of the children's targets (of those that set one), for a count."""
+        if not self.additive:
+            return None
+        return sum((child.target.value for child in self.children if child.target is not None), Decimal(0))
+
+    @property
+    def untargeted(self) -> int:
+        return sum(1 for child in self.children if child.target is None)
+
+    @property
+    def add_up(self) -> str:
+        if not self.additive:
+            return NOT_ADDITIVE
+        if self.target is None:
+            return NO_TARGET
+        if not self.complete:
+            return PARTIAL
+        total = self.children_total or Decimal(0)
+        return EQUAL if total == self.target.value else SHORT if total < self.target.value else OVER
+
+    @property
+    def difference(self) -> Decimal | None:
+        """By how much the children's targets miss the parent's (positive, whichever way)."""
+        if self.add_up not in {SHORT, OVER} or self.target is None or self.children_total is None:
+            return None
+        return abs(self.children_total - self.target.value)
+
+
+def child_contributions(
+    *, fetched_by: Actor, plan: Plan, indicators: Iterable[Indicator], period: Period, include_submitted: bool = False
+) -> dict[int, Contributions]:
+    """Parent indicator id → the contributions of the issued child plans the user sees, for those of
+    `indicators` (the plan's, their targets prefetched) that child plans implement. Each child: its
+    plan, unit, target of the period's year and figure at its unit for the period (approved, or
+    submitted too when asked). Whether the children's targets add up to the parent's: a count's
+    sum against the parent's plan-wide target; a rate's targets do not add up, and are not summed.
+    A fixed number of queries, whatever the number of children."""
+    by_id = {indicator.pk: indicator for indicator in indicators}
+    children = list(
+        indicator_list(fetched_by=fetched_by)
+        .filter(parent_indicator__in=list(by_id), plan__parent=plan)
+        .exclude(plan__status=Plan.Status.DRAFT)
+        .select_related("plan__issuer_org_unit")
+        .order_by("plan__issuer_org_unit__path", "plan__start_year", "plan_id")
+    )
+    if not children:
+        return {}
+    figures = issuer_figures(indicators=children, period=period.code, include_submitted=include_submitted)
+    reach = reach_of(fetched_by)
+    area = plan.issuer_org_unit.path
+    complete = reach.everything or any(area.startswith(path) for path in reach.paths)
+    found: dict[int, list[ChildContribution]] = defaultdict(list)
+    for child in children:
+        target = child.target_for(period.target_year)
+        figure = figures.get(child.pk, Figure(None, 0, False))
+        found[child.parent_indicator_id or 0].append(ChildContribution(child, target, figure))
+    return {
+        parent_id: Contributions(
+            indicator=by_id[parent_id],
+            target=by_id[parent_id].target_for(period.target_year),
+            children=rows,
+            additive=by_id[parent_id].rollup == Rollup.SUM,
+            complete=complete,
+        )
+        for parent_id, rows in found.items()
+    }

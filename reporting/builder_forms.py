@@ -170,3 +170,29 @@ def with_choices(form: forms.Form, choices: dict[str, Any]) -> forms.Form:
         if name in names and isinstance(field, forms.ModelChoiceField):
             field.queryset = choices[names[name]]
     return form
+
+
+class ChildPlanForm(forms.Form):
+    """A plan that implements another (the province's → a commune's): its issuing unit within the
+    parent's territory, its title, number and years, and the parent's indicators it takes over."""
+
+    org_unit = forms.ModelChoiceField(queryset=OrgUnit.objects.none(), label=_("Issuing unit"))
+    title = forms.CharField(label=_("Title"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    document_number = forms.CharField(label=_("Number and symbol"), max_length=100, required=False)
+    start_year = year_field(_("Start year"))
+    end_year = year_field(_("End year"))
+    indicators = forms.ModelMultipleChoiceField(
+        queryset=Indicator.objects.none(),
+        label=_("Indicators it takes over"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args: Any, units: Any, indicators: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["org_unit"].queryset = units  # type: ignore[attr-defined]
+        self.fields["indicators"].queryset = indicators  # type: ignore[attr-defined]
+
+    def plan_fields(self) -> dict[str, Any]:
+        """The services' fields of the child plan (plans.services.PLAN_FIELDS)."""
+        return {name: self.cleaned_data[name] for name in ("title", "document_number", "start_year", "end_year")}

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from reporting.views import builder, documents, overview, progress, reports, verification
+from reporting.views import builder, children, documents, overview, progress, reports, verification
 
 urlpatterns = [
     path("builder/new/", builder.builder_new_view, name="builder-new"),
@@ -10,6 +10,7 @@ urlpatterns = [
     path("builder/<slug:slug>/add/<str:part>/", builder.builder_part_view, name="builder-part"),
     path("builder/<slug:slug>/issue/", builder.builder_issue_view, name="builder-issue"),
     path("plans/<slug:slug>/", overview.plan_detail_view, name="plan-detail"),
+    path("plans/<slug:slug>/children/new/", children.child_plan_new_view, name="child-plan-new"),
     path("plans/<slug:slug>/dashboard/", progress.plan_dashboard_view, name="plan-dashboard"),
     path("plans/<slug:slug>/compare/", progress.plan_compare_view, name="plan-compare"),
     path("plans/<slug:slug>/completeness/", progress.plan_completeness_view, name="plan-completeness"),

@@ -7,8 +7,11 @@ from django.shortcuts import render
 
 from budgets.selectors import budget_line_list
 from healthplans.quality import checks_by_indicator, checks_for, plan_facts
+from healthplans.selectors import signed_in_user
 from indicators.selectors import indicator_list
+from plans.models import Plan
 from plans.selectors import plan_get
+from reporting.views.children import child_units
 
 
 @login_required
@@ -28,5 +31,7 @@ def plan_detail_view(request: HttpRequest, slug: str) -> HttpResponse:
         "indicators": [(indicator, by_indicator.get(indicator.number, [])) for indicator in indicators],
         "budget_lines": budget_lines,
         "checks": checks,
+        # Lập kế hoạch con: an issued plan's planners of its territory may set up a plan implementing it.
+        "plans_children": plan.status == Plan.Status.ACTIVE and child_units(signed_in_user(user), plan).exists(),
     }
     return render(request, "plans/plan_detail.html", context)

@@ -35,7 +35,13 @@ from indicators.progress import (
     indicator_comparison,
     plan_progress,
 )
-from indicators.selectors import indicator_list, progress_unit
+from indicators.selectors import (
+    ChildContribution,
+    Contributions,
+    child_contributions,
+    indicator_list,
+    progress_unit,
+)
 from plans.models import Plan
 from plans.selectors import plan_get_or_404
 from reporting.formatting import ACHIEVEMENT_LABELS, figure_places, group_heading, group_rank
@@ -166,6 +172,21 @@ def indicator_checks(plan: Plan, indicators: Iterable[Indicator]) -> dict[str, l
     return checks_by_indicator(checks_for(plan_facts(plan, loaded={"indicators": indicators, "budget_lines": []})))
 
 
+@dataclass(frozen=True)
+class ContributionBlock:
+    """One of the plan's indicators with its child plans' contributions, figures rounded as its own."""
+
+    contributions: Contributions
+    actuals: list[tuple[ChildContribution, Decimal | None]]
+
+
+def contribution_block(contributions: Contributions) -> ContributionBlock:
+    places = figure_places(contributions.indicator)
+    return ContributionBlock(
+        contributions, [(child, rounded(child.figure.value, places)) for child in contributions.children]
+    )
+
+
 @login_required
 def plan_dashboard_view(request: HttpRequest, slug: str) -> HttpResponse:
     scope = progress_scope(request, slug)
@@ -180,6 +201,13 @@ def plan_dashboard_view(request: HttpRequest, slug: str) -> HttpResponse:
     # The indicators as plan_progress loaded them (targets, baseline, catalogue): not read again.
     checks = indicator_checks(scope.plan, [item.indicator for item in items])
     rows = [dashboard_row(item, checks) for item in items]
+    contributions = child_contributions(
+        fetched_by=request.user,
+        plan=scope.plan,
+        indicators=[item.indicator for item in items],
+        period=scope.period,
+        include_submitted=scope.include_submitted,
+    )
     by_group: dict[str, list[DashboardRow]] = {}
     for row in rows:
         by_group.setdefault(row.item.indicator.group, []).append(row)
@@ -193,6 +221,9 @@ def plan_dashboard_view(request: HttpRequest, slug: str) -> HttpResponse:
         "groups": groups,
         "summary": [(status, ACHIEVEMENT_LABELS[status], summary.get(status, 0)) for status in ACHIEVEMENT_LABELS],
         "budget_summary": budget_summary(fetched_by=request.user, plan=scope.plan, period=scope.period),
+        "contributions": [
+            contribution_block(contributions[item.indicator.pk]) for item in items if item.indicator.pk in contributions
+        ],
     }
     return render(request, "plans/dashboard.html", context)
 

@@ -30,7 +30,7 @@ CSV_FORMAT, XLSX_FORMAT = "0", "1"
 def laocai_admin() -> User:
     """A Lào Cai tenant admin with the admin's rights on staff and agencies, and nothing more."""
     user = User.objects.create_user("laocai.admin", password="x", is_staff=True)
-    RoleAssignment.objects.create(user=user, org_unit=OrgUnit.objects.get(code="laocai"), role=Role.TENANT_ADMIN)
+    RoleAssignment.objects.create(user=user, org_unit=OrgUnit.objects.get(code="laocai-2025"), role=Role.TENANT_ADMIN)
     codenames = [f"{action}_{model}" for action in ("view", "add", "change") for model in ("roleassignment", "agency")]
     user.user_permissions.add(*Permission.objects.filter(content_type__app_label="healthplans", codename__in=codenames))
     return user
@@ -151,7 +151,7 @@ def test_the_staff_export_holds_only_the_tenants_rows(admin_as: Client) -> None:
     rows = export_rows(admin_as, STAFF_URL)
     assert rows[0] == STAFF_HEADERS
     units = {row[4] for row in rows[1:]}
-    province = OrgUnit.objects.get(code="laocai")
+    province = OrgUnit.objects.get(code="laocai-2025")
     laocai = set(OrgUnit.objects.filter(path__startswith=province.path).values_list("code", flat=True))
     assert units
     assert units <= laocai

@@ -1,5 +1,7 @@
 """Loading the seed is idempotent and keeps the tree, the users and their roles as listed."""
 
+from datetime import date
+
 import pytest
 from django.apps import apps
 from django.conf import settings
@@ -17,6 +19,7 @@ DEMO_USERS = [
     "laocai.planner",
     "laocai.reviewer",
     "laocai.official",
+    "camduong.station",
     "laocai.station",
     "muongkhuong.station",
     "backan.planner",
@@ -62,25 +65,35 @@ def test_every_demo_user_logs_in_with_the_demo_password(client: object) -> None:
         assert user.check_password(settings.DEMO_PASSWORD), username
 
 
-def test_station_reporters_hold_their_station() -> None:
-    assignment = RoleAssignment.objects.get(user__username="muongkhuong.station")
-    assert (assignment.role, assignment.org_unit.name) == ("station_reporter", "Trạm Y tế thị trấn Mường Khương")
-    assert RoleAssignment.objects.get(user__username="laocai.station").org_unit.level == "facility"
+def test_station_reporters_hold_their_station_as_it_was_and_as_it_is() -> None:
+    held = set(
+        RoleAssignment.objects.filter(user__username="muongkhuong.station").values_list("role", "org_unit__name")
+    )
+    assert held == {
+        ("station_reporter", "Trạm Y tế thị trấn Mường Khương"),
+        ("station_reporter", "Trạm Y tế xã Mường Khương"),
+    }
+    assert RoleAssignment.objects.get(user__username="camduong.station").org_unit.name == "Trạm Y tế phường Cam Đường"
+    assert set(
+        RoleAssignment.objects.filter(user__username="laocai.station").values_list("org_unit__level", flat=True)
+    ) == {"facility"}
 
 
-def test_tree_keeps_abolished_units_with_their_successor() -> None:
+def test_tree_keeps_abolished_units_with_their_successors() -> None:
     township = OrgUnit.objects.get(code="muongkhuong-tt")
-    assert township.valid_to is not None
-    assert township.successor == OrgUnit.objects.get(code="muongkhuong-xa")
-    assert OrgUnit.objects.get(code="backan").successor.name == "Tỉnh Thái Nguyên"
+    assert township.valid_to == date(2025, 6, 30)
+    assert [s.successor.code for s in township.successions.all()] == ["muongkhuong-xa"]
+    assert [s.successor.name for s in OrgUnit.objects.get(code="backan").successions.all()] == ["Tỉnh Thái Nguyên"]
     nation = OrgUnit.objects.get(code="vn")
     assert nation.is_root()
-    assert OrgUnit.objects.get_ancestors(OrgUnit.objects.get(code="muongkhuong-tt-tyt")).first() == nation
+    # The former units hang beneath today's province that took them over.
+    ancestors = OrgUnit.objects.get_ancestors(OrgUnit.objects.get(code="muongkhuong-tt-tyt"))
+    assert [unit.code for unit in ancestors[:2]] == ["vn", "laocai-2025"]
 
 
-def test_demo_units_are_marked_in_their_name_and_flag() -> None:
-    demo = set(OrgUnit.objects.filter(is_demo=True).values_list("code", flat=True))
-    named = set(OrgUnit.objects.filter(name__contains="(demo)").values_list("code", flat=True))
-    assert demo
-    assert demo == named
-    assert not OrgUnit.objects.filter(code="laocai-city-duyen-hai", is_demo=True).exists()
+def test_no_unit_is_invented() -> None:
+    """Every administrative unit comes from the official list, with its code; the facilities the
+    documents name are the only others, and nothing is a demo unit any more."""
+    assert not OrgUnit.objects.filter(is_demo=True).exists()
+    administrative = OrgUnit.objects.exclude(level__in=[OrgUnit.Level.NATION, OrgUnit.Level.FACILITY])
+    assert not administrative.filter(official_code="").exists()

@@ -433,6 +433,25 @@ RULES.update(
 )
 
 
+# Child plans (issue 14): a plan implementing the world's plan, issued by the world's unit with the
+# world's indicator; a plan out of reach is 404, a unit out of reach the API's 400, anyone but a
+# planner of the plan's territory 403.
+def new_child(w: World) -> dict[str, Any]:
+    years = {"start_year": w.plan.start_year, "end_year": w.plan.end_year}
+    return {"org_unit": w.org_unit.pk, "title": "Kế hoạch con", **years, "indicators": [w.indicator.pk]}
+
+
+CHILD = frozenset({"plan", "org_unit", "indicator"})
+RULES.update(
+    {
+        "child-plan-new": Rule(uses=CHILD, kwargs=plan_slug, body=new_child),
+        "api:plan-child-create": Rule(
+            uses=CHILD, kwargs=plan_pk, body=new_child, body_format="json", bad_reference_400=True
+        ),
+    }
+)
+
+
 # Plans read from their documents (issue 14): only the tenant's planners upload, read and confirm
 # them; another's document is 404, an upload for a tenant out of reach 400 (the API's reference to
 # a tenant it cannot see, the page's form error) or 404.
