@@ -27,6 +27,7 @@ from healthplans.selectors import roles_at
 from healthplans.vnnumber import format_money
 from healthplans.workflow import OPEN_STATUSES, Action, Conflict, Forbidden, Invalid, ServiceError, Wording
 from plans.models import Plan
+from plans.services import plan_not_issued
 
 # Finance work is a planner's: no separate finance role exists (yet).
 WRITER_ROLES: set[str] = {Role.PLANNER}
@@ -229,6 +230,8 @@ def budget_execution_save_many(
     review or approved."""
     if not roles_at(by, plan.issuer_org_unit) & WRITER_ROLES:
         raise Forbidden(str(WRITE_REFUSED))
+    if refusal := plan_not_issued(plan):
+        return [refusal for _entry in entries]
     periods: list[str | ServiceError] = []
     for entry in entries:
         try:

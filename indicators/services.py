@@ -45,6 +45,8 @@ from indicators.models import Actual, ActualEvent, Indicator, UnitKind, is_entry
 from indicators.plausibility import plausibility_warnings_for
 from indicators.progress import figures_changed
 from indicators.selectors import may_write, role_paths, writer_paths
+from plans.models import Plan
+from plans.services import plan_not_issued
 
 
 def value_errors(indicator: Indicator, value: Decimal | None) -> list[str]:
@@ -131,9 +133,20 @@ def _reviewer_refusal() -> str:
     return _("Only a reviewer of a unit above may review this figure.")
 
 
+def _require_issued(plan: Plan) -> None:
+    if refusal := plan_not_issued(plan):
+        raise refusal
+
+
 def _check_roles(actuals: Sequence[Actual], paths: tuple[str, ...] | None, message: str) -> None:
-    """Who may write or review: checked for every figure with one read of the user's roles."""
-    _check_all(actuals, lambda actual: _require_at(paths, actual.org_unit, message))
+    """Who may write or review, and that the plan is issued: checked for every figure with one read
+    of the user's roles."""
+
+    def check(actual: Actual) -> None:
+        _require_at(paths, actual.org_unit, message)
+        _require_issued(actual.indicator.plan)
+
+    _check_all(actuals, check)
 
 
 def _history(actual: Actual, *, by: User, action: str, message: str) -> ActualEvent:
@@ -269,6 +282,7 @@ def actual_save_many(*, entries: Sequence[FigureEntry], by: User, check_only: bo
         entry, key = entries[index], keys[index]
         _require_at(writers, entry.org_unit, _writer_refusal())
         current = stored.get(key)
+        _require_issued((current or entry).indicator.plan)
         if current is None:
             parsed: Period | PeriodError
             try:

@@ -80,6 +80,18 @@ def plan_check_draft(*, plan: Plan, by: User, current: Model | None = None) -> N
         )
 
 
+def plan_not_issued(plan: Plan) -> Conflict | None:
+    """Why figures and budget amounts may not be entered against the plan: it is still a draft,
+    whose indicators, targets and lines may yet change (the figure and budget services ask)."""
+    if plan.status != Plan.Status.DRAFT:
+        return None
+    return Conflict(
+        _("The plan is not issued yet: figures are entered once it is issued («%(title)s»).") % {"title": plan.title},
+        code="plan_draft",
+        current=None,
+    )
+
+
 def _next_order(queryset: QuerySet[Any]) -> int:
     return (queryset.aggregate(last=Max("order"))["last"] or 0) + 1
 

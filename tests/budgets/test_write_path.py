@@ -1,6 +1,7 @@
 """One write path for budget amounts: a rule added to the budget services (here, a refused
 amount) holds on the budget page, the API and the workbook import alike, each of which then
-writes nothing; and the page's save and submission take a fixed number of queries."""
+writes nothing; so does the services' own rule that a plan still a draft takes no amounts; and the
+page's save and submission take a fixed number of queries."""
 
 from typing import Any
 
@@ -10,13 +11,17 @@ from django.test.utils import CaptureQueriesContext
 
 from budgets import services
 from budgets.models import BudgetLine
-from healthplans.workflow import Invalid
+from budgets.services import AmountsEntry
+from healthplans.models import User
+from healthplans.workflow import Conflict, Invalid
+from plans.models import Plan
 from tests.budgets.test_spreadsheets import ALLOCATED, export, line_row, refused, snapshot
 from tests.workbooks import xlsx_rows
 
 pytestmark = pytest.mark.django_db
 
-PAGE = "/plans/laocai-city-de-an-07-2024/budget/"
+CITY_PLAN = "laocai-city-de-an-07-2024"
+PAGE = f"/plans/{CITY_PLAN}/budget/"
 REFUSED = 13_000_000
 
 
@@ -95,3 +100,56 @@ def test_saving_and_submitting_the_page_takes_the_same_queries_for_more_lines(lo
     assert queries(few, "save", "100") == queries(more, "save", "100")  # new amounts
     assert queries(few, "save", "200") == queries(more, "save", "200")  # changed amounts
     assert queries(few, "submit", "300") == queries(more, "submit", "300")  # changed and submitted
+
+
+# ---------------------------------------------------------------------------------------------
+# A rule the services have: no amount is recorded against a plan still a draft (not issued).
+
+DRAFT_REFUSAL = "Kế hoạch chưa ban hành:"
+
+
+@pytest.fixture
+def unissued() -> None:
+    """The city plan as a draft (the builder does not reopen an issued plan: here only to see every
+    path refuse)."""
+    Plan.objects.filter(slug=CITY_PLAN).update(status=Plan.Status.DRAFT)
+
+
+@pytest.mark.usefixtures("unissued")
+def test_a_drafts_amounts_are_refused_on_the_page(login: Any, line: Any) -> None:
+    before = snapshot()
+    data = {**row(line("2.1.1"), "20000000", "0"), "action": "save"}
+    response = login("laocai.planner").post(f"{PAGE}?period=2024", data)
+    assert response.status_code == 400
+    assert DRAFT_REFUSAL in response.content.decode()
+    assert snapshot() == before
+
+
+@pytest.mark.usefixtures("unissued")
+def test_a_drafts_amounts_are_refused_on_the_api(planner: Any, line: Any) -> None:
+    before = snapshot()
+    body = {"budget_line": line("2.2.1").pk, "period": "2024", "allocated": 1_000_000, "disbursed": 0}
+    created = planner.post("/api/budget-executions/", body, format="json")
+    assert created.status_code == 409
+    assert created.json()["code"] == "plan_draft"
+    assert created.json()["detail"].startswith(DRAFT_REFUSAL)
+    assert snapshot() == before
+
+
+def test_a_drafts_amounts_are_refused_on_the_import(planner: Any) -> None:
+    rows = xlsx_rows(export(planner, period="2024H1").content)
+    rows[line_row(rows, "2.2.2")][ALLOCATED] = 2_000_000
+    Plan.objects.filter(slug=CITY_PLAN).update(status=Plan.Status.DRAFT)
+    errors = refused(planner, rows)
+    assert [error["message"][: len(DRAFT_REFUSAL)] for error in errors] == [DRAFT_REFUSAL]
+
+
+def test_a_drafts_amounts_are_refused_by_the_service(line: Any) -> None:
+    plan = Plan.objects.get(slug=CITY_PLAN)
+    plan.status = Plan.Status.DRAFT
+    entries = [AmountsEntry(line(code), "2024", allocated=1_000_000, disbursed=0) for code in ("2.1.1", "2.2.1")]
+    planner = User.objects.get(username="laocai.planner")
+    before = snapshot()
+    results = services.budget_execution_save_many(plan=plan, entries=entries, by=planner)
+    assert [(type(result), getattr(result, "code", None)) for result in results] == [(Conflict, "plan_draft")] * 2
+    assert snapshot() == before

@@ -206,6 +206,7 @@ def test_a_plan_with_figures_cannot_be_deleted(province: OrgUnit, planner: User)
     plan = new_plan(province, planner)
     rate = indicator_create(plan=plan, number="1", name="Tỷ lệ", unit="%", by=planner)
     line = budget_line_create(plan=plan, code="I", name="Tổng", year=2025, amount_text="1 tỷ", by=planner)
+    plan_issue(plan=plan, by=planner)  # figures are entered against an issued plan only
     FigureFactory.create(indicator=rate, org_unit=province, period="2025", status=ReviewStatus.DRAFT)
     with pytest.raises(Conflict) as refused:
         plan_delete(plan=plan, by=planner)
