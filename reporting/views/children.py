@@ -2,6 +2,8 @@
 province's plan → a commune's); the draft then opens in the builder. indicators.children does the
 work; here, in the top layer, beside the builder's other pages."""
 
+from datetime import date
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
@@ -22,10 +24,14 @@ from reporting.views.builder import builder_url
 
 def child_units(user: User, parent: Plan) -> QuerySet[OrgUnit]:
     """The units that may issue a plan implementing `parent`: those of its territory that the user
-    plans (a planner's role on them or above them)."""
+    plans (a planner's role on them or above them) and that exist in the parent's years (a 2024
+    plan's communes may be merged since; a 2026 plan's are today's)."""
     paths = role_paths(user, {Role.PLANNER})
     planned = Reach(everything=paths is None, paths=paths or ())
-    return org_unit_list(fetched_by=user).filter(planned.subtree_q(), path__startswith=parent.issuer_org_unit.path)
+    years = OrgUnit.overlaps_q(date(parent.start_year, 1, 1), date(parent.last_year, 12, 31))
+    return org_unit_list(fetched_by=user).filter(
+        planned.subtree_q(), years, path__startswith=parent.issuer_org_unit.path
+    )
 
 
 @login_required

@@ -3,6 +3,7 @@ hoạch con"; the form (a unit of the plan's territory, title, number, years, th
 over) creates the child's draft and opens it in the builder. A station reporter and another
 province's planner cannot."""
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -29,7 +30,7 @@ def province() -> OrgUnit:
 
 @pytest.fixture
 def commune(province: OrgUnit) -> OrgUnit:
-    return OrgUnit.objects.filter(path__startswith=province.path, depth=province.depth + 1).order_by("path").first()  # type: ignore[return-value]
+    return OrgUnit.objects.filter(path__startswith=province.path, depth=province.depth + 1).order_by("path")[0]
 
 
 @pytest.fixture
@@ -96,6 +97,34 @@ def test_form_offers_the_territorys_units_and_the_plans_indicators(
     assert elsewhere not in form.fields["org_unit"].queryset
     assert list(form.fields["indicators"].queryset) == list(parent.indicators.order_by("order"))
     assert "Lập kế hoạch con" in response.content.decode()
+
+
+def test_form_offers_no_unit_dissolved_before_the_plans_years(
+    parent: Plan, province: OrgUnit, planner: User, login: Login
+) -> None:
+    merged = OrgUnitFactory.create(parent=province, level=OrgUnit.Level.COMMUNE, valid_to=date(2024, 12, 31))
+    form = login(planner).get(new_child_url(parent)).context["form"]
+    assert merged not in form.fields["org_unit"].queryset
+
+
+def test_planner_creates_a_child_of_a_seed_plan(login: Login) -> None:
+    """Lào Cai city's 2024 plan, as the seed has it: a ward's plan takes over all its indicators,
+    with the targets the document sets for the whole city where they are rates."""
+    parent = Plan.objects.get(slug="laocai-city-de-an-07-2024")
+    client = login("laocai.planner")
+    ward = (
+        client.get(new_child_url(parent))
+        .context["form"]
+        .fields["org_unit"]
+        .queryset.exclude(pk=parent.issuer_org_unit_id)
+        .first()
+    )
+    body = {**form_of(parent, ward), "start_year": parent.start_year, "end_year": parent.end_year}
+    assert client.post(new_child_url(parent), body).status_code == 302
+    child = Plan.objects.get(parent=parent, issuer_org_unit=ward)
+    linked = child.indicators.filter(parent_indicator__plan=parent)
+    assert linked.count() == parent.indicators.count()
+    assert linked.filter(rollup=Rollup.POOLED, targets__isnull=False).exists()
 
 
 def test_planner_creates_a_child_through_the_form_and_lands_in_the_builder(
