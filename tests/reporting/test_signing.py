@@ -527,9 +527,9 @@ def test_demo_pki_command_creates_the_files(settings, tmp_path):
 
     output = StringIO()
 
-    call_command("demo_pki", "--tenant", "bac-kan", stdout=output)
+    call_command("demo_pki", "--tenant", "thai-nguyen", stdout=output)
 
-    assert (tmp_path / "pki" / "bac-kan.p12").exists()
+    assert (tmp_path / "pki" / "thai-nguyen.p12").exists()
     assert not (tmp_path / "pki" / "lao-cai.p12").exists()
     assert (tmp_path / "pki" / pki.ROOT_CRL).exists()
     assert "Demo PKI ready" in output.getvalue()
