@@ -20,6 +20,7 @@ urlpatterns = [
     path("reports/<int:pk>/sign/", reports.report_sign_view, name="report-sign"),
     path("reports/<int:pk>/regenerate/", reports.report_regenerate_view, name="report-regenerate"),
     path("reports/<int:pk>/pdf/", reports.report_pdf_view, name="report-pdf"),
+    path("reports/<int:pk>/pages/<int:page>.png", reports.report_page_view, name="report-page"),
     path("plan-documents/", documents.plan_document_upload_view, name="plan-document-upload"),
     path("plan-documents/<int:pk>/", documents.plan_document_review_view, name="plan-document-review"),
     path("verify/", verification.verify_upload_view, name="verify"),

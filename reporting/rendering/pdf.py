@@ -2,7 +2,7 @@
 files, and HTML → PDF bytes."""
 
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
@@ -10,7 +10,6 @@ from django.conf import settings
 from django.utils.translation import pgettext
 from fontpkg_noto_serif import ROOT as NOTO_SERIF_ROOT  # type: ignore[import-untyped]
 from fontpkg_source_serif_4 import ROOT as SOURCE_SERIF_ROOT  # type: ignore[import-untyped]
-from pyhanko.pdf_utils.reader import PdfFileReader
 from weasyprint import HTML
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
@@ -92,8 +91,3 @@ def html_to_pdf(html: str) -> bytes:
             pgettext("report", "The report refers to a file outside the application: %(detail)s") % {"detail": detail}
         ) from error
     return pdf
-
-
-def page_count(pdf: IO[bytes]) -> int:
-    """How many pages a PDF has (read from its page tree, without laying anything out)."""
-    return int(PdfFileReader(pdf).root["/Pages"]["/Count"])

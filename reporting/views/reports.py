@@ -16,7 +16,7 @@ from healthplans.workflow import Forbidden, Invalid
 from plans.selectors import plan_get_or_404
 from reporting.forms import NARRATIVE_LABELS, NarrativeForm, ReportRequestForm, SignForm
 from reporting.models import Report, ReportStatus
-from reporting.rendering.pdf import page_count
+from reporting.rendering.previews import page_png, page_previews
 from reporting.selectors import report_get, report_list, report_versions
 from reporting.services import (
     DELAYED_NOTICE,
@@ -35,6 +35,14 @@ IN_PROGRESS = {ReportStatus.QUEUED, ReportStatus.RUNNING}
 def _visible_report(request: HttpRequest, pk: int) -> Report:
     report = report_get(fetched_by=request.user, pk=pk)
     if report is None:
+        raise Http404
+    return report
+
+
+def _report_with_pdf(request: HttpRequest, pk: int) -> Report:
+    """A visible version whose PDF is stored (ready or signed)."""
+    report = _visible_report(request, pk)
+    if report.status not in {ReportStatus.READY, ReportStatus.SIGNED} or not report.pdf.name:
         raise Http404
     return report
 
@@ -160,13 +168,15 @@ def report_sign_view(request: HttpRequest, pk: int) -> HttpResponse:
     if report.status != ReportStatus.READY or Role.OFFICIAL not in roles_at(user, report.plan.issuer_org_unit):
         return redirect("report-detail", pk=report.pk)
     with report.pdf.open("rb") as draft:
-        pages = page_count(draft)
+        previews, pages = page_previews(draft.read())
     context = {
         "report": report,
         "plan": report.plan,
         "period_label": code_label(report.period),
         "form": form,
-        "pages": range(1, pages + 1),
+        "pages": pages,
+        "previews": previews,
+        "more_pages": pages - len(previews),
         "subject": signing_subject(tenant_slug=report.tenant.slug if report.tenant else ""),
     }
     return render(request, "reporting/report_sign.html", context)
@@ -191,9 +201,21 @@ def _tell_generation(request: HttpRequest, report: Report) -> None:
 
 @login_required
 def report_pdf_view(request: HttpRequest, pk: int) -> FileResponse:
-    report = _visible_report(request, pk)
-    if report.status not in {ReportStatus.READY, ReportStatus.SIGNED} or not report.pdf.name:
-        raise Http404
+    report = _report_with_pdf(request, pk)
     signed = "-da-ky" if report.status == ReportStatus.SIGNED else "-du-thao"
     filename = f"bao-cao-{report.plan.slug}-{report.period}-v{report.version}{signed}.pdf"
     return FileResponse(report.pdf.open("rb"), content_type="application/pdf", as_attachment=True, filename=filename)
+
+
+@login_required
+def report_page_view(request: HttpRequest, pk: int, page: int) -> HttpResponse:
+    """A small PNG of one of the first pages of the version's PDF, as the signing page shows them."""
+    report = _report_with_pdf(request, pk)
+    with report.pdf.open("rb") as stored:
+        image = page_png(stored.read(), page)
+    if image is None:
+        raise Http404
+    response = HttpResponse(image, content_type="image/png")
+    # The page links it with the file's hash in its query: a draft generated again is a new address.
+    response["Cache-Control"] = "private, max-age=86400"
+    return response

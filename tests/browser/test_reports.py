@@ -65,7 +65,14 @@ def test_planner_requests_edits_official_signs_and_anyone_verifies(
     official.click("#report-sign-form")
     official.wait_for_url(f"**/reports/{pk}/sign/")
     assert "Ngô Vũ Quốc" in official.locator("#sign-signer").inner_text()
-    assert official.locator("#sign-pages").inner_text().startswith("(trang 1,")
+    # The pages to be signed, as small images the server renders (all on screen here).
+    assert official.locator("#sign-pages img").count() >= 1
+    official.wait_for_function(
+        "() => [...document.querySelectorAll('#sign-pages img')]"
+        ".every(img => img.complete && img.naturalWidth === 300)",
+        timeout=20_000,
+    )
+    assert official.locator("#sign-pages figcaption").first.inner_text() == "trang 1"
     screenshot(official, "report-sign-confirm")
     official.click("#report-sign-confirm button[type=submit]")
     official.wait_for_selector(".message.success")

@@ -547,33 +547,81 @@ def test_narrative_and_signing_through_the_pages(
     assert sha256_of(b"".join(download.streaming_content)) == report.sha256
 
 
-def test_signing_is_confirmed_on_a_page_showing_the_pages_and_who_signs(
-    client: Any, generated: Any, queries_for: Any
-) -> None:
-    from reporting.rendering.pdf import page_count
+def page_sizes(report: Report) -> list[tuple[float, float]]:
+    """Each page's width and height in points, as the stored PDF says (read by pdfplumber)."""
+    from io import BytesIO
 
+    import pdfplumber
+
+    with report.pdf.open("rb") as stored, pdfplumber.open(BytesIO(stored.read())) as document:
+        return [(float(page.width), float(page.height)) for page in document.pages]
+
+
+def png_size(image: bytes) -> tuple[int, int]:
+    assert image.startswith(b"\x89PNG\r\n\x1a\n")
+    return int.from_bytes(image[16:20], "big"), int.from_bytes(image[20:24], "big")
+
+
+def test_signing_is_confirmed_on_a_page_showing_the_pages_and_who_signs(
+    client: Any, generated: Any, queries_for: Any, real_render: None
+) -> None:
     report = generated()
-    with report.pdf.open("rb") as draft:
-        pages = page_count(draft)
+    sizes = page_sizes(report)
+    assert 1 < len(sizes) <= 12
+    assert any(width > height for width, height in sizes)  # the landscape appendix
 
     page = login(client, "laocai.official").get(f"/reports/{report.pk}/sign/")
 
     assert page.status_code == 200
     html = page.content.decode()
-    assert f"{pages} trang" in html
-    assert f"trang {pages})" in html
+    assert f"{len(sizes)} trang" in html
+    images = re.findall(rf'<img src="(/reports/{report.pk}/pages/(\d+)\.png\?v=\w+)"', html)
+    assert [int(number) for _url, number in images] == list(range(1, len(sizes) + 1))
+    assert 'alt="Trang 1 của báo cáo sẽ ký"' in html
+    assert 'id="sign-more-pages"' not in html
     assert f'href="/reports/{report.pk}/pdf/"' in html
     assert report.plan.signer_name in html
     assert 'id="sign-certificate"' in html
     assert 'id="report-sign-confirm"' in html
     assert 'name="pin"' not in html
+    for (url, _number), (width, height) in zip(images, sizes, strict=True):
+        image = client.get(url)
+        assert image.status_code == 200
+        assert image["Content-Type"] == "image/png"
+        image_width, image_height = png_size(image.content)
+        assert image_width == 300  # twice the 150 CSS pixels the page gives it
+        assert abs(image_height - image_width * height / width) <= 1, (url, image_width, image_height)
     report.refresh_from_db()
     assert report.status == ReportStatus.READY  # asking signs nothing
     # a fixed number: the page reads the version, its plan and the roles, never its pages one by one
     assert queries_for(client, f"/reports/{report.pk}/sign/") == 6
-    planner = login(client, "laocai.planner").get(f"/reports/{report.pk}/sign/")
-    assert planner.status_code == 302
-    assert planner["Location"] == f"/reports/{report.pk}/"
+    planner = login(client, "laocai.planner")
+    assert planner.get(images[0][0]).status_code == 200  # whoever may see the report sees its pages
+    signing = planner.get(f"/reports/{report.pk}/sign/")
+    assert signing.status_code == 302
+    assert signing["Location"] == f"/reports/{report.pk}/"
+    other_tenant = login(client, "backan.official")
+    assert other_tenant.get(images[0][0]).status_code == 404
+    client.logout()
+    assert client.get(images[0][0]).status_code == 302  # to the login page
+
+
+def test_a_long_report_shows_its_first_twelve_pages_and_how_many_more(client: Any, generated: Any) -> None:
+    long_text = "Kết quả thực hiện các chỉ tiêu của kế hoạch trong kỳ báo cáo. " * 300
+    narrative = {"achievements": long_text, "shortcomings": long_text, "causes": long_text}
+    first = generated()
+    report_narrative_update(report=first, narrative=narrative, by=user("laocai.planner"))
+    report = generated()
+    pages = len(page_sizes(report))
+    assert pages > 12
+
+    html = login(client, "laocai.official").get(f"/reports/{report.pk}/sign/").content.decode()
+
+    assert len(re.findall(rf'<img src="/reports/{report.pk}/pages/\d+\.png', html)) == 12
+    assert f"và {pages - 12} trang nữa" in html
+    assert client.get(f"/reports/{report.pk}/pages/12.png").status_code == 200
+    assert client.get(f"/reports/{report.pk}/pages/13.png").status_code == 404
+    assert client.get(f"/reports/{report.pk}/pages/0.png").status_code == 404
 
 
 def test_with_a_token_signing_asks_for_its_pin_and_only_the_right_one_signs(

@@ -219,6 +219,10 @@ def report_pk(w: World) -> dict[str, Any]:
     return {"pk": w.report.pk}
 
 
+def report_first_page(w: World) -> dict[str, Any]:
+    return {**report_pk(w), "page": 1}
+
+
 def import_id(w: World) -> dict[str, Any]:
     return {"import_id": w.import_id}
 
@@ -358,6 +362,7 @@ RULES: dict[str, Rule | Public] = {
     "report-sign": Rule(uses=REPORT, kwargs=report_pk, entitled_role="official"),
     "report-regenerate": Rule(uses=REPORT, kwargs=report_pk),
     "report-pdf": Rule(uses=REPORT, kwargs=report_pk),
+    "report-page": Rule(uses=REPORT, kwargs=report_first_page),
     "api:report-detail": Rule(uses=REPORT, kwargs=report_pk),
     "api:report-narrative": Rule(uses=REPORT, kwargs=report_pk, body=narrative, body_format="json"),
     "api:report-regenerate": Rule(uses=REPORT, kwargs=report_pk),
