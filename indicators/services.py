@@ -13,7 +13,8 @@ the services take and answer (FigureEntry, FigureStep, RowsRefused) is in indica
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -277,10 +278,11 @@ def actual_save_many(*, entries: Sequence[FigureEntry], by: User, check_only: bo
     created: list[Actual] = []
     updated: list[Actual] = []
     events: list[ActualEvent] = []
+    refusal = _writer_refusal()
 
     def check(index: int) -> None:
         entry, key = entries[index], keys[index]
-        _require_at(writers, entry.org_unit, _writer_refusal())
+        _require_at(writers, entry.org_unit, refusal)
         current = stored.get(key)
         _require_issued((current or entry).indicator.plan)
         if current is None:
@@ -349,7 +351,7 @@ def actual_save_many(*, entries: Sequence[FigureEntry], by: User, check_only: bo
     try:
         if created:
             with transaction.atomic():
-                Actual.objects.bulk_create(created, batch_size=WRITE_BATCH)
+                _insert_new(created, by=by)
     except IntegrityError:
         # Another save created some of these figures between our read and our insert.
         again = Actual.objects.select_related(*_RELATED).filter(
@@ -361,10 +363,6 @@ def actual_save_many(*, entries: Sequence[FigureEntry], by: User, check_only: bo
         raise RowsRefused(
             {index: _entered_meanwhile(meanwhile[key]) for index, key in enumerate(keys) if key in meanwhile}
         ) from None
-    events += [
-        ActualEvent(actual=actual, by=by, action=Action.CREATE, new_value=actual.value, message=actual.note)
-        for actual in created
-    ]
     ActualEvent.objects.bulk_create(events, batch_size=WRITE_BATCH)
     written = {actual.pk for actual in [*created, *updated]}
     chosen = [index for index, entry in enumerate(entries) if entry.submit]
@@ -382,6 +380,43 @@ def actual_save_many(*, entries: Sequence[FigureEntry], by: User, check_only: bo
     for index, actual in zip(chosen, submitted, strict=True):
         results[index] = actual
     return results
+
+
+def _insert_new(created: list[Actual], *, by: User) -> None:
+    """New figures and their "create" history in one statement: an array per column, as bulk_create
+    sends them, of the values it would take (pre_save), less its preparing of each value in Python
+    (most of a 10,000-figure import's write); each instance gets its id."""
+    if connection.vendor != "postgresql":
+        # The local run's SQLite has no arrays: bulk_create, and the history built here.
+        Actual.objects.bulk_create(created, batch_size=WRITE_BATCH)
+        history = [
+            ActualEvent(actual=actual, by=by, action=Action.CREATE, new_value=actual.value, message=actual.note)
+            for actual in created
+        ]
+        ActualEvent.objects.bulk_create(history, batch_size=WRITE_BATCH)
+        return
+    fields = [field for field in Actual._meta.concrete_fields if not field.primary_key]
+    columns = [[field.pre_save(actual, True) for actual in created] for field in fields]
+    quote = connection.ops.quote_name
+    # Only the models' own names and types are formatted into the statement; the values are parameters.
+    names = ", ".join(quote(str(field.column)) for field in fields)
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+    sql = f"""
+        WITH new AS (
+            INSERT INTO {quote(Actual._meta.db_table)} ({names}) SELECT * FROM unnest({arrays})
+            RETURNING id, indicator_id, org_unit_id, period, value, note
+        ), history AS (
+            INSERT INTO {quote(ActualEvent._meta.db_table)} (actual_id, at, by_id, action, new_value, message)
+            SELECT id, %s, %s, %s, value, note FROM new
+        )
+        SELECT id, indicator_id, org_unit_id, period FROM new
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*columns, timezone.now(), by.pk, Action.CREATE])
+        ids = {(indicator, unit, period): pk for pk, indicator, unit, period in cursor.fetchall()}
+    for actual in created:
+        actual.pk = ids[(actual.indicator_id, actual.org_unit_id, actual.period)]
+        actual._state.adding, actual._state.db = False, connection.alias
 
 
 def _entered_meanwhile(current: Actual) -> Conflict:
