@@ -249,11 +249,15 @@ def new_figure_value(figure: NewFigure, org_unit: OrgUnit, parsed: Period | Peri
     return resolve_value(indicator, figure.value, figure.numerator, figure.denominator)
 
 
-def _period_code(period: str) -> str:
-    try:
-        return parse_period(period).code
-    except PeriodError:
-        return period
+def _parsed_periods(entries: Sequence[FigureEntry]) -> dict[str, Period | PeriodError]:
+    """Each period as the entries write it, parsed once (an import's thousands of entries name one)."""
+    parsed: dict[str, Period | PeriodError] = {}
+    for text in {entry.period for entry in entries}:
+        try:
+            parsed[text] = parse_period(text)
+        except PeriodError as exc:
+            parsed[text] = exc
+    return parsed
 
 
 @transaction.atomic
@@ -265,7 +269,12 @@ def actual_save_many(*, entries: Sequence[FigureEntry], by: User, check_only: bo
     `check_only` checks and writes nothing: for a caller that refused some rows itself and shows
     every refusal at once."""
     writers = writer_paths(by)
-    keys = [(entry.indicator.pk, entry.org_unit.pk, _period_code(entry.period)) for entry in entries]
+    periods = _parsed_periods(entries)
+    keys = [
+        (entry.indicator.pk, entry.org_unit.pk, period.code if isinstance(period, Period) else entry.period)
+        for entry in entries
+        for period in [periods[entry.period]]
+    ]
     stored = {
         (actual.indicator_id, actual.org_unit_id, actual.period): actual
         for actual in locked(Actual.objects.select_related(*_RELATED)).filter(
@@ -286,18 +295,13 @@ def actual_save_many(*, entries: Sequence[FigureEntry], by: User, check_only: bo
         current = stored.get(key)
         _require_issued((current or entry).indicator.plan)
         if current is None:
-            parsed: Period | PeriodError
-            try:
-                parsed = parse_period(entry.period)
-            except PeriodError as exc:
-                parsed = exc
             figure = NewFigure(entry.indicator, entry.value, entry.numerator, entry.denominator)
             new = Actual(
                 tenant_id=entry.org_unit.tenant_id,
                 indicator=entry.indicator,
                 org_unit=entry.org_unit,
                 period=key[2],
-                value=new_figure_value(figure, entry.org_unit, parsed),
+                value=new_figure_value(figure, entry.org_unit, periods[entry.period]),
                 numerator=entry.numerator,
                 denominator=entry.denominator,
                 note=entry.note or "",
