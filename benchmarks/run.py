@@ -1,7 +1,7 @@
 """`make bench`: the figures of issue "Scale and speed", at the province and the nation scale.
 
     .venv/bin/python benchmarks/run.py [--scales province,nation] [--regenerate]
-        [--skip report,import_10k,load,ingest] [--only actuals_list|ingest]
+        [--skip report,import_10k,load,ingest] [--only actuals_list|import_10k|ingest]
 
 Each scale has a PostgreSQL database of its own (hp_bench_province, hp_bench_nation on the server
 of BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/), generated once by
@@ -410,6 +410,9 @@ def load(scale: str, token: str, url: str) -> dict[str, Any]:
 
 # --- Other engineers' benchmarks -------------------------------------------------------------
 
+# The benchmarks of their own scripts that --only runs alone (they need no scale's database).
+SCRIPTS = {"import_10k": "import_bench.py", "ingest": "ingest_bench.py"}
+
 
 def external(script: str, scale_env: str) -> list[dict[str, Any]]:
     """Run benchmarks/<script> --json PATH and read its list of result objects."""
@@ -441,7 +444,9 @@ def main() -> None:
     parser.add_argument("--regenerate", action="store_true", help="drop and generate the scales' databases again")
     parser.add_argument("--skip", default="", help="comma-separated: report, import_10k, load, ingest")
     parser.add_argument(
-        "--only", choices=["actuals_list", "ingest"], help="only this benchmark; its rows replace theirs in latest.json"
+        "--only",
+        choices=["actuals_list", *SCRIPTS],
+        help="only this benchmark; its rows replace theirs in latest.json",
     )
     parser.add_argument("-n", type=int, default=30, help="timed requests per benchmark")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -451,10 +456,10 @@ def main() -> None:
         return
     skip = set(filter(None, args.skip.split(",")))
     rows: list[dict[str, Any]] = []
-    # Plans read from their documents (issue 14) need no database: the seeds' texts, in three formats.
-    scales = [] if args.only == "ingest" else list(filter(None, args.scales.split(",")))
-    if args.only == "ingest":
-        rows += external("ingest_bench.py", "province")
+    # The import and plans read from their documents (issue 14) make or need no scale's database.
+    scales = [] if args.only in SCRIPTS else list(filter(None, args.scales.split(",")))
+    if args.only in SCRIPTS:
+        rows += external(SCRIPTS[args.only], "province")
     for scale in scales:
         prepare(scale, args.regenerate)
         child = subprocess.run(
