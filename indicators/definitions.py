@@ -11,6 +11,7 @@ once the plan is issued a target changes only by `target_revise`, which names th
 decision (số/ký hiệu, date) and keeps the history; `Indicator.target_for` reads the target in force.
 """
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -68,9 +69,17 @@ UNIT_KIND_MARKS = [
 ROLLUP_OF_KIND: dict[str, str] = {UnitKind.COUNT: Rollup.SUM, UnitKind.YEARS: Rollup.NONE, UnitKind.OTHER: Rollup.NONE}
 
 
+# A rate per thousand ("/1000 trẻ đẻ sống", "/1.000 dân"), not per ten or a hundred thousand.
+PER_THOUSAND = re.compile(r"/\s*1[.,]?000(?![\d.,]*\d)")
+
+
 def unit_kind_of(unit: str) -> str:
-    """A unit written "%" is a percentage, "/vạn dân" per 10,000, "Lượt/ người" a ratio, "Trạm Y tế" a count."""
+    """A unit written "%" is a percentage, "/vạn dân" per 10,000, "Lượt/ người" a ratio, "Trạm Y tế" a
+    count; "/1000 trẻ đẻ sống" per 1,000 even where a document adds "(%)" to it (a rate per thousand
+    is ‰ whatever sign follows)."""
     text = unit.lower()
+    if PER_THOUSAND.search(text):
+        return UnitKind.PERMILLE
     for mark, kind in UNIT_KIND_MARKS:
         if mark in text:
             return kind

@@ -11,7 +11,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from healthplans.models import User
-from indicators.definitions import Decision, TargetEntry, indicator_create, target_revise_many, target_set_many
+from indicators.definitions import (
+    Decision,
+    TargetEntry,
+    indicator_create,
+    target_revise_many,
+    target_set_many,
+    unit_kind_of,
+)
 from indicators.models import Indicator, Target, TargetRevision, UnitKind
 from indicators.spreadsheets.targets import COL_DECISION_DATE, COL_DECISION_NUMBER, COL_REASON, REVISION_HEADERS
 from plans.models import Plan
@@ -264,3 +271,25 @@ def test_the_bulk_services_queries_do_not_grow_with_their_entries(count_queries:
         counts.append(len(queries))
     assert counts[1] == counts[2]
     assert TargetRevision.objects.count() == 11
+
+
+# ---------------------------------------------------------------------------------------------
+# The kind a unit as written names (a new indicator's, a document's draft's)
+
+
+@pytest.mark.parametrize(
+    ("unit", "kind"),
+    [
+        ("%", UnitKind.PERCENT),
+        ("/1000 trẻ đẻ sống (%)", UnitKind.PERMILLE),  # per thousand, whatever sign a document adds
+        ("/1.000 dân", UnitKind.PERMILLE),
+        ("‰", UnitKind.PERMILLE),
+        ("/10.000 dân", UnitKind.PER_10000),
+        ("/vạn dân", UnitKind.PER_10000),
+        ("p100.000", UnitKind.PER_100000),
+        ("1000 người", UnitKind.COUNT),
+        ("trai/100 gái", UnitKind.RATIO),
+    ],
+)
+def test_a_units_kind_is_read_from_its_words(unit: str, kind: str) -> None:
+    assert unit_kind_of(unit) == kind
