@@ -1,4 +1,4 @@
-"""The reader streams a workbook's first sheet through expat (healthplans.spreadsheets.files.
+"""The reader streams a workbook's first sheet through expat (healthplans.spreadsheets.worksheet.
 SheetValues) and must give the rows openpyxl's read-only `iter_rows(values_only=True)` gives, which
 it replaced for speed: each workbook here is read both ways and the tables compared."""
 
