@@ -175,7 +175,7 @@ def test_a_merge_is_previewed_then_applied_ending_units_and_moving_roles() -> No
     assert preview.roles == roles_before
     assert OrgUnit.objects.get(code="c02680").valid_to is None  # a preview changes nothing
 
-    reorganisation_apply(reorganisation=reorganisation, by=UserFactory(is_superuser=True))
+    reorganisation_apply(reorganisation=reorganisation, by=UserFactory.create(is_superuser=True))
     ended = OrgUnit.objects.get(code="c02680")
     assert ended.valid_to == date(2026, 12, 31)
     assert OrgUnit.objects.get(code="s02680").valid_to == date(2026, 12, 31)

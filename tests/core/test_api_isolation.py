@@ -77,8 +77,8 @@ def test_province_user_sees_its_own_rows(api_as: Any) -> None:
 
 
 def test_tenant_filter_cannot_widen_the_reach(api_as: Any) -> None:
-    assert all_rows(api_as("laocai.planner"), "/api/plans/?tenant=bac-kan") == []
-    assert all_rows(api_as("laocai.planner"), "/api/agencies/?tenant=bac-kan") == []
+    assert all_rows(api_as("laocai.planner"), "/api/plans/?tenant=thai-nguyen") == []
+    assert all_rows(api_as("laocai.planner"), "/api/agencies/?tenant=thai-nguyen") == []
 
 
 @pytest.mark.parametrize(

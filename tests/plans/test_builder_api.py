@@ -12,9 +12,9 @@ pytestmark = pytest.mark.django_db
 
 
 def laocai_unit_id(api: Any) -> int:
-    units = api.get("/api/org-units/", {"page_size": 500}).json()
-    units = units["results"] if isinstance(units, dict) else units
-    return next(unit["id"] for unit in units if unit["code"] == "laocai")
+    """Today's province of Lào Cai, found by its official code as a planner's client would."""
+    [unit] = api.get("/api/org-units/", {"code": "15", "level": "province", "valid_on": "2026-01-01"}).json()["results"]
+    return int(unit["id"])
 
 
 def test_planner_sets_up_issues_and_revises_through_the_api(api_as: Any) -> None:

@@ -219,7 +219,7 @@ def build_worlds() -> dict[str, World]:
         "other-tenant": build_world(
             "other-tenant",
             plan_slug="backan-gsd-2025-2030",
-            unit_code="backan-ba-be-demo-1-tyt",
+            unit_code="backan-ba-be-cho-ra-tyt",
             period="2025",
             figure_by="backan.planner",
             budget_by="backan.planner",
@@ -260,16 +260,16 @@ def build_admin_world() -> dict[type[Model], int]:
     can be asked for, one Bắc Kạn's admin sees (a Bắc Kạn user with a role and a notification join
     the rows the worlds made)."""
     admins = {}
-    for username, province in ((TENANT_ADMIN, "laocai"), (OWN_TENANT_ADMIN, "backan")):
+    for username, province in ((TENANT_ADMIN, "laocai-2025"), (OWN_TENANT_ADMIN, "thainguyen")):
         admins[username] = User.objects.create_user(username, is_staff=True)
         unit = OrgUnit.objects.get(code=province)
         RoleAssignment.objects.create(user=admins[username], org_unit=unit, role=Role.TENANT_ADMIN)
         admins[username].user_permissions.set(Permission.objects.filter(content_type__app_label__in=PROJECT_APPS))
     reporter = User.objects.create_user("backan.isolation")
-    unit = OrgUnit.objects.get(code="backan-ba-be-demo-2-tyt")
+    unit = OrgUnit.objects.get(code="backan-ba-be-banh-trach-tyt")
     RoleAssignment.objects.create(user=reporter, org_unit=unit, role=Role.STATION_REPORTER)
     Notification.objects.create(user=reporter, text="isolation-admin-notification")
-    tenant = Tenant.objects.get(slug="bac-kan")
+    tenant = Tenant.objects.get(slug="thai-nguyen")
     # A revised target of Bắc Kạn's issued plan (its text unchanged: the worlds' targets stay as they are).
     target = Target.objects.filter(indicator__plan__tenant=tenant).order_by("pk").first()
     assert target is not None

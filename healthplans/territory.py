@@ -1,0 +1,116 @@
+"""Whose territory is it now? A plan keeps applying within the territory it was issued for until
+it is replaced, while the units it was issued over merge, divide and end.
+
+The territory is followed commune by commune: an ended commune's successors hold its territory
+(a divided one's, each its part), and a province's or district's is that of its communes — not
+its own successor's, which may be much larger (Bắc Kạn's territory is the communes of Thái Nguyên
+that were Bắc Kạn's, not the whole of Thái Nguyên). Successions are followed across as many
+reorganisations as have happened.
+"""
+
+from collections.abc import Iterable
+from datetime import date
+
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from healthplans.models import OrgUnit, UnitSuccession
+
+# The units whose successions carry a territory; the levels above only group them.
+_CARRIERS = (OrgUnit.Level.COMMUNE, OrgUnit.Level.FACILITY)
+
+
+def top_paths(paths: Iterable[str]) -> tuple[str, ...]:
+    """The paths not inside another one of them (a subtree within another adds nothing)."""
+    ordered = sorted(set(paths))
+    top: list[str] = []
+    for path in ordered:
+        if not top or not path.startswith(top[-1]):
+            top.append(path)
+    return tuple(top)
+
+
+def territory_paths(unit: OrgUnit, start: date, end: date) -> tuple[str, ...]:
+    """The subtrees that hold `unit`'s territory at some time from `start` to `end`: the unit's own
+    while it exists, and the successors of its communes (or of itself, a commune or a facility)
+    that exist in the period once it has ended."""
+    if unit.valid_to is None or unit.valid_to >= end:
+        return (unit.path,)
+    paths = [unit.path] if unit.valid_to >= start else []
+    carriers = (
+        Q(predecessor=unit)
+        if unit.level in _CARRIERS
+        else Q(predecessor__path__startswith=unit.path, predecessor__level=OrgUnit.Level.COMMUNE)
+    )
+    rows = list(
+        UnitSuccession.objects.filter(carriers).values_list("successor_id", "successor__path", "successor__valid_to")
+    )
+    seen: set[int] = set()
+    while rows:
+        onward = []
+        for pk, path, valid_to in rows:
+            if pk in seen:
+                continue
+            seen.add(pk)
+            if valid_to is None or valid_to >= start:
+                paths.append(path)
+            if valid_to is not None and valid_to < end:
+                onward.append(pk)
+        rows = (
+            list(
+                UnitSuccession.objects.filter(predecessor_id__in=onward).values_list(
+                    "successor_id", "successor__path", "successor__valid_to"
+                )
+            )
+            if onward
+            else []
+        )
+    return top_paths(paths)
+
+
+def origin_paths(unit: OrgUnit) -> list[str]:
+    """The paths of the unit, of every unit above it, and of every unit above the units that any
+    of these succeeded: where a plan that now applies at `unit` may have been issued."""
+    paths = {unit.path[:end] for end in range(OrgUnit.steplen, len(unit.path) + 1, OrgUnit.steplen)}
+    frontier = set(paths)
+    while frontier:
+        earlier = set(
+            UnitSuccession.objects.filter(successor__path__in=frontier).values_list("predecessor__path", flat=True)
+        )
+        found = {path[:end] for path in earlier for end in range(OrgUnit.steplen, len(path) + 1, OrgUnit.steplen)}
+        frontier = found - paths
+        paths |= found
+    return sorted(paths)
+
+
+def not_yet_refusal_text(unit: OrgUnit, day: date) -> str:
+    return _("%(unit)s did not exist yet on %(day)s (it exists since %(start)s).") % {
+        "unit": unit.name,
+        "day": f"{day:%d/%m/%Y}",
+        "start": f"{unit.valid_from:%d/%m/%Y}" if unit.valid_from else "",
+    }
+
+
+def ended_refusal_text(unit: OrgUnit, day: date) -> str:
+    """“Trạm Y tế thị trấn Mường Khương ended on 30/06/2025; since then it is Trạm Y tế xã Mường
+    Khương (điểm trạm thị trấn Mường Khương).” — what a figure entered too late at a unit is told."""
+    successors = []
+    for row in UnitSuccession.objects.filter(predecessor=unit).select_related("successor").order_by("-is_default"):
+        successor = row.successor
+        if successor.facility_kind == OrgUnit.FacilityKind.SITE:
+            station = OrgUnit.objects.filter(path=successor.path[: -OrgUnit.steplen]).first()
+            successors.append(f"{station.name} ({successor.name})" if station else successor.name)
+        else:
+            successors.append(successor.name)
+    ended = f"{unit.valid_to:%d/%m/%Y}" if unit.valid_to else ""
+    if not successors:
+        return _("%(unit)s no longer existed on %(day)s (it ended on %(ended)s).") % {
+            "unit": unit.name,
+            "day": f"{day:%d/%m/%Y}",
+            "ended": ended,
+        }
+    return _("%(unit)s ended on %(ended)s; since then it is %(successors)s.") % {
+        "unit": unit.name,
+        "ended": ended,
+        "successors": ", ".join(successors),
+    }
