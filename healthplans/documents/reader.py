@@ -12,6 +12,9 @@ from healthplans.documents.targets import flattened_tables, prose_indicators, se
 Progress = Callable[[int], None]
 
 _TARGET_HEADINGS = re.compile(r"mục tiêu cụ thể|chỉ tiêu", re.IGNORECASE)
+# A sentence of a section on other things that lists targets after announcing them ("bảo đảm đạt
+# được các chỉ tiêu cơ bản: có 11 Bác sĩ/vạn dân; 04 Dược sĩ/vạn dân").
+_TARGETS_LISTED = re.compile(r"\bchỉ tiêu\b[^:;.]*:\s*", re.IGNORECASE)
 _YEAR = re.compile(r"\b(20\d\d|19\d\d)\b")
 
 
@@ -60,14 +63,20 @@ def _read_indicators(blocks: list, root: Node, draft: Draft) -> None:
             found, carried = table_indicators(block, carried)
             indicators.extend(found)
     indicators.extend(flattened_tables([b for b in blocks if isinstance(b, Paragraph)]))
-    plan = draft["plan"]
-    default_year = plan["end_year"]
+    # A target said without its year is the plan's end's, which a table of targets tells where the
+    # title does not ("Kế hoạch đến năm 2030" columns).
+    header.read_years(blocks, draft)
+    default_year = draft["plan"]["end_year"]
     for node, path in _with_paths(root, []):
-        if not _TARGET_HEADINGS.search(node.title) or node.tables:
+        if node.tables:
             continue
         years = _YEAR.findall(node.title)
         year = int(years[0]) if years else default_year
-        indicators.extend(prose_indicators(items_text(node), ".".join(path), year))
+        items = items_text(node)
+        if not _TARGET_HEADINGS.search(node.title):
+            listed = [(item, _TARGETS_LISTED.search(item.text)) for item in items]
+            items = [Paragraph(item.text[found.end() :], item.where) for item, found in listed if found]
+        indicators.extend(prose_indicators(items, ".".join(path), year))
 
 
 def _with_paths(node: Node, path: list[str]) -> list[tuple[Node, list[str]]]:

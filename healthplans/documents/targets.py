@@ -225,7 +225,7 @@ _LEAD = re.compile(
     re.IGNORECASE,
 )
 _YEAR_IN = re.compile(r"(?:vào |đến |trong |)năm (\d{4})")
-_VERB_TAIL = re.compile(r"[\s:,]*(?:\b(?:đạt|còn|là|phấn đấu|dự kiến|giảm|duy trì)\b[\s:,]*)*$", re.IGNORECASE)
+_VERB_TAIL = re.compile(r"[\s:,]*(?:\b(?:đạt|còn|là|có|phấn đấu|dự kiến|giảm|duy trì)\b[\s:,]*)*$", re.IGNORECASE)
 
 
 def clause_figure(clause: str) -> tuple[int, dict[str, Any]] | None:
@@ -267,8 +267,12 @@ def prose_indicators(items: list[Paragraph], prefix: str, year: int | None) -> l
             name = _VERB_TAIL.sub("", text[:begin]).strip(" :,-")
             unit_text = text[begin + len(read["text"]) :].strip()
             unit = parse_figure(read["text"]).unit
+            if not name and (unit_text or unit):
+                # The measure written after its number ("11 Bác sĩ/vạn dân"): the name, its rate the unit.
+                name, per = split_unit(unit_text or unit or "")
+                unit = per or unit
             if not name:
-                name = (unit_text or unit or previous_name).strip()
+                name = previous_name
             if not name:
                 continue
             previous_name = name

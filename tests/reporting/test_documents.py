@@ -117,6 +117,36 @@ def test_prose_targets_are_read_from_the_specific_objectives() -> None:
     assert draft["indicators"][3]["source"]["text"].startswith("Tỷ lệ trẻ em")
 
 
+def test_targets_a_section_lists_after_announcing_them_are_read_for_the_plans_end() -> None:
+    """A task that announces targets ("các chỉ tiêu cơ bản: …") states them, each measure written after
+    its number; without a year they are the plan's end's, which its table of targets tells. A task's
+    other numbers are no targets."""
+    table = [
+        ["TT", "Chỉ tiêu", "Thực hiện 2024", "Kế hoạch đến năm 2025", "Kế hoạch đến năm 2030"],
+        ["1", "Số bác sĩ/vạn dân", "8,0", "8,25", "11"],
+    ]
+    lines: list[str | list[list[str]]] = [
+        *HEADER[:5],
+        "KẾ HOẠCH",
+        "Về việc phát triển nguồn nhân lực y tế",
+        "II. CÁC CHỈ TIÊU CỤ THỂ",
+        table,
+        "III. NHIỆM VỤ, GIẢI PHÁP",
+        "3. Công tác phát triển nguồn nhân lực",
+        "- Đào tạo 20 bác sĩ chuyên khoa cho tuyến huyện.",
+        "- Bảo đảm đạt được các chỉ tiêu cơ bản: có 11 Bác sĩ/vạn dân; 04 Dược sĩ/vạn dân.",
+        *SIGNATURE,
+    ]
+    draft = read_plan("kh.docx", as_docx(lines))
+    listed = [i for i in draft["indicators"] if i["number"].startswith("III.")]
+    assert [(i["number"], i["name"], i["unit"]) for i in listed] == [
+        ("III.3.1", "Bác sĩ", "/vạn dân"),
+        ("III.3.2", "Dược sĩ", "/vạn dân"),
+    ]
+    assert [(t["year"], t["value"]) for i in listed for t in i["targets"]] == [(2030, "11"), (2030, "4")]
+    assert listed[0]["source"]["text"].startswith("có 11 Bác sĩ")
+
+
 def test_the_budget_tree_and_its_funding_sources() -> None:
     lines = [
         *HEADER,
