@@ -104,15 +104,17 @@ def safe_cell(value: Any) -> Any:
 
 def cell_text(value: Any) -> str:
     """A read cell as the text a person wrote, undoing `safe_cell`'s apostrophe."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int | Decimal):
-        return format_number(Decimal(value))
-    if isinstance(value, float):
-        return format_number(Decimal(repr(value)).normalize())
-    text = str(value).strip()
+    if not isinstance(value, str):  # most cells are text: they skip these
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return str(value)
+        if isinstance(value, int | Decimal):
+            return format_number(Decimal(value))
+        if isinstance(value, float):
+            return format_number(Decimal(repr(value)).normalize())
+        value = str(value)
+    text = value.strip()
     return text[1:] if text.startswith("'") else text
 
 
