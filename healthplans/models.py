@@ -111,7 +111,11 @@ class OrgUnit(MP_Node):
         return self.name
 
     def valid_on(self, day: date) -> bool:
-        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
+        return self.exists_between(day, day)
+
+    def exists_between(self, start: date, end: date) -> bool:
+        """Whether the unit exists on some day from `start` to `end`."""
+        return (self.valid_from is None or self.valid_from <= end) and (self.valid_to is None or start <= self.valid_to)
 
     @staticmethod
     def valid_on_q(day: date, prefix: str = "") -> Q:

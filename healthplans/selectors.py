@@ -4,6 +4,7 @@ that user may see; a missing object and a forbidden one both raise Http404."""
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
@@ -13,6 +14,7 @@ from django.http import Http404
 from django_filters import CharFilter, DateFilter, FilterSet, NumberFilter
 
 from healthplans.models import Agency, OrgUnit, Reorganisation, Role, RoleAssignment, Tenant, UnitSuccession, User
+from healthplans.territory import origin_paths
 
 # Whoever makes a request: a user, or nobody yet (who reaches nothing).
 Actor = User | AnonymousUser
@@ -35,11 +37,17 @@ class Reach:
         return q
 
     def lineage_q(self, path_field: str = "path") -> Q:
-        """Rows whose unit is in a reached subtree or above one (the plans a unit works under)."""
+        """Rows whose unit is in a reached subtree or above one, or above a unit that a reached one
+        succeeded (the plans a unit works under, including those issued before a reorganisation
+        for the territory it now holds)."""
         if self.everything:
             return Q()
-        ancestors = {path[:end] for path in self.paths for end in range(OrgUnit.steplen, len(path), OrgUnit.steplen)}
-        return self.subtree_q(path_field) | Q(**{f"{path_field}__in": sorted(ancestors)})
+        return self.subtree_q(path_field) | Q(**{f"{path_field}__in": self.origins})
+
+    @cached_property
+    def origins(self) -> list[str]:
+        """The paths above the reached units and above the units they succeeded (read once)."""
+        return sorted({origin for path in self.paths for origin in origin_paths(path)})
 
 
 def reach_of(user: Actor) -> Reach:

@@ -68,10 +68,35 @@ def territory_paths(unit: OrgUnit, start: date, end: date) -> tuple[str, ...]:
     return top_paths(paths)
 
 
-def origin_paths(unit: OrgUnit) -> list[str]:
-    """The paths of the unit, of every unit above it, and of every unit above the units that any
-    of these succeeded: where a plan that now applies at `unit` may have been issued."""
-    paths = {unit.path[:end] for end in range(OrgUnit.steplen, len(unit.path) + 1, OrgUnit.steplen)}
+def successor_paths(unit: OrgUnit, start: date, end: date) -> tuple[str, ...]:
+    """The units that took `unit`'s place and exist at some time from `start` to `end` (following
+    successions onward): where what was entered at the unit itself is entered once it has ended —
+    a province's own figures at the province that took it over."""
+    if unit.valid_to is None or unit.valid_to >= end:
+        return ()
+    found: list[str] = []
+    frontier, seen = {unit.pk}, {unit.pk}
+    while frontier:
+        rows = UnitSuccession.objects.filter(predecessor_id__in=frontier).values_list(
+            "successor_id", "successor__path", "successor__valid_to"
+        )
+        frontier = set()
+        for pk, path, valid_to in rows:
+            if pk in seen:
+                continue
+            seen.add(pk)
+            if valid_to is None or valid_to >= start:
+                found.append(path)
+            if valid_to is not None and valid_to < end:
+                frontier.add(pk)
+    return tuple(sorted(found))
+
+
+def origin_paths(path: str) -> list[str]:
+    """The paths of the unit at `path`, of every unit above it, and of every unit above the units
+    that any of these succeeded: where a plan that now applies at the unit may have been issued.
+    One query per reorganisation behind it, and one that finds nothing more."""
+    paths = {path[:end] for end in range(OrgUnit.steplen, len(path) + 1, OrgUnit.steplen)}
     frontier = set(paths)
     while frontier:
         earlier = set(
@@ -95,13 +120,20 @@ def ended_refusal_text(unit: OrgUnit, day: date) -> str:
     """“Trạm Y tế thị trấn Mường Khương ended on 30/06/2025; since then it is Trạm Y tế xã Mường
     Khương (điểm trạm thị trấn Mường Khương).” — what a figure entered too late at a unit is told."""
     successors = []
-    for row in UnitSuccession.objects.filter(predecessor=unit).select_related("successor").order_by("-is_default"):
+    rows = list(UnitSuccession.objects.filter(predecessor=unit).select_related("successor").order_by("-is_default"))
+    for row in rows:
         successor = row.successor
         if successor.facility_kind == OrgUnit.FacilityKind.SITE:
             station = OrgUnit.objects.filter(path=successor.path[: -OrgUnit.steplen]).first()
             successors.append(f"{station.name} ({successor.name})" if station else successor.name)
         else:
             successors.append(successor.name)
+    successors = [
+        f"{name} ({_('from %(day)s') % {'day': f'{row.successor.valid_from:%d/%m/%Y}'}})"
+        if row.successor.valid_from
+        else name
+        for name, row in zip(successors, rows, strict=True)
+    ]
     ended = f"{unit.valid_to:%d/%m/%Y}" if unit.valid_to else ""
     if not successors:
         return _("%(unit)s no longer existed on %(day)s (it ended on %(ended)s).") % {

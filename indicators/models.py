@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from healthplans.models import OrgUnit, Role, Tenant
+from healthplans.periods import Period
 from healthplans.workflow import Action, ReviewedRecord, ReviewStatus
 from plans.models import Plan
 
@@ -203,9 +204,16 @@ def period_form_url(unit: OrgUnit, period: str, plan: Plan) -> str:
     return f"{reverse('figures-period', args=[unit.code, period])}?{urlencode({'plan': plan.slug})}"
 
 
-def is_entry_unit(indicator: Indicator, unit: OrgUnit) -> bool:
-    """Whether the indicator's actuals are entered at this unit (its level, within the plan's area)."""
-    return unit_entry_level(unit) == indicator.entry_level and unit.path.startswith(indicator.plan.issuer_org_unit.path)
+def is_entry_unit(indicator: Indicator, unit: OrgUnit, period: Period | None = None) -> bool:
+    """Whether the indicator's actuals are entered at this unit: its level, within the plan's area,
+    and for a period, a unit that exists in it within the territory the plan then applies over
+    (its issuing unit's, or the units that now hold it: healthplans.territory)."""
+    if unit_entry_level(unit) != indicator.entry_level:
+        return False
+    plan = indicator.plan
+    if period is None:
+        return plan.covers(unit)
+    return unit.exists_between(period.start, period.end) and plan.covers(unit, period.start, period.end)
 
 
 class Baseline(models.Model):

@@ -1,7 +1,7 @@
 """Reads of indicators: visible exactly when their plan is."""
 
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -15,7 +15,8 @@ from django_filters import CharFilter, FilterSet, NumberFilter
 
 from healthplans.models import OrgUnit, Role, User
 from healthplans.periods import Period, parse_period
-from healthplans.selectors import Actor, Reach, ancestor_paths, org_unit_list, paths_with_roles, reach_of, roles_at
+from healthplans.selectors import Actor, Reach, org_unit_list, paths_with_roles, reach_of, roles_at
+from healthplans.territory import origin_paths
 from healthplans.workflow import ReviewStatus
 from indicators.models import (
     WRITER_ROLES,
@@ -189,12 +190,13 @@ def review_queue_groups(*, fetched_by: Actor) -> list[QueueGroup]:
     return [groups[key] for key in sorted(groups)]
 
 
-def entry_indicators(*, fetched_by: Actor, plan: Plan, unit: OrgUnit) -> list[Indicator]:
-    """The plan's indicators whose figures are entered at this unit, if the user may enter them."""
+def entry_indicators(*, fetched_by: Actor, plan: Plan, unit: OrgUnit, period: Period | None = None) -> list[Indicator]:
+    """The plan's indicators whose figures are entered at this unit (in the period, if one is
+    given), if the user may enter them."""
     if not roles_at(fetched_by, unit) & WRITER_ROLES:
         return []
     items = indicator_list(fetched_by=fetched_by, filters={"plan": plan.pk}).select_related("plan__issuer_org_unit")
-    return [indicator for indicator in items if is_entry_unit(indicator, unit)]
+    return [indicator for indicator in items if is_entry_unit(indicator, unit, period)]
 
 
 def progress_unit(*, fetched_by: Actor, plan: Plan, org_unit_id: int | None) -> OrgUnit | None:
@@ -214,14 +216,19 @@ def progress_unit(*, fetched_by: Actor, plan: Plan, org_unit_id: int | None) -> 
 LEVEL_ORDER = [EntryLevel.PROVINCE, EntryLevel.DISTRICT, EntryLevel.COMMUNE, EntryLevel.STATION, EntryLevel.FACILITY]
 
 
-def visible_entry_units(*, fetched_by: Actor, plan: Plan, levels: Iterable[str]) -> list[OrgUnit]:
-    """Units in the user's reach, within the plan's area, at any of the entry levels, in column order."""
+def visible_entry_units(
+    *, fetched_by: Actor, plan: Plan, levels: Iterable[str], periods: Sequence[Period] = ()
+) -> list[OrgUnit]:
+    """Units in the user's reach at any of the entry levels, in column order, that exist in the
+    periods (by default the plan's whole span) within the plan's area then."""
     wanted = Q()
     for level in set(levels):
         wanted |= entry_level_q(level)
     if not wanted:
         return []
-    units = org_unit_list(fetched_by=fetched_by).filter(wanted, path__startswith=plan.issuer_org_unit.path)
+    start = min((p.start for p in periods), default=date(plan.start_year, 1, 1))
+    end = max((p.end for p in periods), default=date(plan.last_year, 12, 31))
+    units = org_unit_list(fetched_by=fetched_by).filter(wanted, plan.area_q(start, end), OrgUnit.overlaps_q(start, end))
     return sorted(units, key=lambda unit: (LEVEL_ORDER.index(EntryLevel(unit_entry_level(unit))), unit.path))
 
 
@@ -275,14 +282,14 @@ def plans_entered_at(*, fetched_by: Actor, unit: OrgUnit, period: Period) -> lis
     a draft plan asks for no figures until it is issued."""
     indicators = (
         indicator_list(fetched_by=fetched_by)
-        .filter(plan__issuer_org_unit__path__in=ancestor_paths(unit))
+        .filter(plan__issuer_org_unit__path__in=origin_paths(unit.path))
         .exclude(plan__status=Plan.Status.DRAFT)
         .prefetch_related(None)
         .select_related("plan__issuer_org_unit")
     )
     plans: dict[int, Plan] = {}
     for indicator in indicators:
-        if indicator.plan_id not in plans and is_entry_unit(indicator, unit):
+        if indicator.plan_id not in plans and is_entry_unit(indicator, unit, period):
             plans[indicator.plan_id] = indicator.plan
     return [plan for plan in plans.values() if period.code in {p.code for p in plan.periods()}]
 
@@ -346,7 +353,8 @@ def fillable_forms(user: User, *, today: date | None = None) -> list[FormEntry]:
                 per_plan[plan_id] = (plan, count + len(indicators))
         for plan, count in per_plan.values():
             for period in plan.periods():
-                if period.start > today:
+                # A unit is asked only for the periods it exists in, within the plan's territory then.
+                if period.start > today or not is_entry_unit(groups[plan.pk, unit_entry_level(unit)][0], unit, period):
                     continue
                 entries.append(
                     FormEntry(

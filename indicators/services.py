@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from healthplans.models import OrgUnit, Role, User
 from healthplans.notifications import notification_send
 from healthplans.periods import Period, PeriodError, parse_period
+from healthplans.territory import ended_refusal_text, not_yet_refusal_text
 from healthplans.workflow import (
     APPROVE,
     OPEN_STATUSES,
@@ -230,7 +231,16 @@ def new_figure_value(figure: NewFigure, org_unit: OrgUnit, parsed: Period | Peri
     """The value a new figure is stored with, once it passed the checks of a new figure (its unit's
     level, the plan's years, its range); Invalid names the fields at fault."""
     indicator = figure.indicator
-    if not is_entry_unit(indicator, org_unit):
+    if isinstance(parsed, Period) and not org_unit.exists_between(parsed.start, parsed.end):
+        # A unit ended (or not yet created) by a reorganisation takes no figures for the period:
+        # the message names the unit that took its place.
+        message = (
+            ended_refusal_text(org_unit, parsed.start)
+            if org_unit.valid_to is not None and org_unit.valid_to < parsed.start
+            else not_yet_refusal_text(org_unit, parsed.end)
+        )
+        raise Invalid(message, code="unit_not_in_period", fields={"org_unit": [message]})
+    if not is_entry_unit(indicator, org_unit, parsed if isinstance(parsed, Period) else None):
         raise Invalid(
             _("This indicator is not entered at this unit."),
             fields={

@@ -1,11 +1,14 @@
 """Plans (kế hoạch, đề án, chỉ thị, chiến lược) with their objectives, tasks and assignments."""
 
+from datetime import date
+
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from healthplans.models import Agency, OrgUnit, Tenant
 from healthplans.periods import Period, plan_periods
+from healthplans.territory import successor_paths, territory_paths
 
 
 class Plan(models.Model):
@@ -106,6 +109,39 @@ class Plan(models.Model):
     def periods(self) -> list[Period]:
         """Every period the plan reports on, in the kinds it is reported on, in time order."""
         return plan_periods(start_year=self.start_year, end_year=self.end_year, frequencies=self.reported_kinds)
+
+    def area_paths(self, start: date | None = None, end: date | None = None) -> tuple[str, ...]:
+        """The subtrees the plan applies over from `start` to `end` (by default its whole span): its
+        issuing unit's, or once that unit has ended, the units that now hold its territory
+        (healthplans.territory). Kept on the instance: pages ask for it once per cell."""
+        start = start or date(self.start_year, 1, 1)
+        end = end or date(self.last_year, 12, 31)
+        memo: dict[tuple[date, date], tuple[str, ...]] = self.__dict__.setdefault("_area_paths", {})
+        if (start, end) not in memo:
+            memo[start, end] = territory_paths(self.issuer_org_unit, start, end)
+        return memo[start, end]
+
+    def stand_in_paths(self, start: date | None = None, end: date | None = None) -> tuple[str, ...]:
+        """Once the issuing unit has ended, the units that took its place: where the figures the
+        plan asks of the issuing unit itself (a province's own) are entered from then on."""
+        start = start or date(self.start_year, 1, 1)
+        end = end or date(self.last_year, 12, 31)
+        memo: dict[tuple[date, date], tuple[str, ...]] = self.__dict__.setdefault("_stand_in_paths", {})
+        if (start, end) not in memo:
+            memo[start, end] = successor_paths(self.issuer_org_unit, start, end)
+        return memo[start, end]
+
+    def covers(self, unit: OrgUnit, start: date | None = None, end: date | None = None) -> bool:
+        """Whether the unit is within the plan's area from `start` to `end` (or stands in for its
+        issuing unit then)."""
+        return unit.path.startswith(self.area_paths(start, end)) or unit.path in self.stand_in_paths(start, end)
+
+    def area_q(self, start: date | None = None, end: date | None = None, path_field: str = "path") -> Q:
+        """Rows whose unit lies in the plan's area or stands in for its issuing unit (see covers)."""
+        q = Q(**{f"{path_field}__in": self.stand_in_paths(start, end)})
+        for path in self.area_paths(start, end):
+            q |= Q(**{f"{path_field}__startswith": path})
+        return q
 
 
 class Objective(models.Model):

@@ -69,7 +69,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='orgunit',
             name='official_code',
-            field=models.CharField(blank=True, db_index=True, help_text="The Statistics Office's code.", max_length=8, verbose_name='official code'),
+            field=models.CharField(blank=True, db_index=True, help_text="The General Statistics Office's code.", max_length=8, verbose_name='official code'),
         ),
         migrations.AddField(
             model_name='orgunit',

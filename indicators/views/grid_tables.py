@@ -124,9 +124,11 @@ def target_text(target: Target | None) -> str:
 def period_grid(*, fetched_by: Actor, plan: Plan, period: Period) -> Grid:
     """The plan's indicators (rows) × the entry units in reach (columns) for one period."""
     indicators = grid_indicators(fetched_by=fetched_by, plan=plan)
-    # Units abolished since (districts, merged provinces) keep their columns: the plan's figures
-    # are still entered and reported at the units it was issued for.
-    units = visible_entry_units(fetched_by=fetched_by, plan=plan, levels={i.entry_level for i in indicators})
+    # The units that exist in the period, within the territory the plan then applies over: those
+    # it was issued for until they ended, the units that took their place since.
+    units = visible_entry_units(
+        fetched_by=fetched_by, plan=plan, levels={i.entry_level for i in indicators}, periods=[period]
+    )
     actuals = grid_actuals(fetched_by=fetched_by, plan=plan, periods=[period.code])
     writers = writer_paths(fetched_by)
     writable = {unit.pk: may_write(writers, unit) for unit in units}
@@ -138,7 +140,7 @@ def period_grid(*, fetched_by: Actor, plan: Plan, period: Period) -> Grid:
                 GridCell(
                     indicator, unit, period.code, actuals.get((indicator.pk, unit.pk, period.code)), writable[unit.pk]
                 )
-                if is_entry_unit(indicator, unit)
+                if is_entry_unit(indicator, unit, period)
                 else None
                 for unit in units
             ],
@@ -160,7 +162,9 @@ def years_grid(*, fetched_by: Actor, plan: Plan, indicator: Indicator, years: li
     periods = [parse_period(str(year)) for year in years]
     units = [
         unit
-        for unit in visible_entry_units(fetched_by=fetched_by, plan=plan, levels={indicator.entry_level})
+        for unit in visible_entry_units(
+            fetched_by=fetched_by, plan=plan, levels={indicator.entry_level}, periods=periods
+        )
         if is_entry_unit(indicator, unit)
     ]
     actuals = grid_actuals(fetched_by=fetched_by, plan=plan, periods=[p.code for p in periods], indicator=indicator)
@@ -172,6 +176,8 @@ def years_grid(*, fetched_by: Actor, plan: Plan, indicator: Indicator, years: li
                 GridCell(
                     indicator, unit, p.code, actuals.get((indicator.pk, unit.pk, p.code)), may_write(writers, unit)
                 )
+                if is_entry_unit(indicator, unit, p)
+                else None
                 for p in periods
             ],
         )

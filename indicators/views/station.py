@@ -238,7 +238,7 @@ def period_form_view(request: HttpRequest, code: str, period: str) -> HttpRespon
     plan = plan_get_or_404(fetched_by=user, slug=slug)
     if parsed.code not in {period.code for period in plan.periods()}:
         raise Http404
-    indicators = entry_indicators(fetched_by=user, plan=plan, unit=unit)
+    indicators = entry_indicators(fetched_by=user, plan=plan, unit=unit, period=parsed)
     if not indicators:
         raise Http404
     sheet = Sheet(unit=unit, plan=plan, period=parsed, indicators=indicators)

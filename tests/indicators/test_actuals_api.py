@@ -210,7 +210,7 @@ def test_unusual_value_asks_for_a_note_before_submit(api_as: Any) -> None:
     planner = User.objects.get(username="quangngai.planner")
     reviewer = User.objects.get(username="quangngai.reviewer")
     population = indicator("quangngai-chi-thi-37", entry_level="province", unit_kind="count")
-    province = unit("quangngai")
+    province = unit("quangngai-2025")  # today's province, which took the plan's issuer's place
     for period, value in (("2025", 1_250_197), ("2026", 1_252_000), ("2027", 1_254_100)):
         actual = actual_create(indicator=population, org_unit=province, period=period, value=Decimal(value), by=planner)
         actual_approve(actual=actual_submit(actual=actual, version=1, by=planner), by=reviewer)

@@ -123,19 +123,23 @@ def test_years_grid_shows_one_indicator_over_the_years(login: Login) -> None:
     doctors = indicator("1", plan="quangngai-chi-thi-37")
     url = f"/grid/?plan=quangngai-chi-thi-37&indicator={doctors.pk}&from=2025&to=2030"
     body = login("quangngai.planner").get(url).content.decode()
-    assert body.count('class="cell ') == 6  # one row (the province) × six years
+    # The province as it was until 30 June 2025 (2025 only), and today's province that took its
+    # place (2025 to 2030).
+    assert body.count('class="cell ') == 1 + 6
     assert 'data-period="2025"' in body
     assert 'data-period="2030"' in body
     assert "≥ 8,25" in body
     assert "≥ 11" in body
 
 
-def test_years_grid_of_a_merged_province_keeps_its_later_years(login: Login) -> None:
-    """Bắc Kạn was merged in 2025, yet its 2025–2030 plan is still entered at Bắc Kạn."""
+def test_years_grid_of_a_merged_province_goes_on_at_its_successor(login: Login) -> None:
+    """Bắc Kạn was merged into Thái Nguyên on 1 July 2025: its 2025–2030 plan's own figures are
+    entered at Bắc Kạn for 2025 and at Thái Nguyên, which took its place, from 2025 on."""
     built = Indicator.objects.get(plan__slug="backan-gsd-2025-2030", number="1")
     url = f"/grid/?plan=backan-gsd-2025-2030&indicator={built.pk}"
     body = login("backan.planner").get(url).content.decode()
-    assert body.count('class="cell ') == 6
+    assert body.count('class="cell ') == 1 + 6
+    assert "Tỉnh Thái Nguyên" in body
     assert "readonly" not in body.split('id="entry-grid"')[1]
 
 

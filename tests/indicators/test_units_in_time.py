@@ -1,0 +1,99 @@
+"""Figures and the units of their period: a unit ended by a reorganisation takes no figures after
+it ended, and the plan issued before the change goes on over the units that hold its territory."""
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from healthplans.models import OrgUnit, User
+from indicators.entries import FigureEntry, RowsRefused
+from indicators.models import EntryLevel, Indicator
+from indicators.services import actual_approve, actual_save_many, actual_submit
+from plans.models import Plan
+from tests.factories import IndicatorFactory, PlanFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def unit(code: str) -> OrgUnit:
+    return OrgUnit.objects.get(code=code)
+
+
+@pytest.fixture
+def province_plan() -> Plan:
+    """A plan of the former province of Lào Cai for 2025–2027, issued before the change."""
+    return PlanFactory.create(
+        issuer_org_unit=unit("laocai"), start_year=2025, end_year=2027, reporting_frequencies=["year"]
+    )
+
+
+@pytest.fixture
+def station_indicator(province_plan: Plan) -> Indicator:
+    return IndicatorFactory.create(plan=province_plan, entry_level=EntryLevel.STATION)
+
+
+def save(indicator: Indicator, code: str, period: str, by: str) -> Any:
+    entry = FigureEntry(indicator=indicator, org_unit=unit(code), period=period, value=Decimal(90))
+    return actual_save_many(entries=[entry], by=User.objects.get(username=by))
+
+
+def test_a_figure_after_its_station_ended_is_refused_naming_the_successor(station_indicator: Indicator) -> None:
+    with pytest.raises(RowsRefused) as refused:
+        save(station_indicator, "muongkhuong-tt-tyt", "2026", "muongkhuong.station")
+    [error] = refused.value.rows.values()
+    assert error.code == "unit_not_in_period"
+    assert "Trạm Y tế thị trấn Mường Khương" in error.message
+    assert "Trạm Y tế xã Mường Khương" in error.message
+    assert "30/06/2025" in error.message
+
+
+def test_the_same_figure_at_todays_station_is_accepted_reviewed_and_approved(station_indicator: Indicator) -> None:
+    [actual] = save(station_indicator, "s02761", "2026", "muongkhuong.station")
+    submitted = actual_submit(
+        actual=actual, version=actual.version, by=User.objects.get(username="muongkhuong.station")
+    )
+    approved = actual_approve(actual=submitted, by=User.objects.get(username="laocai.reviewer"))
+    assert approved.status == "approved"
+
+
+def test_the_year_of_the_change_is_entered_at_both(station_indicator: Indicator) -> None:
+    """2025 straddles 1 July 2025: the former station has its first half, today's its second."""
+    assert save(station_indicator, "muongkhuong-tt-tyt", "2025", "muongkhuong.station")
+    assert save(station_indicator, "s02761", "2025", "muongkhuong.station")
+
+
+def test_a_station_of_today_takes_no_figure_before_it_existed(station_indicator: Indicator) -> None:
+    with pytest.raises(RowsRefused) as refused:
+        save(station_indicator, "s02761", "2024", "muongkhuong.station")
+    [error] = refused.value.rows.values()
+    assert error.code == "unit_not_in_period"
+    assert "01/07/2025" in error.message
+
+
+def test_a_plan_of_a_former_province_runs_over_its_own_communes_only(province_plan: Plan) -> None:
+    """Lào Cai's plan of before the change reaches Mường Khương today, not Thái Nguyên's communes,
+    and Yên Bái's communes (today's Lào Cai too) only where former Lào Cai's went into them."""
+    start, end = date(2026, 1, 1), date(2026, 12, 31)
+    assert province_plan.covers(unit("s02761"), start, end)
+    assert not unit("muongkhuong-tt-tyt").exists_between(start, end)
+    thai_nguyen_commune = OrgUnit.objects.filter(
+        level="commune", valid_from=date(2025, 7, 1), tenant__slug="thai-nguyen"
+    ).first()
+    assert thai_nguyen_commune is not None
+    assert not province_plan.covers(thai_nguyen_commune, start, end)
+    # Today's province stands in for the former one for the province's own figures.
+    assert province_plan.covers(unit("laocai-2025"), start, end)
+
+
+def test_gsd_plan_of_bac_kan_runs_over_the_communes_of_thai_nguyen_that_were_bac_kans() -> None:
+    gsd = Plan.objects.get(slug="backan-gsd-2025-2030")
+    start, end = date(2026, 1, 1), date(2026, 12, 31)
+    banh_trach = unit("backan-ba-be-banh-trach").successions.get().successor
+    assert gsd.covers(OrgUnit.objects.get(path__startswith=banh_trach.path, facility_kind="station"), start, end)
+    former_thai_nguyen = OrgUnit.objects.get(name="Tỉnh Thái Nguyên", valid_to=date(2025, 6, 30))
+    commune = OrgUnit.objects.filter(path__startswith=former_thai_nguyen.path, level="commune").first()
+    assert commune is not None
+    successor = commune.successions.get(is_default=True).successor
+    assert not gsd.covers(successor, start, end)
