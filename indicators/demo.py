@@ -88,12 +88,20 @@ def demo_figures_load(*, today: date | None = None, seed: int = 2024) -> int:
         existing = set(Actual.objects.filter(indicator__plan=plan).values_list("indicator_id", "org_unit_id", "period"))
         entries: list[FigureEntry] = []
         rolls: list[float] = []
+        units_of: dict[tuple[str, str], list[OrgUnit]] = {}
         for indicator in indicators:
-            units = list(entry_units(plan=plan, level=indicator.entry_level, within=plan.issuer_org_unit))
             for period in periods:
                 reference = _reference(indicator, period.target_year)
                 if reference is None:
                     continue
+                # The units of the period: those the plan was issued over until they ended, the
+                # units that hold its territory since (a station of today, its sites rolled in).
+                key = (indicator.entry_level, period.code)
+                if key not in units_of:
+                    units_of[key] = list(
+                        entry_units(plan=plan, level=indicator.entry_level, within=plan.issuer_org_unit, period=period)
+                    )
+                units = units_of[key]
                 for unit in units:
                     if (indicator.pk, unit.pk, period.code) in existing:
                         continue

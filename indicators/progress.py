@@ -7,6 +7,7 @@ where exactly one unit reported it. An actual entered at the unit itself wins ov
 """
 
 import hashlib
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -103,30 +104,60 @@ def figures_changed(plan_id: int) -> None:
     Plan.objects.filter(pk=plan_id).update(figures_generation=F("figures_generation") + 1)
 
 
-def _rollup_key(indicators: list[Indicator], unit: OrgUnit, periods: list[str], include_submitted: bool) -> str:
+# Where a plan's figures of a period are rolled up when its issuing unit has ended: the subtrees
+# that hold its territory then and the units that stand in for the issuer itself (see
+# Plan.area_paths and Plan.stand_in_paths); by period code.
+Areas = Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]
+
+
+def plan_areas(plan: Plan, periods: list[str]) -> Areas | None:
+    """The plan's area for each period, or None while its issuing unit covers them all (the
+    issuer's subtree is then the area: the roll-up reads it as it always has)."""
+    issuer = plan.issuer_org_unit
+    parsed = [parse_period(code) for code in periods]
+    if issuer.valid_to is None or all(period.end <= issuer.valid_to for period in parsed):
+        return None
+    return {
+        period.code: (plan.area_paths(period.start, period.end), plan.stand_in_paths(period.start, period.end))
+        for period in parsed
+    }
+
+
+def _rollup_key(
+    indicators: list[Indicator], unit: OrgUnit, periods: list[str], include_submitted: bool, areas: Areas | None
+) -> str:
     generations = sorted(
         Plan.objects.filter(pk__in={indicator.plan_id for indicator in indicators}).values_list(
             "pk", "figures_generation"
         )
     )
     rules = sorted((i.pk, i.rollup, i.unit_kind, i.unit) for i in indicators)
-    scope = f"{rules}{sorted(periods)}{unit.pk}:{include_submitted}:{generations}"
+    where = sorted(areas.items()) if areas else ""
+    scope = f"{rules}{sorted(periods)}{unit.pk}:{include_submitted}:{generations}:{where}"
     return f"figures:rollup:{connection.settings_dict['NAME']}:{hashlib.sha256(scope.encode()).hexdigest()}"
 
 
 def rolled_up(
-    *, indicators: list[Indicator], unit: OrgUnit, periods: list[str], include_submitted: bool
+    *,
+    indicators: list[Indicator],
+    unit: OrgUnit,
+    periods: list[str],
+    include_submitted: bool,
+    areas: Areas | None = None,
 ) -> dict[tuple[int, str], Figure]:
-    """(indicator id, period) → the figure of `unit`: its own actual, else its subtree's roll-up."""
+    """(indicator id, period) → the figure of `unit`: its own actual, else its subtree's roll-up;
+    with `areas` (the unit is a plan's ended issuer), the roll-up of each period's area instead."""
     seconds = getattr(settings, "FIGURES_CACHE_SECONDS", 0)
-    key = _rollup_key(indicators, unit, periods, include_submitted) if seconds else None
+    key = _rollup_key(indicators, unit, periods, include_submitted, areas) if seconds else None
     stored = cache.get(key) if key else None
     if stored is not None:
         return {
             code: Figure(None if value is None else Decimal(value), units, provisional)
             for code, (value, units, provisional) in stored.items()
         }
-    figures = _rolled_up(indicators=indicators, unit=unit, periods=periods, include_submitted=include_submitted)
+    figures = _rolled_up(
+        indicators=indicators, unit=unit, periods=periods, include_submitted=include_submitted, areas=areas
+    )
     if key:
         # Compact: a text per value unpickles far faster than Decimals in dataclasses.
         compact = {
@@ -137,9 +168,12 @@ def rolled_up(
 
 
 def _rolled_up(
-    *, indicators: list[Indicator], unit: OrgUnit, periods: list[str], include_submitted: bool
+    *, indicators: list[Indicator], unit: OrgUnit, periods: list[str], include_submitted: bool, areas: Areas | None
 ) -> dict[tuple[int, str], Figure]:
-    rows, own_rows = _rollup_rows(indicators, unit, periods, include_submitted)
+    if areas is None:
+        rows, own_rows = _rollup_rows(indicators, unit, periods, include_submitted)
+    else:
+        rows, own_rows = _area_rollup_rows(indicators, unit, periods, include_submitted, areas)
     by_id = {indicator.pk: indicator for indicator in indicators}
     figures = {
         (row["indicator_id"], row["period"]): Figure(
@@ -166,6 +200,36 @@ def _rollup_rows(
     rows = base.filter(org_unit__in=subtree_ids(unit)).values("indicator_id", "period").annotate(**_rollup_columns())
     own = base.filter(org_unit=unit).values("indicator_id", "period", "value", "status")
     return [dict(row) for row in rows], [dict(row) for row in own]
+
+
+def _area_rollup_rows(
+    indicators: list[Indicator], unit: OrgUnit, periods: list[str], include_submitted: bool, areas: Areas
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """As _rollup_rows, each period over its own area: one query per distinct area (before and
+    after a reorganisation, and the year that straddles it), whatever the number of units."""
+    statuses = [ReviewStatus.APPROVED, ReviewStatus.SUBMITTED] if include_submitted else [ReviewStatus.APPROVED]
+    by_area: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = defaultdict(list)
+    for code in periods:
+        by_area[areas[code]].append(code)
+    rows: list[dict[str, Any]] = []
+    own: list[dict[str, Any]] = []
+    for (paths, stand_ins), codes in by_area.items():
+        base = Actual.objects.filter(
+            indicator__in=[i.pk for i in indicators], period__in=codes, status__in=statuses, value__isnull=False
+        ).order_by()
+        within = Q(pk__in=[])
+        for path in paths:
+            within |= Q(path__startswith=path)
+        # The issuer and the units standing in for it hold its own figures; the rest roll up.
+        owners = Q(pk=unit.pk) | Q(path__in=stand_ins)
+        units = OrgUnit.objects.filter(within).exclude(owners).order_by().values_list("pk", flat=True)
+        grouped = base.filter(org_unit__in=units).values("indicator_id", "period").annotate(**_rollup_columns())
+        rows += [dict(row) for row in grouped]
+        owned = OrgUnit.objects.filter(owners).values_list("pk", flat=True)
+        own += [
+            dict(row) for row in base.filter(org_unit__in=owned).values("indicator_id", "period", "value", "status")
+        ]
+    return rows, own
 
 
 def _rollup_columns(among: Q | None = None) -> dict[str, Aggregate]:
@@ -239,7 +303,9 @@ def plan_progress(
     items = list(indicators.select_related("baseline").prefetch_related("targets"))
     trend_periods = [p.code for p in plan.periods() if p.kind == period.kind] if with_trend else []
     codes = sorted(set(trend_periods) | {period.code})
-    figures = rolled_up(indicators=items, unit=unit, periods=codes, include_submitted=include_submitted)
+    # At the plan's own issuing unit, each period over the territory the plan then applies over.
+    areas = plan_areas(plan, codes) if unit.pk == plan.issuer_org_unit_id else None
+    figures = rolled_up(indicators=items, unit=unit, periods=codes, include_submitted=include_submitted, areas=areas)
     result = []
     for indicator in items:
         figure = figures.get((indicator.pk, period.code), Figure(None, 0, False))
@@ -282,10 +348,16 @@ def indicator_comparison(*, indicator: Indicator, period: str, unit: OrgUnit) ->
     return sorted(figures, key=lambda f: f.value, reverse=indicator.direction != Direction.LOWER)
 
 
-def entry_units(*, plan: Plan, level: str, within: OrgUnit) -> QuerySet[OrgUnit]:
-    """The units that enter figures at `level` for the plan, inside `within`."""
-    area = plan.issuer_org_unit.path if plan.issuer_org_unit.path.startswith(within.path) else within.path
-    return OrgUnit.objects.filter(entry_level_q(level), path__startswith=area)
+def entry_units(*, plan: Plan, level: str, within: OrgUnit, period: Period | None = None) -> QuerySet[OrgUnit]:
+    """The units that enter figures at `level` for the plan, inside `within`: for a period, those
+    that exist in it within the plan's area then (healthplans.territory), else over its whole span."""
+    start, end = (period.start, period.end) if period is not None else (None, None)
+    units = OrgUnit.objects.filter(entry_level_q(level), plan.area_q(start, end))
+    if period is not None:
+        units = units.filter(OrgUnit.overlaps_q(period.start, period.end))
+    if not plan.issuer_org_unit.path.startswith(within.path):
+        units = units.filter(path__startswith=within.path)
+    return units
 
 
 @dataclass
@@ -304,7 +376,7 @@ def completeness(*, plan: Plan, period: Period, within: OrgUnit, today: date | N
         expected_by_level[level] = expected_by_level.get(level, 0) + 1
     units: dict[int, UnitCompleteness] = {}
     for level, expected in expected_by_level.items():
-        for unit in entry_units(plan=plan, level=level, within=within).order_by("path"):
+        for unit in entry_units(plan=plan, level=level, within=within, period=period).order_by("path"):
             entry = units.setdefault(unit.pk, UnitCompleteness(unit, 0, {}, ""))
             entry.expected += expected
     counts = (

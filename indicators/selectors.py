@@ -209,7 +209,10 @@ def progress_unit(*, fetched_by: Actor, plan: Plan, org_unit_id: int | None) -> 
     issuer = plan.issuer_org_unit
     if visible.filter(pk=issuer.pk).exists():
         return issuer
-    return visible.filter(path__startswith=issuer.path).order_by("depth", "path").first()
+    # The user's own unit within the plan's area (the units that hold its territory since its
+    # issuing unit ended among them).
+    within = Q(path__startswith=issuer.path) | plan.area_q()
+    return visible.filter(within).order_by("depth", "path").first()
 
 
 # Entry levels in the order their columns appear, from the province down to the facilities.

@@ -9,6 +9,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -116,10 +117,12 @@ def progress_scope(request: HttpRequest, slug: str) -> ProgressScope:
     else:
         period = default_period(periods, timezone.localdate())
     unit = progress_unit(fetched_by=user, plan=plan, org_unit_id=_int_param(request, "org_unit"))
-    area = plan.issuer_org_unit.path
-    if unit is None or not unit.path.startswith(area):
+    issuer = plan.issuer_org_unit
+    # The plan's area over its whole span: the issuer's subtree, and the units that hold its
+    # territory once the issuer has ended (healthplans.territory).
+    if unit is None or not (unit.path.startswith(issuer.path) or plan.covers(unit)):
         raise Http404
-    units = list(org_unit_list(fetched_by=user).filter(path__startswith=area))
+    units = list(org_unit_list(fetched_by=user).filter(Q(path__startswith=issuer.path) | plan.area_q()))
     return ProgressScope(
         plan=plan,
         periods=periods,

@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 
 from healthplans.models import OrgUnit, User
+from healthplans.periods import parse_period
 from indicators.entries import FigureEntry, RowsRefused
 from indicators.models import EntryLevel, Indicator
+from indicators.progress import plan_progress
 from indicators.services import actual_approve, actual_save_many, actual_submit
 from plans.models import Plan
 from tests.factories import IndicatorFactory, PlanFactory
@@ -97,3 +99,23 @@ def test_gsd_plan_of_bac_kan_runs_over_the_communes_of_thai_nguyen_that_were_bac
     assert commune is not None
     successor = commune.successions.get(is_default=True).successor
     assert not gsd.covers(successor, start, end)
+
+
+def test_the_gsd_dashboard_rolls_2026_up_from_todays_stations_of_former_bac_kan() -> None:
+    """The GSD plan's figures of 2026 are entered at today's stations of the communes that were
+    Bắc Kạn's, and its dashboard at Bắc Kạn rolls them up; 2025 still counts the former stations."""
+    gsd = Plan.objects.get(slug="backan-gsd-2025-2030")
+    built = gsd.indicators.filter(entry_level=EntryLevel.STATION).order_by("order").first()
+    assert built is not None
+    commune = unit("backan-ba-be-banh-trach").successions.get(is_default=True).successor
+    station = OrgUnit.objects.get(path__startswith=commune.path, facility_kind="station")
+    planner, reviewer = User.objects.get(username="backan.planner"), User.objects.get(username="backan.reviewer")
+    entry = FigureEntry(indicator=built, org_unit=station, period="2026", value=Decimal(1))
+    [actual] = actual_save_many(entries=[entry], by=planner)
+    actual_approve(actual=actual_submit(actual=actual, version=actual.version, by=planner), by=reviewer)
+    items = plan_progress(
+        plan=gsd, indicators=gsd.indicators.filter(pk=built.pk), period=parse_period("2026"), unit=gsd.issuer_org_unit
+    )
+    [item] = items
+    assert item.actual.value is not None
+    assert item.actual.units >= 1
