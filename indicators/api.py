@@ -207,6 +207,8 @@ class PlanProgressAPI(GenericAPIView):
                 source="actual.value", max_digits=24, decimal_places=6, normalize_output=True, allow_null=True
             )
             provisional = serializers.BooleanField(source="actual.provisional")
+            # Computed from the units this one succeeded, on today's boundaries (a period before it existed).
+            recomputed = serializers.BooleanField(source="actual.recomputed")
             units = serializers.IntegerField(source="actual.units")
             status = serializers.CharField()
             progress = serializers.DecimalField(max_digits=12, decimal_places=1, allow_null=True)

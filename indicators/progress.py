@@ -18,9 +18,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Aggregate, Count, F, Max, Q, QuerySet, Sum
+from django.db.models.functions import Substr
 from django.utils import timezone
 
-from healthplans.models import OrgUnit
+from healthplans.models import OrgUnit, UnitSuccession
 from healthplans.periods import Period, parse_period
 from healthplans.workflow import ReviewStatus
 from indicators.models import Actual, Baseline, Direction, Indicator, Rollup, Target, entry_level_q
@@ -34,6 +35,9 @@ class Figure:
     value: Decimal | None
     units: int
     provisional: bool  # includes submitted, not yet approved values
+    # Computed from the units a unit of today succeeded, for a period before it existed (value
+    # None: their figures cannot be combined by the indicator's rule, so it is not comparable).
+    recomputed: bool = False
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class IndicatorProgress:
     status: str
     progress: Decimal | None
     trend: list[tuple[str, Decimal | None]]
+    recomputed: tuple[str, ...] = ()  # the periods recomputed on today's boundaries, in order
 
 
 def achieved(value: Decimal, comparator: str, target: Decimal) -> bool:
@@ -232,6 +237,67 @@ def _area_rollup_rows(
     return rows, own
 
 
+def recomputed_figures(
+    *, indicators: list[Indicator], unit: OrgUnit, periods: list[str], include_submitted: bool
+) -> dict[tuple[int, str], Figure]:
+    """For a unit of today, the periods that began before it existed, from the units it succeeded
+    by each indicator's rule: counts sum (a divided predecessor by its share), rates pool their
+    parts (not comparable where a predecessor was divided), other figures stand only when one
+    whole predecessor reported them. A period that straddles the unit's start adds the unit's own
+    figures of it. One query per depth of the predecessors (one, for communes)."""
+    if unit.valid_from is None:
+        return {}
+    early = [code for code in periods if parse_period(code).start < unit.valid_from]
+    if not early:
+        return {}
+    shares = dict(UnitSuccession.objects.filter(successor=unit).values_list("predecessor__path", "share"))
+    if not shares:
+        return {}
+    straddling = [code for code in early if parse_period(code).end >= unit.valid_from]
+    statuses = [ReviewStatus.APPROVED, ReviewStatus.SUBMITTED] if include_submitted else [ReviewStatus.APPROVED]
+    base = Actual.objects.filter(
+        indicator__in=[i.pk for i in indicators], period__in=early, status__in=statuses, value__isnull=False
+    ).order_by()
+    parts: dict[tuple[int, str], list[tuple[Decimal, dict[str, Any]]]] = defaultdict(list)
+    by_length: dict[int, list[str]] = defaultdict(list)
+    for path in shares:
+        by_length[len(path)].append(path)
+    for length, paths in by_length.items():
+        within = Q(pk__in=[])
+        for path in paths:
+            within |= Q(org_unit__path__startswith=path)
+        grouped = (
+            base.filter(within)
+            .annotate(prefix=Substr("org_unit__path", 1, length))
+            .values("indicator_id", "period", "prefix")
+            .annotate(**_rollup_columns())
+        )
+        for row in grouped:
+            parts[row["indicator_id"], row["period"]].append((shares[row["prefix"]], dict(row)))
+    if straddling:
+        own = base.filter(period__in=straddling, org_unit__path__startswith=unit.path)
+        for unit_row in own.values("indicator_id", "period").annotate(**_rollup_columns()):
+            parts[unit_row["indicator_id"], unit_row["period"]].append((Decimal(1), dict(unit_row)))
+    by_id = {indicator.pk: indicator for indicator in indicators}
+    return {key: _combined(by_id[key[0]], found) for key, found in parts.items()}
+
+
+def _combined(indicator: Indicator, parts: list[tuple[Decimal, dict[str, Any]]]) -> Figure:
+    provisional = any(row["submitted"] for _share, row in parts)
+    whole = all(share == 1 for share, _row in parts)
+    value: Decimal | None = None
+    if indicator.rollup == Rollup.SUM:
+        value = sum(((row["total"] or Decimal(0)) * share for share, row in parts), Decimal(0))
+    elif indicator.rollup == Rollup.POOLED and whole:
+        num = sum((row["num"] or Decimal(0) for _share, row in parts), Decimal(0))
+        den = sum((row["den"] or Decimal(0) for _share, row in parts), Decimal(0))
+        value = (num / den * indicator.rate_scale).quantize(Decimal("0.000001")) if den else None
+    elif whole and len(parts) == 1:
+        value = _roll(indicator, parts[0][1])
+    units = sum(int(row["n"]) for _share, row in parts) if value is not None else 0
+    return Figure(value, units, provisional, recomputed=True)
+
+
 def _rollup_columns(among: Q | None = None) -> dict[str, Aggregate]:
     """What _roll and _contributors read of a group of figures (those matching `among`)."""
     among = among or Q()
@@ -306,6 +372,8 @@ def plan_progress(
     # At the plan's own issuing unit, each period over the territory the plan then applies over.
     areas = plan_areas(plan, codes) if unit.pk == plan.issuer_org_unit_id else None
     figures = rolled_up(indicators=items, unit=unit, periods=codes, include_submitted=include_submitted, areas=areas)
+    # A unit of today: the periods before it existed, from the units it succeeded.
+    figures.update(recomputed_figures(indicators=items, unit=unit, periods=codes, include_submitted=include_submitted))
     result = []
     for indicator in items:
         figure = figures.get((indicator.pk, period.code), Figure(None, 0, False))
@@ -320,7 +388,10 @@ def plan_progress(
             status = MET if achieved(figure.value, target.comparator, target.value) else NOT_MET
             progress = progress_towards(indicator, figure.value, target.value, baseline)
         trend = [(code, figures.get((indicator.pk, code), Figure(None, 0, False)).value) for code in trend_periods]
-        result.append(IndicatorProgress(indicator, target, figure, status, progress, trend))
+        recomputed = tuple(
+            code for code in codes if figures.get((indicator.pk, code), Figure(None, 0, False)).recomputed
+        )
+        result.append(IndicatorProgress(indicator, target, figure, status, progress, trend, recomputed))
     return result
 
 

@@ -51,6 +51,7 @@ class MatrixTable:
     columns: list[str]
     rows: list[tuple[int, str, str, list[tuple[str, str]]]]  # number, name, unit, [(target, actual)]
     with_targets: bool
+    recomputed: bool = False  # some actuals (marked †) are recomputed on today's boundaries
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,9 @@ def period_matrices(items: list[IndicatorProgress], period: Period, unit: OrgUni
         cells = [
             (
                 compared_text(indicator.target_for(parse_period(code).target_year, unit)),
-                shown(values.get(code), places) if code in reported else "",
+                (shown(values.get(code), places) + (" †" if code in item.recomputed else ""))
+                if code in reported
+                else "",
             )
             for code in codes
         ]
@@ -142,6 +145,7 @@ def period_matrices(items: list[IndicatorProgress], period: Period, unit: OrgUni
             [short_period_label(code) for code in codes[start : start + PERIODS_PER_APPENDIX_TABLE]],
             [(n, name, unit, cells[start : start + PERIODS_PER_APPENDIX_TABLE]) for n, name, unit, cells in rows],
             with_targets=True,
+            recomputed=any(item.recomputed for item in items),
         )
         for start in range(0, len(codes), PERIODS_PER_APPENDIX_TABLE)
     ]

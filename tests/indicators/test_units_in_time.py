@@ -119,3 +119,36 @@ def test_the_gsd_dashboard_rolls_2026_up_from_todays_stations_of_former_bac_kan(
     [item] = items
     assert item.actual.value is not None
     assert item.actual.units >= 1
+
+
+def test_a_commune_of_today_shows_the_half_years_before_it_recomputed_from_its_predecessors(
+    login: Any,
+) -> None:
+    """Xã Hợp Thành of today took over the former Tả Phời and Hợp Thành: its trend's 2025H1 is
+    their stations' figures added up, marked as recomputed, and 2026H1 is its own station's."""
+    plan = PlanFactory.create(
+        issuer_org_unit=unit("laocai-2025"), start_year=2024, end_year=2026, reporting_frequencies=["half_year"]
+    )
+    cases = IndicatorFactory.create(
+        plan=plan, entry_level=EntryLevel.STATION, unit="ca", unit_kind="count", rollup="sum"
+    )
+    planner, reviewer = User.objects.get(username="laocai.planner"), User.objects.get(username="laocai.reviewer")
+    for code, period, value in (
+        ("laocai-city-ta-phoi-tyt", "2025H1", 3),
+        ("laocai-city-hop-thanh-tyt", "2025H1", 4),
+        ("s02680", "2026H1", 5),
+    ):
+        entry = FigureEntry(indicator=cases, org_unit=unit(code), period=period, value=Decimal(value))
+        [actual] = actual_save_many(entries=[entry], by=planner)
+        actual_approve(actual=actual_submit(actual=actual, version=actual.version, by=planner), by=reviewer)
+    [item] = plan_progress(
+        plan=plan, indicators=plan.indicators.all(), period=parse_period("2026H1"), unit=unit("c02680")
+    )
+    trend = dict(item.trend)
+    assert trend["2025H1"] == Decimal(7)
+    assert trend["2026H1"] == Decimal(5)
+    assert "2025H1" in item.recomputed
+    assert "2026H1" not in item.recomputed
+    page = login("laocai.planner").get(f"/plans/{plan.slug}/dashboard/?period=2026H1&org_unit={unit('c02680').pk}")
+    assert page.status_code == 200
+    assert 'data-recomputed="' in page.content.decode()
