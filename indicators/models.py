@@ -91,6 +91,7 @@ class EntryLevel(models.TextChoices):
     DISTRICT = "district", _("district / city / town")
     COMMUNE = "commune", _("commune / ward / township")
     STATION = "station", _("commune health station")
+    SITE = "site", _("station site (điểm trạm), rolled up to its station")
     FACILITY = "facility", _("hospital or health centre")
 
 
@@ -101,7 +102,9 @@ WRITER_ROLES: set[str] = {Role.PLANNER, Role.STATION_REPORTER}
 def unit_entry_level(unit: OrgUnit) -> str:
     """The entry level a unit enters figures at: its own level, or for a facility its kind."""
     if unit.level == OrgUnit.Level.FACILITY:
-        return EntryLevel.STATION if unit.facility_kind == OrgUnit.FacilityKind.STATION else EntryLevel.FACILITY
+        if unit.facility_kind == OrgUnit.FacilityKind.STATION:
+            return EntryLevel.STATION
+        return EntryLevel.SITE if unit.facility_kind == OrgUnit.FacilityKind.SITE else EntryLevel.FACILITY
     return unit.level
 
 
@@ -109,8 +112,12 @@ def entry_level_q(level: str) -> Q:
     """The units of an entry level, as a condition on OrgUnit (the reverse of unit_entry_level)."""
     if level == EntryLevel.STATION:
         return Q(level=OrgUnit.Level.FACILITY, facility_kind=OrgUnit.FacilityKind.STATION)
+    if level == EntryLevel.SITE:
+        return Q(level=OrgUnit.Level.FACILITY, facility_kind=OrgUnit.FacilityKind.SITE)
     if level == EntryLevel.FACILITY:
-        return Q(level=OrgUnit.Level.FACILITY) & ~Q(facility_kind=OrgUnit.FacilityKind.STATION)
+        return Q(level=OrgUnit.Level.FACILITY) & ~Q(
+            facility_kind__in=[OrgUnit.FacilityKind.STATION, OrgUnit.FacilityKind.SITE]
+        )
     return Q(level=level)
 
 

@@ -216,7 +216,14 @@ def progress_unit(*, fetched_by: Actor, plan: Plan, org_unit_id: int | None) -> 
 
 
 # Entry levels in the order their columns appear, from the province down to the facilities.
-LEVEL_ORDER = [EntryLevel.PROVINCE, EntryLevel.DISTRICT, EntryLevel.COMMUNE, EntryLevel.STATION, EntryLevel.FACILITY]
+LEVEL_ORDER = [
+    EntryLevel.PROVINCE,
+    EntryLevel.DISTRICT,
+    EntryLevel.COMMUNE,
+    EntryLevel.STATION,
+    EntryLevel.SITE,
+    EntryLevel.FACILITY,
+]
 
 
 def visible_entry_units(

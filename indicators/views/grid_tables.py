@@ -35,6 +35,7 @@ def column_group_label(level: str) -> str:
         EntryLevel.DISTRICT: pgettext("grid columns", "District / city"),
         EntryLevel.COMMUNE: pgettext("grid columns", "Communes and wards"),
         EntryLevel.STATION: pgettext("grid columns", "Commune health stations"),
+        EntryLevel.SITE: pgettext("grid columns", "Station sites"),
         EntryLevel.FACILITY: pgettext("grid columns", "Hospitals and health centres"),
     }
     return labels.get(EntryLevel(level), level)

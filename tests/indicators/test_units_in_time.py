@@ -152,3 +152,25 @@ def test_a_commune_of_today_shows_the_half_years_before_it_recomputed_from_its_p
     page = login("laocai.planner").get(f"/plans/{plan.slug}/dashboard/?period=2026H1&org_unit={unit('c02680').pk}")
     assert page.status_code == 200
     assert 'data-recomputed="' in page.content.decode()
+
+
+def test_a_figure_entered_per_site_rolls_up_to_its_station() -> None:
+    """Trạm Y tế xã Hợp Thành's sites (the former Tả Phời and Hợp Thành stations among them)."""
+    plan = PlanFactory.create(
+        issuer_org_unit=unit("laocai-2025"), start_year=2026, end_year=2026, reporting_frequencies=["year"]
+    )
+    visits = IndicatorFactory.create(
+        plan=plan, entry_level=EntryLevel.SITE, unit="lượt", unit_kind="count", rollup="sum"
+    )
+    station = unit("s02680")
+    sites = list(OrgUnit.objects.filter(path__startswith=station.path, facility_kind="site").order_by("path")[:2])
+    assert len(sites) == 2
+    planner, reviewer = User.objects.get(username="laocai.planner"), User.objects.get(username="laocai.reviewer")
+    for site, value in zip(sites, (10, 15), strict=True):
+        entry = FigureEntry(indicator=visits, org_unit=site, period="2026", value=Decimal(value))
+        [actual] = actual_save_many(entries=[entry], by=planner)
+        actual_approve(actual=actual_submit(actual=actual, version=actual.version, by=planner), by=reviewer)
+    with pytest.raises(RowsRefused):  # the station itself is not where this indicator is entered
+        save(visits, "s02680", "2026", "laocai.planner")
+    [item] = plan_progress(plan=plan, indicators=plan.indicators.all(), period=parse_period("2026"), unit=station)
+    assert item.actual.value == Decimal(25)
