@@ -16,7 +16,14 @@ from rest_framework.response import Response
 
 from healthplans.models import Agency, OrgUnit, Reorganisation, Tenant
 from healthplans.schema import Schema
-from healthplans.selectors import agency_list, org_unit_lineage, org_unit_list, reorganisation_list, tenant_list
+from healthplans.selectors import (
+    agency_list,
+    org_unit_lineage,
+    org_unit_list,
+    reorganisation_list,
+    tenant_list,
+    with_successions,
+)
 from healthplans.workflow import Invalid
 
 if TYPE_CHECKING:
@@ -226,7 +233,7 @@ class OrgUnitListAPI(SelectorListAPI):
 
     @extend_schema(responses=OutputSerializer(many=True), parameters=ORG_UNIT_FILTERS)
     def get(self, request: Request) -> Response:
-        queryset = org_unit_list(fetched_by=request.user, filters=request.query_params.dict())
+        queryset = with_successions(org_unit_list(fetched_by=request.user, filters=request.query_params.dict()))
         page = self.paginate_queryset(queryset) or []
         # Parents are found by path in one query, rather than one query per unit.
         parent_paths = {unit.path[: -OrgUnit.steplen] for unit in page if unit.depth > 1}
@@ -264,7 +271,7 @@ class OrgUnitLineageAPI(GenericAPIView):
     def get(self, request: Request, pk: int) -> Response:
         unit, before, after = org_unit_lineage(unit_id=pk, fetched_by=request.user)
         ids = {row.predecessor_id for row in before + after} | {row.successor_id for row in before + after}
-        units = org_unit_list(fetched_by=request.user).filter(pk__in=ids - {unit.pk})
+        units = with_successions(org_unit_list(fetched_by=request.user).filter(pk__in=ids - {unit.pk}))
         data = {"unit": unit, "units": units, "before": before, "after": after}
         return Response(self.OutputSerializer(data).data)
 

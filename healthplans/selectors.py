@@ -119,18 +119,16 @@ class OrgUnitFilter(FilterSet):
 
 
 def org_unit_list(*, fetched_by: Actor, filters: dict[str, Any] | None = None) -> QuerySet[OrgUnit]:
-    qs = (
-        OrgUnit.objects.filter(reach_of(fetched_by).subtree_q())
-        .select_related("tenant")
-        .prefetch_related(
-            Prefetch("successions", UnitSuccession.objects.select_related("successor").order_by("successor__code")),
-            Prefetch(
-                "inheritances", UnitSuccession.objects.select_related("predecessor").order_by("predecessor__code")
-            ),
-        )
-        .order_by("path")
-    )
+    qs = OrgUnit.objects.filter(reach_of(fetched_by).subtree_q()).select_related("tenant").order_by("path")
     return OrgUnitFilter(filters or {}, qs).qs
+
+
+def with_successions(units: QuerySet[OrgUnit]) -> QuerySet[OrgUnit]:
+    """The units with their successors and predecessors read alongside (two queries in all)."""
+    return units.prefetch_related(
+        Prefetch("successions", UnitSuccession.objects.select_related("successor").order_by("successor__code")),
+        Prefetch("inheritances", UnitSuccession.objects.select_related("predecessor").order_by("predecessor__code")),
+    )
 
 
 def org_unit_lineage(*, unit_id: int, fetched_by: Actor) -> tuple[OrgUnit, list[UnitSuccession], list[UnitSuccession]]:

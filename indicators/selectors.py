@@ -150,7 +150,7 @@ def writer_paths(user: Actor) -> tuple[str, ...] | None:
 
 def may_write(paths: tuple[str, ...] | None, unit: OrgUnit) -> bool:
     """Whether a unit lies in the subtrees of `role_paths` (or `writer_paths`)."""
-    return paths is None or any(unit.path.startswith(p) for p in paths)
+    return paths is None or unit.path.startswith(paths)
 
 
 @dataclass

@@ -6,6 +6,7 @@ since it writes plans, indicators and budget lines alike, each through its app's
 Each part of the page is a small form posting to its own address; a refusal of a service rises to
 the core's middleware, which shows it and comes back here (healthplans.errors)."""
 
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -71,13 +72,17 @@ def plan_for_builder(request: HttpRequest, slug: str) -> Plan:
 
 def builder_choices(user: User, plan: Plan) -> dict[str, Any]:
     """What the builder's forms may name: the plan's own objects, its province's agencies, and the
-    units of its area (below the issuer) within the user's reach."""
+    units of its area (below the issuer) within the user's reach that exist in the plan's years —
+    not the stations' sites, nor the units that ended before it began (a province of today holds
+    some ten thousand of them)."""
     area = plan.issuer_org_unit
+    span = OrgUnit.overlaps_q(date(plan.start_year, 1, 1), date(plan.last_year, 12, 31))
+    units = org_unit_list(fetched_by=user).filter(span, path__startswith=area.path, depth__gt=area.depth)
     return {
         "sections": plan.sections.order_by("order"),
         "agencies": agency_list(fetched_by=user).filter(tenant=plan.tenant_id).order_by("name"),
         "indicators": plan.indicators.order_by("order"),
-        "units": org_unit_list(fetched_by=user).filter(path__startswith=area.path, depth__gt=area.depth),
+        "units": units.exclude(facility_kind=OrgUnit.FacilityKind.SITE),
         "lines": budget_line_list(fetched_by=user, filters={"plan": plan.pk}),
     }
 
