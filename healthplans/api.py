@@ -163,11 +163,12 @@ class SuccessionSerializer(serializers.Serializer):
 
 
 def _successions(rows: Any, side: str) -> list[dict[str, Any]]:
-    return [
+    found = [
         {"id": unit.pk, "code": unit.code, "name": unit.name, "share": row.share}
         for row in rows
         for unit in [getattr(row, side)]
     ]
+    return list(SuccessionSerializer(found, many=True).data)
 
 
 class OrgUnitSerializer(serializers.ModelSerializer):

@@ -215,9 +215,13 @@ def is_entry_unit(indicator: Indicator, unit: OrgUnit, period: Period | None = N
     """Whether the indicator's actuals are entered at this unit: its level, within the plan's area,
     and for a period, a unit that exists in it within the territory the plan then applies over
     (its issuing unit's, or the units that now hold it: healthplans.territory)."""
-    if unit_entry_level(unit) != indicator.entry_level:
-        return False
     plan = indicator.plan
+    start, end = (period.start, period.end) if period is not None else (None, None)
+    if unit_entry_level(unit) != indicator.entry_level:
+        # The issuing unit's own figures go, once it has ended, to the units standing in for it.
+        own_level = indicator.entry_level == unit_entry_level(plan.issuer_org_unit)
+        if not own_level or unit.path not in plan.stand_in_paths(start, end):
+            return False
     if period is None:
         return plan.covers(unit)
     return unit.exists_between(period.start, period.end) and plan.covers(unit, period.start, period.end)

@@ -24,7 +24,7 @@ from django.utils import timezone
 from healthplans.models import OrgUnit, UnitSuccession
 from healthplans.periods import Period, parse_period
 from healthplans.workflow import ReviewStatus
-from indicators.models import Actual, Baseline, Direction, Indicator, Rollup, Target, entry_level_q
+from indicators.models import Actual, Baseline, Direction, Indicator, Rollup, Target, entry_level_q, unit_entry_level
 from plans.models import Plan
 
 MET, NOT_MET, NO_DATA, NO_TARGET = "met", "not_met", "no_data", "no_target"
@@ -225,9 +225,15 @@ def _area_rollup_rows(
         within = Q(pk__in=[])
         for path in paths:
             within |= Q(path__startswith=path)
-        # The issuer and the units standing in for it hold its own figures; the rest roll up.
-        owners = Q(pk=unit.pk) | Q(path__in=stand_ins)
-        units = OrgUnit.objects.filter(within).exclude(owners).order_by().values_list("pk", flat=True)
+        # The issuer holds its own figures; the units standing in for it since it ended (today's
+        # province, a city's successor wards) roll up with the rest of its territory.
+        owners = Q(pk=unit.pk)
+        units = (
+            OrgUnit.objects.filter(within | Q(path__in=stand_ins))
+            .exclude(owners)
+            .order_by()
+            .values_list("pk", flat=True)
+        )
         grouped = base.filter(org_unit__in=units).values("indicator_id", "period").annotate(**_rollup_columns())
         rows += [dict(row) for row in grouped]
         owned = OrgUnit.objects.filter(owners).values_list("pk", flat=True)
@@ -423,7 +429,8 @@ def entry_units(*, plan: Plan, level: str, within: OrgUnit, period: Period | Non
     """The units that enter figures at `level` for the plan, inside `within`: for a period, those
     that exist in it within the plan's area then (healthplans.territory), else over its whole span."""
     start, end = (period.start, period.end) if period is not None else (None, None)
-    units = OrgUnit.objects.filter(entry_level_q(level), plan.area_q(start, end))
+    own_level = level == unit_entry_level(plan.issuer_org_unit)
+    units = OrgUnit.objects.filter(plan.entry_q(entry_level_q(level), own_level, start, end))
     if period is not None:
         units = units.filter(OrgUnit.overlaps_q(period.start, period.end))
     if not plan.issuer_org_unit.path.startswith(within.path):

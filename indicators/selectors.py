@@ -231,14 +231,16 @@ def visible_entry_units(
 ) -> list[OrgUnit]:
     """Units in the user's reach at any of the entry levels, in column order, that exist in the
     periods (by default the plan's whole span) within the plan's area then."""
-    wanted = Q()
-    for level in set(levels):
-        wanted |= entry_level_q(level)
-    if not wanted:
+    levels = set(levels)
+    if not levels:
         return []
     start = min((p.start for p in periods), default=date(plan.start_year, 1, 1))
     end = max((p.end for p in periods), default=date(plan.last_year, 12, 31))
-    units = org_unit_list(fetched_by=fetched_by).filter(wanted, plan.area_q(start, end), OrgUnit.overlaps_q(start, end))
+    wanted = Q(pk__in=[])
+    for level in levels:
+        own_level = level == unit_entry_level(plan.issuer_org_unit)
+        wanted |= plan.entry_q(entry_level_q(level), own_level, start, end)
+    units = org_unit_list(fetched_by=fetched_by).filter(wanted, OrgUnit.overlaps_q(start, end))
     return sorted(units, key=lambda unit: (LEVEL_ORDER.index(EntryLevel(unit_entry_level(unit))), unit.path))
 
 

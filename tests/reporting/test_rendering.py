@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from healthplans.models import OrgUnit
 from healthplans.periods import parse_period
 from healthplans.workflow import ReviewStatus
-from indicators.models import Indicator, entry_level_q
+from indicators.models import Indicator
+from indicators.progress import entry_units
 from plans.models import Plan
 from reporting.models import Report
 from reporting.rendering import FetchRefused, LocalFilesFetcher, ReportRenderingError, html_to_pdf, render_report_pdf
@@ -52,8 +52,9 @@ def make_report(slug: str, period: str, *, narrative: dict[str, str] | None = No
         target = next(t for t in indicator.targets.all() if t.year == year and t.org_unit_id is None)
         provisional = index == len(targeted) - 1 and index > 0
         meeting = {">": target.value + 1, "<": target.value * Decimal("0.9")}.get(target.comparator, target.value)
-        # At the first unit of the issuer's subtree that enters the indicator: the report rolls it up.
-        units = OrgUnit.objects.filter(entry_level_q(indicator.entry_level), path__startswith=issuer.path)
+        # At the first unit of the plan's area in the period that enters the indicator (the issuer's
+        # subtree, or the units that hold its territory since it ended): the report rolls it up.
+        units = entry_units(plan=plan, level=indicator.entry_level, within=issuer, period=parse_period(period))
         unit = units.order_by("path").first() or issuer
         figures_entered(
             org_unit=unit,

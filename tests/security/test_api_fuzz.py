@@ -28,7 +28,7 @@ from budgets.services import (
     budget_execution_return,
     budget_execution_submit,
 )
-from healthplans.models import OrgUnit, Tenant, User
+from healthplans.models import OrgUnit, Reorganisation, Tenant, User
 from healthplans.workflow import ReviewStatus
 from indicators.models import Actual, Indicator
 from indicators.selectors import entry_indicators
@@ -153,6 +153,13 @@ def objects_by_path(db: None, settings: Any, tmp_path: Any) -> dict[str, list[in
         "plans": list(Plan.objects.order_by("pk").values_list("pk", flat=True)),
         "indicators": list(Indicator.objects.order_by("pk").values_list("pk", flat=True)[:20]),
         "budget-lines": list(BudgetLine.objects.order_by("pk").values_list("pk", flat=True)),
+        # Units before and since 1 July 2025 in Lào Cai and Thái Nguyên, and the reorganisations.
+        "org-units": list(
+            OrgUnit.objects.filter(code__in=["laocai-city-ta-phoi", "muongkhuong-tt-tyt", "s02761", "backan"])
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        ),
+        "reorganisations": list(Reorganisation.objects.order_by("pk").values_list("pk", flat=True)),
     }
 
 
