@@ -146,3 +146,20 @@ def ended_refusal_text(unit: OrgUnit, day: date) -> str:
         "ended": ended,
         "successors": ", ".join(successors),
     }
+
+
+def now_part_of(units: Iterable[OrgUnit], on: date) -> dict[int, str]:
+    """Unit id → the unit of `on` that an ended unit is now part of (a facility through its
+    commune): what a page or report of older periods adds to a unit's name as it was. Two queries."""
+    ended = [unit for unit in units if unit.valid_to is not None and unit.valid_to < on]
+    if not ended:
+        return {}
+    # A facility is now part of what its commune (the unit above it) went into.
+    carriers = {
+        unit.pk: unit.path[: -OrgUnit.steplen] if unit.level == OrgUnit.Level.FACILITY else unit.path for unit in ended
+    }
+    rows = UnitSuccession.objects.filter(predecessor__path__in=set(carriers.values()), is_default=True).values_list(
+        "predecessor__path", "successor__name"
+    )
+    successor_of = dict(rows)
+    return {pk: successor_of[path] for pk, path in carriers.items() if path in successor_of}

@@ -4,6 +4,7 @@ over the reporting units, the budget, the agencies and the units' submissions (r
 from dataclasses import dataclass
 
 from django.db.models import Count, Sum
+from django.utils import timezone
 from django.utils.translation import pgettext
 
 from budgets.models import BudgetExecution, BudgetLine
@@ -11,6 +12,7 @@ from budgets.selectors import BudgetSummary, line_period, period_years, summaris
 from healthplans.formatting import compared_text, short_period_label, shown
 from healthplans.models import Agency, OrgUnit
 from healthplans.periods import Period, parse_period
+from healthplans.territory import now_part_of
 from healthplans.vnnumber import format_money, format_number
 from healthplans.workflow import ReviewStatus
 from indicators.models import Actual, Indicator
@@ -52,6 +54,7 @@ class MatrixTable:
     rows: list[tuple[int, str, str, list[tuple[str, str]]]]  # number, name, unit, [(target, actual)]
     with_targets: bool
     recomputed: bool = False  # some actuals (marked †) are recomputed on today's boundaries
+    notes: tuple[str, ...] = ()  # what the units of the columns are now, where they have ended
 
 
 @dataclass(frozen=True)
@@ -162,7 +165,15 @@ def unit_matrices(plan: Plan, indicators: list[Indicator], period: Period, unit:
             value__isnull=False,
         )
         .select_related("org_unit")
-        .only("indicator_id", "value", "status", "org_unit__name", "org_unit__path")
+        .only(
+            "indicator_id",
+            "value",
+            "status",
+            "org_unit__name",
+            "org_unit__path",
+            "org_unit__level",
+            "org_unit__valid_to",
+        )
     )
     cells: dict[tuple[int, int], Actual] = {}
     units: dict[int, OrgUnit] = {}
@@ -172,6 +183,7 @@ def unit_matrices(plan: Plan, indicators: list[Indicator], period: Period, unit:
     if len(units) < 2:
         return []
     columns = sorted(units.values(), key=lambda u: u.path)
+    now = now_part_of(columns, timezone.localdate())
     numbered = [(n, i) for n, i in enumerate(indicators, start=1) if any((i.pk, u.pk) in cells for u in columns)]
     tables = []
     for start in range(0, len(columns), UNITS_PER_APPENDIX_TABLE):
@@ -187,7 +199,12 @@ def unit_matrices(plan: Plan, indicators: list[Indicator], period: Period, unit:
                     text += "*"
                 row_cells.append(("", text))
             rows.append((number, indicator.name, unit_of(indicator), row_cells))
-        tables.append(MatrixTable([u.name for u in chunk], rows, with_targets=False))
+        notes = tuple(
+            pgettext("report", "%(unit)s is now part of %(successor)s.") % {"unit": u.name, "successor": now[u.pk]}
+            for u in chunk
+            if u.pk in now
+        )
+        tables.append(MatrixTable([u.name for u in chunk], rows, with_targets=False, notes=notes))
     return tables
 
 

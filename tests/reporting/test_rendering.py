@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from healthplans.models import OrgUnit
 from healthplans.periods import parse_period
 from healthplans.workflow import ReviewStatus
-from indicators.models import Indicator
+from indicators.models import Actual, Indicator
 from indicators.progress import entry_units
 from plans.models import Plan
 from reporting.models import Report
@@ -290,3 +291,26 @@ def test_budget_section_shows_allocation_disbursement_and_rate(tmp_path: Path) -
     assert "2.120.000.000" in text
     assert "75,0%" in text  # disbursed ÷ allocated of the approved amounts (spaces squeezed out)
     assert "Đãgiảingân" in text  # the column and the sentence, in Vietnamese
+
+
+def test_a_report_of_2024_names_its_units_as_they_were_and_what_they_are_now(tmp_path: Path) -> None:
+    """Lào Cai city's 2024 report keeps the stations of 2024 and says which commune of today each
+    is now part of."""
+    report = make_report("laocai-city-de-an-07-2024", "2024H1")
+    indicator = next(
+        i for i in Indicator.objects.filter(plan=report.plan).order_by("order") if i.entry_level == "station"
+    )
+    for code in ("laocai-city-ta-phoi-tyt", "laocai-city-bac-cuong-tyt"):
+        station = OrgUnit.objects.get(code=code)
+        if not Actual.objects.filter(indicator=indicator, org_unit=station, period="2024H1").exists():
+            figures_entered(
+                org_unit=station,
+                period="2024H1",
+                values=[(indicator, Decimal(50))],
+                by=writer_at(station),
+                status=ReviewStatus.APPROVED,
+                note="Số liệu báo cáo.",
+            )
+    text = squeezed(pdf_text(write(render_report_pdf(report), tmp_path)))
+    assert squeezed("Trạm Y tế xã Tả Phời nay thuộc Xã Hợp Thành.") in text
+    assert squeezed("Trạm Y tế phường Bắc Cường nay thuộc Phường Cam Đường.") in text
