@@ -11,7 +11,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from import_export import resources
@@ -34,7 +34,7 @@ from healthplans.models import (
     UnitSuccession,
     User,
 )
-from healthplans.reorganisation import reorganisation_apply, reorganisation_preview
+from healthplans.reorganisation import reorganisation_apply, reorganisation_preview, roles_move_to_successors
 from healthplans.selectors import reach_of, tenant_q
 from healthplans.services import agency_create, agency_update, user_enrol
 from healthplans.workflow import ServiceError
@@ -462,6 +462,17 @@ class RoleAssignmentAdmin(ServiceImportAdmin, admin.ModelAdmin):
     list_display = ["user", "role", "org_unit"]
     list_filter = ["role"]
     autocomplete_fields = ["user", "org_unit"]
+    actions = ["move_to_successor"]
+
+    @admin.action(description=_("Move the selected roles on ended units to their successor units"))
+    def move_to_successor(self, request: HttpRequest, queryset: QuerySet[RoleAssignment]) -> None:
+        by: User = request.user  # type: ignore[assignment]  # the admin's users are authenticated
+        moved = roles_move_to_successors(
+            roles=queryset, on=timezone.localdate(), by=by, reason=gettext("moved by an administrator")
+        )
+        self.message_user(
+            request, ngettext("%(count)d role moved.", "%(count)d roles moved.", moved) % {"count": moved}
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[RoleAssignment]:
         subtree = reach_of(request.user).subtree_q("org_unit__path")

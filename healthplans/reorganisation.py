@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -295,19 +295,20 @@ def _count_children(added: Counter[str]) -> None:
             OrgUnit.objects.filter(path__in=chunk).update(numchild=F("numchild") + count)
 
 
-def _move_roles(ended_ids: Sequence[int], reorganisation: Reorganisation, by: User | None) -> int:
-    """Each role on an ended unit goes to the unit's default successor (a unit with none keeps it:
-    it simply ends with the unit), with an audit entry naming both."""
+@transaction.atomic
+def roles_move_to_successors(*, roles: QuerySet[RoleAssignment], on: date, by: User | None, reason: str) -> int:
+    """Each of these roles held on a unit that has ended by `on` goes to the unit's default
+    successor (a role on a unit with none stays: it simply ends with the unit), with an audit entry
+    naming both and the reason (the reorganisation, or the admin's action). Returns how many moved."""
     defaults = dict(
-        UnitSuccession.objects.filter(predecessor_id__in=ended_ids, is_default=True).values_list(
-            "predecessor_id", "successor_id"
-        )
+        UnitSuccession.objects.filter(
+            predecessor__in=roles.filter(org_unit__valid_to__lt=on).values("org_unit_id"), is_default=True
+        ).values_list("predecessor_id", "successor_id")
     )
     moved = 0
     events = []
-    roles = RoleAssignment.objects.filter(org_unit_id__in=defaults).select_related("user", "org_unit")
     successors = OrgUnit.objects.in_bulk(set(defaults.values()))
-    for role in roles:
+    for role in roles.filter(org_unit_id__in=defaults).select_related("user", "org_unit"):
         successor = successors[defaults[role.org_unit_id]]
         old = role.org_unit
         duplicate = RoleAssignment.objects.filter(user=role.user, role=role.role, org_unit=successor).exists()
@@ -323,7 +324,7 @@ def _move_roles(ended_ids: Sequence[int], reorganisation: Reorganisation, by: Us
                 details={
                     "role": role.role,
                     "org_unit": [f"{old.name} ({old.code})", f"{successor.name} ({successor.code})"],
-                    "reorganisation": str(reorganisation),
+                    "reason": reason,
                     "already_held": duplicate,
                 },
             )
@@ -374,7 +375,12 @@ def reorganisation_apply(*, reorganisation: Reorganisation, by: User | None) -> 
         OrgUnit.objects.filter(path__startswith=moved_unit.path).exclude(tenant_id=target.tenant_id).update(
             tenant_id=target.tenant_id
         )
-    preview.roles = _move_roles(ended_ids, reorganisation, by)
+    preview.roles = roles_move_to_successors(
+        roles=RoleAssignment.objects.filter(org_unit_id__in=ended_ids),
+        on=reorganisation.effective_on,
+        by=by,
+        reason=str(reorganisation),
+    )
     reorganisation.applied_at = timezone.now()
     reorganisation.applied_by = by.get_username() if by is not None else ""
     reorganisation.summary = preview.as_json()

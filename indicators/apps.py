@@ -13,3 +13,9 @@ class IndicatorsConfig(AppConfig):
         register_kinds()
         # The checks of indicators and targets join the core's plan quality checks.
         import indicators.quality  # noqa: F401
+
+        # A reorganisation's preview counts the figures its ended units still have open after it.
+        from healthplans.reorganisation import register_impact
+        from indicators.selectors import figures_open_after
+
+        register_impact(figures_open_after)

@@ -11,6 +11,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_filters import CharFilter, FilterSet, NumberFilter
 
 from healthplans.models import OrgUnit, Role, User
@@ -487,3 +488,11 @@ def child_contributions(
         )
         for parent_id, rows in found.items()
     }
+
+
+def figures_open_after(units: Sequence[int], day: date) -> tuple[str, int]:
+    """A reorganisation's impact: figures at the units it ends, of periods after `day`, not yet
+    approved (they could not be entered there any more: they belong at the successors)."""
+    open_figures = Actual.objects.filter(org_unit_id__in=units).exclude(status=ReviewStatus.APPROVED)
+    later = [code for code in open_figures.values_list("period", flat=True).distinct() if parse_period(code).end > day]
+    return gettext("open figures of periods after the change"), open_figures.filter(period__in=later).count()

@@ -1,10 +1,13 @@
 """Reads of plans. A user sees the plans issued in their reach and those above it (the plans
 their units work under); a national viewer sees every plan."""
 
+from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from django_filters import CharFilter, FilterSet
 
 from healthplans.selectors import Actor, reach_of
@@ -48,3 +51,9 @@ def plan_get_or_404(*, fetched_by: Actor, slug: str | None = None, pk: int | Non
     are the same 404 (as Zulip's access_stream_by_id)."""
     plans = plan_list(fetched_by=fetched_by).select_related("issuer_org_unit")
     return get_object_or_404(plans, **({"slug": slug} if slug is not None else {"pk": pk}))
+
+
+def plans_issued_by(units: Sequence[int], day: date) -> tuple[str, int]:
+    """A reorganisation's impact: the plans issued by the units it ends (they keep applying over
+    the territory those units held; healthplans.territory)."""
+    return gettext("plans issued by the ended units"), Plan.objects.filter(issuer_org_unit_id__in=units).count()

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from healthplans.models import OrgUnit, User
+from healthplans.models import AuditEvent, AuditKind, OrgUnit, Reorganisation, RoleAssignment, User
 from healthplans.periods import parse_period
+from healthplans.reorganisation import Changes, NewUnit, Succession, reorganisation_preview
 from indicators.entries import FigureEntry, RowsRefused
-from indicators.models import EntryLevel, Indicator
+from indicators.models import Actual, EntryLevel, Indicator
 from indicators.progress import plan_progress
 from indicators.services import actual_approve, actual_save_many, actual_submit
 from plans.models import Plan
@@ -174,3 +175,82 @@ def test_a_figure_entered_per_site_rolls_up_to_its_station() -> None:
         save(visits, "s02680", "2026", "laocai.planner")
     [item] = plan_progress(plan=plan, indicators=plan.indicators.all(), period=parse_period("2026"), unit=station)
     assert item.actual.value == Decimal(25)
+
+
+def test_a_future_merge_of_two_communes_keeps_old_figures_refuses_new_ones_and_the_trend_goes_on(
+    admin_client: Any,
+) -> None:
+    """Phường Cam Đường and Xã Hợp Thành merged on 1 January 2027: the preview counts the open
+    figures and plans; applied, the old figures stay readable, figures of 2027 at the ended
+    stations are refused, and the new ward's trend carries 2026 over from the two."""
+    plan = PlanFactory.create(
+        issuer_org_unit=unit("laocai-2025"), start_year=2026, end_year=2027, reporting_frequencies=["year"]
+    )
+    cases = IndicatorFactory.create(
+        plan=plan, entry_level=EntryLevel.STATION, unit="ca", unit_kind="count", rollup="sum"
+    )
+    planner, reviewer = User.objects.get(username="laocai.planner"), User.objects.get(username="laocai.reviewer")
+    for code, value in (("s02680", 4), ("s02671", 6)):
+        entry = FigureEntry(indicator=cases, org_unit=unit(code), period="2026", value=Decimal(value))
+        [actual] = actual_save_many(entries=[entry], by=planner)
+        actual_approve(actual=actual_submit(actual=actual, version=actual.version, by=planner), by=reviewer)
+    save(cases, "s02680", "2027", "laocai.planner")  # a draft of 2027, open when the merge comes
+    changes = Changes(
+        created=[
+            NewUnit(code="c99001", name="Phường Hợp Cam", level="commune", parent="laocai-2025", unit_type="phuong"),
+            NewUnit(
+                code="s99001",
+                name="Trạm Y tế phường Hợp Cam",
+                level="facility",
+                parent="c99001",
+                facility_kind="station",
+            ),
+        ],
+        ended=["c02671", "c02680"],
+        successions=[
+            Succession(predecessor="c02671", successor="c99001"),
+            Succession(predecessor="c02680", successor="c99001"),
+            Succession(predecessor="s02671", successor="s99001"),
+            Succession(predecessor="s02680", successor="s99001"),
+        ],
+    )
+    reorganisation = Reorganisation.objects.create(
+        title="Sáp nhập phường Cam Đường và xã Hợp Thành", effective_on=date(2027, 1, 1), changes=changes.as_json()
+    )
+    impacts = dict(reorganisation_preview(reorganisation=reorganisation).impacts)
+    assert impacts["số liệu chưa duyệt của các kỳ sau ngày sắp xếp"] == 1
+    # Through the admin, as a superuser does it.
+    response = admin_client.post(
+        "/admin/healthplans/reorganisation/",
+        {"action": "apply", "_selected_action": [reorganisation.pk]},
+    )
+    assert response.status_code == 302
+    reorganisation.refresh_from_db()
+    assert reorganisation.applied_at is not None
+    assert Actual.objects.filter(indicator=cases, period="2026").count() == 2  # old figures kept
+    with pytest.raises(RowsRefused) as refused:
+        save(cases, "s02671", "2027", "laocai.planner")
+    [error] = refused.value.rows.values()
+    assert "Trạm Y tế phường Hợp Cam" in error.message
+    [actual] = save(cases, "s99001", "2027", "laocai.planner")
+    actual_approve(actual=actual_submit(actual=actual, version=actual.version, by=planner), by=reviewer)
+    [item] = plan_progress(
+        plan=plan, indicators=plan.indicators.all(), period=parse_period("2027"), unit=unit("c99001")
+    )
+    assert dict(item.trend) == {"2026": Decimal(10), "2027": Decimal(90)}
+    assert item.recomputed == ("2026",)
+    assert RoleAssignment.objects.get(user__username="camduong.station").org_unit.code == "s99001"
+
+
+def test_an_admin_moves_a_role_left_on_an_ended_unit_to_its_successor(admin_client: Any) -> None:
+    user = User.objects.get(username="muongkhuong.station")
+    old = RoleAssignment.objects.get(user=user, org_unit__code="muongkhuong-tt-tyt")
+    response = admin_client.post(
+        "/admin/healthplans/roleassignment/", {"action": "move_to_successor", "_selected_action": [old.pk]}
+    )
+    assert response.status_code == 302
+    old.refresh_from_db()
+    assert old.org_unit.facility_kind == "site"
+    assert old.org_unit.path.startswith(unit("s02761").path)
+    event = AuditEvent.objects.filter(kind=AuditKind.ROLE_MOVED, username="muongkhuong.station").get()
+    assert event.actor == "admin"
