@@ -1,7 +1,8 @@
 """The entry grid in a real browser: moving like a spreadsheet, pasting a block, saving, submitting.
 
 The served site's data lasts for the whole run, so these tests use cells of their own: the
-wards Bắc Lệnh, Bình Minh and Cốc Lếu (II.2.5, II.2.6, II.2.9) in 2024H1.
+wards Bắc Lệnh, Pom Hán and Xuân Tăng (II.2.5, II.2.6, II.2.9) in 2024H1, side by side in the
+official order of the units (by their codes).
 """
 
 from decimal import Decimal
@@ -12,7 +13,7 @@ import pytest
 pytestmark = pytest.mark.browser
 
 GRID = "/grid/?plan=laocai-city-de-an-07-2024&period=2024H1"
-WARDS = ["Bắc Lệnh", "Bình Minh", "Cốc Lếu"]
+WARDS = ["Bắc Lệnh", "Pom Hán", "Xuân Tăng"]
 STORED = """
     SELECT i.number, u.name, a.value, a.status, a.version
     FROM indicators_actual a
@@ -58,15 +59,15 @@ def test_planner_moves_pastes_a_block_saves_and_submits(page_as: Any, live_site:
     page.goto(f"{live_site.url}{GRID}")
 
     # Arrow keys, Enter and Tab move between cells; blank cells (not entered there) are skipped.
-    cell(page, "II.2.4", "Bắc Cường").click()
+    cell(page, "II.2.4", "Kim Tân").click()
     page.keyboard.press("ArrowDown")
-    assert focused(page) == "II.2.5 · Trạm Y tế phường Bắc Cường · 2024H1"
+    assert focused(page) == "II.2.5 · Trạm Y tế phường Kim Tân · 2024H1"
     page.keyboard.press("ArrowRight")
     assert focused(page) == "II.2.5 · Trạm Y tế phường Bắc Lệnh · 2024H1"
     page.keyboard.press("Enter")
     assert focused(page) == "II.2.6 · Trạm Y tế phường Bắc Lệnh · 2024H1"
     page.keyboard.press("Tab")
-    assert focused(page) == "II.2.6 · Trạm Y tế phường Bình Minh · 2024H1"
+    assert focused(page) == "II.2.6 · Trạm Y tế phường Pom Hán · 2024H1"
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("ArrowUp")
     assert focused(page) == "II.2.5 · Trạm Y tế phường Bắc Lệnh · 2024H1"
@@ -84,11 +85,11 @@ def test_planner_moves_pastes_a_block_saves_and_submits(page_as: Any, live_site:
     assert page.locator("td.dirty").count() == 0
     assert stored(live_site, "II.2.5", "II.2.6") == {
         ("II.2.5", "Bắc Lệnh"): (Decimal(12), "draft", 1),
-        ("II.2.5", "Bình Minh"): (Decimal(13), "draft", 1),
-        ("II.2.5", "Cốc Lếu"): (Decimal(14), "draft", 1),
+        ("II.2.5", "Pom Hán"): (Decimal(13), "draft", 1),
+        ("II.2.5", "Xuân Tăng"): (Decimal(14), "draft", 1),
         ("II.2.6", "Bắc Lệnh"): (Decimal(15), "draft", 1),
-        ("II.2.6", "Bình Minh"): (Decimal(16), "draft", 1),
-        ("II.2.6", "Cốc Lếu"): (Decimal(17), "draft", 1),
+        ("II.2.6", "Pom Hán"): (Decimal(16), "draft", 1),
+        ("II.2.6", "Xuân Tăng"): (Decimal(17), "draft", 1),
     }
 
     # Changing a saved cell sends the version the page holds; the status shows on the cell.
@@ -111,26 +112,26 @@ def test_a_bad_cell_is_marked_and_nothing_is_saved(page_as: Any, live_site: Any,
     page = page_as("laocai.planner")
     page.goto(f"{live_site.url}{GRID}")
     cell(page, "II.2.9", "Bắc Lệnh").fill("99,5")
-    cell(page, "II.2.9", "Bình Minh").fill("abc")
-    cell(page, "II.2.9", "Cốc Lếu").fill("120")
+    cell(page, "II.2.9", "Pom Hán").fill("abc")
+    cell(page, "II.2.9", "Xuân Tăng").fill("120")
     page.click("#grid-save")
     page.wait_for_selector("#grid-status.error")
 
     assert page.locator("td.has-error").count() == 2
-    cell(page, "II.2.9", "Bình Minh").focus()
+    cell(page, "II.2.9", "Pom Hán").focus()
     assert "Không đọc được số: «abc»" in page.locator("td.has-error .cell-msg").first.inner_text()
     assert page.locator("#grid-messages li").count() == 2
     screenshot(page, "grid-laocai-city-2024H1-errors")
     assert stored(live_site, "II.2.9") == {}
 
-    cell(page, "II.2.9", "Bình Minh").fill("98")
-    cell(page, "II.2.9", "Cốc Lếu").fill("97")
+    cell(page, "II.2.9", "Pom Hán").fill("98")
+    cell(page, "II.2.9", "Xuân Tăng").fill("97")
     page.click("#grid-save")
     page.wait_for_selector("#grid-status.ok")
     assert {ward: value for (_number, ward), (value, _s, _v) in stored(live_site, "II.2.9").items()} == {
         "Bắc Lệnh": Decimal("99.5"),
-        "Bình Minh": Decimal(98),
-        "Cốc Lếu": Decimal(97),
+        "Pom Hán": Decimal(98),
+        "Xuân Tăng": Decimal(97),
     }
 
 
