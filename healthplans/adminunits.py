@@ -95,6 +95,21 @@ def today_code(kind: str, code: str) -> str:
     return f"{kind}{code}"
 
 
+def _province(row: dict[str, Any], code: str, tenant: str) -> NewUnit:
+    """A province of the package's row (before or since 2025), under the nation, in `tenant`."""
+    return NewUnit(
+        code=code,
+        name=row["province"],
+        level=OrgUnit.Level.PROVINCE,
+        parent=NATION,
+        unit_type=_type_of(row["province"]),
+        official_code=row["provinceCode"],
+        latitude=_coordinate(row["provinceLat"]),
+        longitude=_coordinate(row["provinceLon"]),
+        tenant=tenant,
+    )
+
+
 @dataclass
 class Official:
     """The package's rows, read once."""
@@ -154,20 +169,7 @@ class _Builder:
             today = self.province_of_former[row["provinceKey"]]
             province = self.code(former_code("p", row["provinceCode"]))
             district = self.code(former_code("d", row["districtCode"]))
-            rows.setdefault(
-                province,
-                NewUnit(
-                    code=province,
-                    name=row["province"],
-                    level=OrgUnit.Level.PROVINCE,
-                    parent=NATION,
-                    unit_type=_type_of(row["province"]),
-                    official_code=row["provinceCode"],
-                    latitude=_coordinate(row["provinceLat"]),
-                    longitude=_coordinate(row["provinceLon"]),
-                    tenant=tenant_slug(today["provinceShort"]),
-                ),
-            )
+            rows.setdefault(province, _province(row, province, tenant_slug(today["provinceShort"])))
             rows.setdefault(
                 district,
                 NewUnit(
@@ -216,19 +218,7 @@ class _Builder:
             province = self.code(today_code("p", row["provinceCode"]))
             if province not in provinces.values():
                 provinces[row["provinceKey"]] = province
-                changes.created.append(
-                    NewUnit(
-                        code=province,
-                        name=row["province"],
-                        level=OrgUnit.Level.PROVINCE,
-                        parent=NATION,
-                        unit_type=_type_of(row["province"]),
-                        official_code=row["provinceCode"],
-                        latitude=_coordinate(row["provinceLat"]),
-                        longitude=_coordinate(row["provinceLon"]),
-                        tenant=tenant_slug(row["provinceShort"]),
-                    )
-                )
+                changes.created.append(_province(row, province, tenant_slug(row["provinceShort"])))
             commune = self.code(today_code("c", row["wardCode"]))
             changes.created.append(
                 NewUnit(

@@ -11,7 +11,7 @@ reorganisations as have happened.
 from collections.abc import Iterable
 from datetime import date
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from healthplans.models import OrgUnit, UnitSuccession
@@ -30,6 +30,27 @@ def top_paths(paths: Iterable[str]) -> tuple[str, ...]:
     return tuple(top)
 
 
+def _onward(successions: QuerySet[UnitSuccession], start: date, end: date) -> list[str]:
+    """The paths of the successors in these successions that exist at some time from `start` to
+    `end`, following the successors of those that ended before `end` (one query a step)."""
+    found: list[str] = []
+    seen: set[int] = set()
+    rows = list(successions.values_list("successor_id", "successor__path", "successor__valid_to"))
+    while rows:
+        onward = []
+        for pk, path, valid_to in rows:
+            if pk in seen:
+                continue
+            seen.add(pk)
+            if valid_to is None or valid_to >= start:
+                found.append(path)
+            if valid_to is not None and valid_to < end:
+                onward.append(pk)
+        successors = UnitSuccession.objects.filter(predecessor_id__in=onward)
+        rows = list(successors.values_list("successor_id", "successor__path", "successor__valid_to")) if onward else []
+    return found
+
+
 def territory_paths(unit: OrgUnit, start: date, end: date) -> tuple[str, ...]:
     """The subtrees that hold `unit`'s territory at some time from `start` to `end`: the unit's own
     while it exists, and the successors of its communes (or of itself, a commune or a facility)
@@ -42,30 +63,7 @@ def territory_paths(unit: OrgUnit, start: date, end: date) -> tuple[str, ...]:
         if unit.level in _CARRIERS
         else Q(predecessor__path__startswith=unit.path, predecessor__level=OrgUnit.Level.COMMUNE)
     )
-    rows = list(
-        UnitSuccession.objects.filter(carriers).values_list("successor_id", "successor__path", "successor__valid_to")
-    )
-    seen: set[int] = set()
-    while rows:
-        onward = []
-        for pk, path, valid_to in rows:
-            if pk in seen:
-                continue
-            seen.add(pk)
-            if valid_to is None or valid_to >= start:
-                paths.append(path)
-            if valid_to is not None and valid_to < end:
-                onward.append(pk)
-        rows = (
-            list(
-                UnitSuccession.objects.filter(predecessor_id__in=onward).values_list(
-                    "successor_id", "successor__path", "successor__valid_to"
-                )
-            )
-            if onward
-            else []
-        )
-    return top_paths(paths)
+    return top_paths(paths + _onward(UnitSuccession.objects.filter(carriers), start, end))
 
 
 def successor_paths(unit: OrgUnit, start: date, end: date) -> tuple[str, ...]:
@@ -74,21 +72,7 @@ def successor_paths(unit: OrgUnit, start: date, end: date) -> tuple[str, ...]:
     a province's own figures at the province that took it over."""
     if unit.valid_to is None or unit.valid_to >= end:
         return ()
-    found: list[str] = []
-    frontier, seen = {unit.pk}, {unit.pk}
-    while frontier:
-        rows = UnitSuccession.objects.filter(predecessor_id__in=frontier).values_list(
-            "successor_id", "successor__path", "successor__valid_to"
-        )
-        frontier = set()
-        for pk, path, valid_to in rows:
-            if pk in seen:
-                continue
-            seen.add(pk)
-            if valid_to is None or valid_to >= start:
-                found.append(path)
-            if valid_to is not None and valid_to < end:
-                frontier.add(pk)
+    found = _onward(UnitSuccession.objects.filter(predecessor=unit), start, end)
     return tuple(sorted(found))
 
 

@@ -11,13 +11,15 @@ query counts. Figures are entered and moved along the review path through the fi
 """
 
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import factory
 from factory.django import DjangoModelFactory, Password
 
-from healthplans.models import Agency, OrgUnit, Role, RoleAssignment, Tenant, User
+from healthplans.models import Agency, OrgUnit, Reorganisation, Role, RoleAssignment, Tenant, User
+from healthplans.reorganisation import Changes, Move, NewUnit, Succession
 from healthplans.workflow import ReviewStatus
 from indicators.entries import FigureStep, NewFigure
 from indicators.models import Actual, Direction, Indicator, Rollup, Target, UnitKind, unit_entry_level
@@ -222,3 +224,32 @@ class FigureFactory(factory.Factory[Actual]):
     ) -> Actual:
         (actual,) = figures_entered(values=[(indicator, value)], **kwargs)
         return actual
+
+
+def two_communes_merged(effective_on: date) -> Reorganisation:
+    """A reorganisation of today's Lào Cai, recorded and not yet applied: Phường Cam Đường and Xã
+    Hợp Thành merged into a new ward, Phường Hợp Cam, whose station takes over both stations and
+    the site of the former Tả Phời."""
+    changes = Changes(
+        created=[
+            NewUnit(code="c99001", name="Phường Hợp Cam", level="commune", parent="laocai-2025", unit_type="phuong"),
+            NewUnit(
+                code="s99001",
+                name="Trạm Y tế phường Hợp Cam",
+                level="facility",
+                parent="c99001",
+                facility_kind="station",
+            ),
+        ],
+        ended=["c02671", "c02680"],
+        successions=[
+            Succession(predecessor="c02671", successor="c99001"),
+            Succession(predecessor="c02680", successor="c99001"),
+            Succession(predecessor="s02671", successor="s99001"),
+            Succession(predecessor="s02680", successor="s99001"),
+        ],
+        moved=[Move(unit="site-02677", parent="s99001")],
+    )
+    return Reorganisation.objects.create(
+        title="Sáp nhập phường Cam Đường và xã Hợp Thành", effective_on=effective_on, changes=changes.as_json()
+    )

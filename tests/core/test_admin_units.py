@@ -10,9 +10,9 @@ from django.db.models import Count
 
 from healthplans.adminunits import CHANGE_2025, Official, admin_units_load
 from healthplans.models import AuditEvent, AuditKind, OrgUnit, Reorganisation, RoleAssignment, UnitSuccession
-from healthplans.reorganisation import Changes, Move, NewUnit, Succession, reorganisation_apply, reorganisation_preview
+from healthplans.reorganisation import Changes, Succession, reorganisation_apply, reorganisation_preview
 from healthplans.workflow import Invalid
-from tests.factories import UserFactory
+from tests.factories import UserFactory, two_communes_merged
 
 pytestmark = pytest.mark.django_db
 
@@ -135,36 +135,9 @@ def test_reorganisations_are_listed(api_as: Any) -> None:
 # ---- a reorganisation of the future ------------------------------------------------------
 
 
-def merge_of_two_communes(effective_on: date) -> Reorganisation:
-    """Phường Cam Đường and Xã Hợp Thành of today's Lào Cai merged into a new ward."""
-    changes = Changes(
-        created=[
-            NewUnit(code="c99001", name="Phường Hợp Cam", level="commune", parent="laocai-2025", unit_type="phuong"),
-            NewUnit(
-                code="s99001",
-                name="Trạm Y tế phường Hợp Cam",
-                level="facility",
-                parent="c99001",
-                facility_kind="station",
-            ),
-        ],
-        ended=["c02671", "c02680"],
-        successions=[
-            Succession(predecessor="c02671", successor="c99001"),
-            Succession(predecessor="c02680", successor="c99001"),
-            Succession(predecessor="s02671", successor="s99001"),
-            Succession(predecessor="s02680", successor="s99001"),
-        ],
-        moved=[Move(unit="site-02677", parent="s99001")],
-    )
-    return Reorganisation.objects.create(
-        title="Sáp nhập phường Cam Đường và xã Hợp Thành", effective_on=effective_on, changes=changes.as_json()
-    )
-
-
 def test_a_merge_is_previewed_then_applied_ending_units_and_moving_roles() -> None:
     effective_on = date(2027, 1, 1)
-    reorganisation = merge_of_two_communes(effective_on)
+    reorganisation = two_communes_merged(effective_on)
     roles_before = RoleAssignment.objects.filter(org_unit__code__in=["s02671", "s02680"]).count()
     preview = reorganisation_preview(reorganisation=reorganisation)
     assert preview.problems == []

@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from healthplans.models import AuditEvent, AuditKind, OrgUnit, Reorganisation, RoleAssignment, User
+from healthplans.models import AuditEvent, AuditKind, OrgUnit, RoleAssignment, User
 from healthplans.periods import parse_period
-from healthplans.reorganisation import Changes, NewUnit, Succession, reorganisation_preview
+from healthplans.reorganisation import reorganisation_preview
 from indicators.entries import FigureEntry, RowsRefused
 from indicators.models import Actual, EntryLevel, Indicator
 from indicators.progress import plan_progress
 from indicators.services import actual_approve, actual_save_many, actual_submit
 from plans.models import Plan
-from tests.factories import IndicatorFactory, PlanFactory
+from tests.factories import IndicatorFactory, PlanFactory, two_communes_merged
 
 pytestmark = pytest.mark.django_db
 
@@ -195,28 +195,7 @@ def test_a_future_merge_of_two_communes_keeps_old_figures_refuses_new_ones_and_t
         [actual] = actual_save_many(entries=[entry], by=planner)
         actual_approve(actual=actual_submit(actual=actual, version=actual.version, by=planner), by=reviewer)
     save(cases, "s02680", "2027", "laocai.planner")  # a draft of 2027, open when the merge comes
-    changes = Changes(
-        created=[
-            NewUnit(code="c99001", name="Phường Hợp Cam", level="commune", parent="laocai-2025", unit_type="phuong"),
-            NewUnit(
-                code="s99001",
-                name="Trạm Y tế phường Hợp Cam",
-                level="facility",
-                parent="c99001",
-                facility_kind="station",
-            ),
-        ],
-        ended=["c02671", "c02680"],
-        successions=[
-            Succession(predecessor="c02671", successor="c99001"),
-            Succession(predecessor="c02680", successor="c99001"),
-            Succession(predecessor="s02671", successor="s99001"),
-            Succession(predecessor="s02680", successor="s99001"),
-        ],
-    )
-    reorganisation = Reorganisation.objects.create(
-        title="Sáp nhập phường Cam Đường và xã Hợp Thành", effective_on=date(2027, 1, 1), changes=changes.as_json()
-    )
+    reorganisation = two_communes_merged(date(2027, 1, 1))
     impacts = dict(reorganisation_preview(reorganisation=reorganisation).impacts)
     assert impacts["số liệu chưa duyệt của các kỳ sau ngày sắp xếp"] == 1
     # Through the admin, as a superuser does it.
