@@ -14,7 +14,7 @@ from django.http import Http404
 from django_filters import CharFilter, DateFilter, FilterSet, NumberFilter
 
 from healthplans.models import Agency, OrgUnit, Reorganisation, Role, RoleAssignment, Tenant, UnitSuccession, User
-from healthplans.territory import origin_paths
+from healthplans.territory import origin_paths, path_ancestry
 
 # Whoever makes a request: a user, or nobody yet (who reaches nothing).
 Actor = User | AnonymousUser
@@ -173,7 +173,7 @@ def agency_list(*, fetched_by: Actor, filters: dict[str, Any] | None = None) -> 
 
 def ancestor_paths(unit: OrgUnit) -> list[str]:
     """The paths of a unit and of every unit above it."""
-    return [unit.path[:end] for end in range(OrgUnit.steplen, len(unit.path) + 1, OrgUnit.steplen)]
+    return path_ancestry(unit.path)
 
 
 def roles_at(user: Actor, unit: OrgUnit) -> set[str]:

@@ -79,17 +79,25 @@ def successor_paths(unit: OrgUnit, start: date, end: date) -> tuple[str, ...]:
 def origin_paths(path: str) -> list[str]:
     """The paths of the unit at `path`, of every unit above it, and of every unit above the units
     that any of these succeeded: where a plan that now applies at the unit may have been issued.
-    One query per reorganisation behind it, and one that finds nothing more."""
-    paths = {path[:end] for end in range(OrgUnit.steplen, len(path) + 1, OrgUnit.steplen)}
+    One query per reorganisation behind it: a predecessor that existed since ever (the units of
+    before 2025, which the package does not date) was created by none, so the walk stops there."""
+    paths = set(path_ancestry(path))
     frontier = set(paths)
     while frontier:
-        earlier = set(
-            UnitSuccession.objects.filter(successor__path__in=frontier).values_list("predecessor__path", flat=True)
+        earlier = UnitSuccession.objects.filter(successor__path__in=frontier).values_list(
+            "predecessor__path", "predecessor__valid_from"
         )
-        found = {path[:end] for path in earlier for end in range(OrgUnit.steplen, len(path) + 1, OrgUnit.steplen)}
-        frontier = found - paths
-        paths |= found
+        frontier = set()
+        for found, valid_from in earlier:
+            if valid_from is not None and found not in paths:
+                frontier.add(found)  # itself made by an earlier reorganisation: look further back
+            paths.update(path_ancestry(found))
     return sorted(paths)
+
+
+def path_ancestry(path: str) -> list[str]:
+    """The path and those of every unit above it."""
+    return [path[:end] for end in range(OrgUnit.steplen, len(path) + 1, OrgUnit.steplen)]
 
 
 def not_yet_refusal_text(unit: OrgUnit, day: date) -> str:
