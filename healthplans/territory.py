@@ -82,6 +82,10 @@ def origin_paths(path: str) -> list[str]:
     One query per reorganisation behind it: a predecessor that existed since ever (the units of
     before 2025, which the package does not date) was created by none, so the walk stops there."""
     paths = set(path_ancestry(path))
+    if len(path) <= 2 * OrgUnit.steplen:
+        # The nation, or a province: the tree keeps the provinces a province took over beneath it
+        # (healthplans.adminunits moves them there), so whatever it succeeded is in its subtree.
+        return sorted(paths)
     frontier = set(paths)
     while frontier:
         earlier = UnitSuccession.objects.filter(successor__path__in=frontier).values_list(

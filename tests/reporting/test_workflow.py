@@ -593,9 +593,8 @@ def test_signing_is_confirmed_on_a_page_showing_the_pages_and_who_signs(
         assert abs(image_height - image_width * height / width) <= 1, (url, image_width, image_height)
     report.refresh_from_db()
     assert report.status == ReportStatus.READY  # asking signs nothing
-    # a fixed number: the page reads the version, its plan and the roles (and the units the user's
-    # units succeeded, whose plans it may also read: one), never its pages one by one
-    assert queries_for(client, f"/reports/{report.pk}/sign/") == 7
+    # a fixed number: the page reads the version, its plan and the roles, never its pages one by one
+    assert queries_for(client, f"/reports/{report.pk}/sign/") == 6
     planner = login(client, "laocai.planner")
     assert planner.get(images[0][0]).status_code == 200  # whoever may see the report sees its pages
     signing = planner.get(f"/reports/{report.pk}/sign/")
