@@ -91,9 +91,13 @@ class LiveSite:
             "note": note,
             "figures": list(by_unit_and_period.items()),
         }
+        self.shell(ENTER_APPROVED, FIGURES=json.dumps(asked))
+
+    def shell(self, code: str, **env: str) -> None:
+        """Runs `code` by `manage.py shell` in the served site's environment (its database)."""
         subprocess.run(
-            [*MANAGE, "shell", "-c", ENTER_APPROVED],
-            env={**self.env, "FIGURES": json.dumps(asked)},
+            [*MANAGE, "shell", "-c", code],
+            env={**self.env, **env},
             check=True,
             stdout=subprocess.DEVNULL,
             cwd=settings.BASE_DIR,
