@@ -21,7 +21,7 @@ from healthplans.formatting import period_label, rounded
 from healthplans.models import OrgUnit
 from healthplans.periods import Period, PeriodError, parse_period
 from healthplans.quality import Check, checks_by_indicator, checks_for, plan_facts
-from healthplans.selectors import org_unit_list
+from healthplans.selectors import Actor, ancestor_paths, org_unit_list
 from healthplans.templatetags.charts import Bar
 from healthplans.workflow import ReviewStatus
 from indicators.models import Indicator
@@ -122,7 +122,7 @@ def progress_scope(request: HttpRequest, slug: str) -> ProgressScope:
     # territory once the issuer has ended (healthplans.territory).
     if unit is None or not (unit.path.startswith(issuer.path) or plan.covers(unit)):
         raise Http404
-    units = list(org_unit_list(fetched_by=user).filter(Q(path__startswith=issuer.path) | plan.area_q()))
+    units = unit_choices(user, plan, unit, period)
     return ProgressScope(
         plan=plan,
         periods=periods,
@@ -131,6 +131,21 @@ def progress_scope(request: HttpRequest, slug: str) -> ProgressScope:
         units=units,
         include_submitted=request.GET.get("include_submitted") in {"1", "on", "true"},
     )
+
+
+def unit_choices(user: Actor, plan: Plan, unit: OrgUnit, period: Period) -> list[OrgUnit]:
+    """The unit picker's units, a few dozen rather than a province's thousands: the plan's issuer
+    and the units that hold its territory in the period, the units above the one shown, and those
+    right below it that exist in the period."""
+    issuer = plan.issuer_org_unit
+    tops = (
+        Q(pk=issuer.pk)
+        | Q(path__in=plan.area_paths(period.start, period.end))
+        | Q(path__in=plan.stand_in_paths(period.start, period.end))
+    )
+    below = Q(path__startswith=unit.path, depth=unit.depth + 1) & OrgUnit.overlaps_q(period.start, period.end)
+    within = Q(path__startswith=issuer.path) | plan.area_q()
+    return list(org_unit_list(fetched_by=user).filter(within).filter(tops | Q(path__in=ancestor_paths(unit)) | below))
 
 
 def _int_param(request: HttpRequest, name: str) -> int | None:
