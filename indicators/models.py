@@ -1,6 +1,7 @@
 """Indicators of a plan, their targets and baselines, and the actual figures entered against them."""
 
 import re
+from datetime import date
 from decimal import Decimal
 from typing import Any, Literal, overload
 from urllib.parse import urlencode
@@ -217,14 +218,26 @@ def is_entry_unit(indicator: Indicator, unit: OrgUnit, period: Period | None = N
     (its issuing unit's, or the units that now hold it: healthplans.territory)."""
     plan = indicator.plan
     start, end = (period.start, period.end) if period is not None else (None, None)
-    if unit_entry_level(unit) != indicator.entry_level:
-        # The issuing unit's own figures go, once it has ended, to the units standing in for it.
-        own_level = indicator.entry_level == unit_entry_level(plan.issuer_org_unit)
-        if not own_level or unit.path not in plan.stand_in_paths(start, end):
-            return False
+    # The issuing unit's own figures go, once it has ended, to the units standing in for it.
+    if unit_entry_level(unit) != indicator.entry_level and not (
+        _issuer_level(plan, indicator.entry_level) and unit.path in plan.stand_in_paths(start, end)
+    ):
+        return False
     if period is None:
         return plan.covers(unit)
     return unit.exists_between(period.start, period.end) and plan.covers(unit, period.start, period.end)
+
+
+def entry_units_q(plan: Plan, level: str, start: date | None = None, end: date | None = None) -> Q:
+    """The units that enter the plan's figures of `level` from `start` to `end` (the reverse of
+    is_entry_unit, as a condition on OrgUnit): those of the level within the plan's area, and at
+    the issuing unit's own level the units standing in for it once it has ended."""
+    q = entry_level_q(level) & plan.area_q(start, end)
+    return q | Q(path__in=plan.stand_in_paths(start, end)) if _issuer_level(plan, level) else q
+
+
+def _issuer_level(plan: Plan, level: str) -> bool:
+    return level == unit_entry_level(plan.issuer_org_unit)
 
 
 class Baseline(models.Model):

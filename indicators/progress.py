@@ -24,7 +24,7 @@ from django.utils import timezone
 from healthplans.models import OrgUnit, UnitSuccession
 from healthplans.periods import Period, parse_period
 from healthplans.workflow import ReviewStatus
-from indicators.models import Actual, Baseline, Direction, Indicator, Rollup, Target, entry_level_q, unit_entry_level
+from indicators.models import Actual, Baseline, Direction, Indicator, Rollup, Target, entry_units_q
 from plans.models import Plan
 
 MET, NOT_MET, NO_DATA, NO_TARGET = "met", "not_met", "no_data", "no_target"
@@ -429,8 +429,7 @@ def entry_units(*, plan: Plan, level: str, within: OrgUnit, period: Period | Non
     """The units that enter figures at `level` for the plan, inside `within`: for a period, those
     that exist in it within the plan's area then (healthplans.territory), else over its whole span."""
     start, end = (period.start, period.end) if period is not None else (None, None)
-    own_level = level == unit_entry_level(plan.issuer_org_unit)
-    units = OrgUnit.objects.filter(plan.entry_q(entry_level_q(level), own_level, start, end))
+    units = OrgUnit.objects.filter(entry_units_q(plan, level, start, end))
     if period is not None:
         units = units.filter(OrgUnit.overlaps_q(period.start, period.end))
     if not plan.issuer_org_unit.path.startswith(within.path):

@@ -29,6 +29,7 @@ from indicators.models import (
     Target,
     TargetRevision,
     entry_level_q,
+    entry_units_q,
     is_entry_unit,
     period_form_url,
     unit_entry_level,
@@ -239,8 +240,7 @@ def visible_entry_units(
     end = max((p.end for p in periods), default=date(plan.last_year, 12, 31))
     wanted = Q(pk__in=[])
     for level in levels:
-        own_level = level == unit_entry_level(plan.issuer_org_unit)
-        wanted |= plan.entry_q(entry_level_q(level), own_level, start, end)
+        wanted |= entry_units_q(plan, level, start, end)
     units = org_unit_list(fetched_by=fetched_by).filter(wanted, OrgUnit.overlaps_q(start, end))
     return sorted(units, key=lambda unit: (LEVEL_ORDER.index(EntryLevel(unit_entry_level(unit))), unit.path))
 

@@ -1,5 +1,6 @@
 """Plans (kế hoạch, đề án, chỉ thị, chiến lược) with their objectives, tasks and assignments."""
 
+from collections.abc import Callable
 from datetime import date
 
 from django.db import models
@@ -113,39 +114,37 @@ class Plan(models.Model):
     def area_paths(self, start: date | None = None, end: date | None = None) -> tuple[str, ...]:
         """The subtrees the plan applies over from `start` to `end` (by default its whole span): its
         issuing unit's, or once that unit has ended, the units that now hold its territory
-        (healthplans.territory). Kept on the instance: pages ask for it once per cell."""
-        start = start or date(self.start_year, 1, 1)
-        end = end or date(self.last_year, 12, 31)
-        memo: dict[tuple[date, date], tuple[str, ...]] = self.__dict__.setdefault("_area_paths", {})
-        if (start, end) not in memo:
-            memo[start, end] = territory_paths(self.issuer_org_unit, start, end)
-        return memo[start, end]
+        (healthplans.territory)."""
+        return self._kept("area", start, end, lambda first, last: territory_paths(self.issuer_org_unit, first, last))
 
     def stand_in_paths(self, start: date | None = None, end: date | None = None) -> tuple[str, ...]:
         """Once the issuing unit has ended, the units that took its place: where the figures the
-        plan asks of the issuing unit itself (a province's own, a city's) are entered from then on."""
-        start = start or date(self.start_year, 1, 1)
-        end = end or date(self.last_year, 12, 31)
-        memo: dict[tuple[date, date], tuple[str, ...]] = self.__dict__.setdefault("_stand_in_paths", {})
-        if (start, end) not in memo:
+        plan asks of the issuing unit itself (a province's own, a city's) are entered from then on.
+        A unit that ended without a successor of its own (a district) is stood in for by the units
+        that hold its territory (its successor wards and communes)."""
+
+        def stand_ins(first: date, last: date) -> tuple[str, ...]:
             issuer = self.issuer_org_unit
-            # A unit that ended without a successor of its own (a district) is stood in for by the
-            # units that hold its territory (its successor wards and communes).
-            memo[start, end] = successor_paths(issuer, start, end) or tuple(
-                path for path in territory_paths(issuer, start, end) if path != issuer.path
-            )
-        return memo[start, end]
+            found = successor_paths(issuer, first, last)
+            return found or tuple(path for path in self.area_paths(first, last) if path != issuer.path)
+
+        return self._kept("stand_ins", start, end, stand_ins)
+
+    def _kept(
+        self, name: str, start: date | None, end: date | None, compute: Callable[[date, date], tuple[str, ...]]
+    ) -> tuple[str, ...]:
+        """`compute(start, end)` (by default the plan's whole span), kept on the instance: pages ask
+        for the plan's area once per cell."""
+        span = (start or date(self.start_year, 1, 1), end or date(self.last_year, 12, 31))
+        memo: dict[tuple[str, date, date], tuple[str, ...]] = self.__dict__.setdefault("_area_memo", {})
+        if (name, *span) not in memo:
+            memo[(name, *span)] = compute(*span)
+        return memo[(name, *span)]
 
     def covers(self, unit: OrgUnit, start: date | None = None, end: date | None = None) -> bool:
         """Whether the unit is within the plan's area from `start` to `end` (or stands in for its
         issuing unit then)."""
         return unit.path.startswith(self.area_paths(start, end)) or unit.path in self.stand_in_paths(start, end)
-
-    def entry_q(self, level_q: Q, own_level: bool, start: date | None = None, end: date | None = None) -> Q:
-        """Units of an entry level (`level_q`) within the plan's area; with `own_level` (the level of
-        the issuing unit), also the units standing in for the issuer once it has ended."""
-        q = level_q & self.area_q(start, end)
-        return q | Q(path__in=self.stand_in_paths(start, end)) if own_level else q
 
     def area_q(self, start: date | None = None, end: date | None = None, path_field: str = "path") -> Q:
         """Rows whose unit lies in the plan's area or stands in for its issuing unit (see covers)."""
