@@ -141,14 +141,6 @@ class LoadSummary:
     reorganisation: str = ""
     changes: list[str] = field(default_factory=list)
 
-    def lines(self) -> list[str]:
-        return [
-            f"units created: {self.created}",
-            f"units updated: {self.updated}",
-            f"2025 reorganisation: {self.reorganisation}",
-            *self.changes,
-        ]
-
 
 class _Builder:
     def __init__(self, data: Official, codes: Mapping[str, str]) -> None:

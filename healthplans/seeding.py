@@ -32,6 +32,7 @@ class SeedError(ValueError):
 @dataclass
 class SeedSummary:
     counts: dict[str, int] = field(default_factory=dict)
+    changes: list[str] = field(default_factory=list)  # what a reload changed (units the package corrected)
 
     def add(self, name: str, number: int = 1) -> None:
         self.counts[name] = self.counts.get(name, 0) + number
@@ -393,6 +394,8 @@ def seed_all(fixtures_dir: Path | None = None) -> SeedSummary:
     summary = SeedSummary()
     units = load_tenants_and_units(read_yaml(root / "org_units.yaml"))
     summary.add("units created", units.created)
+    summary.add("units updated", units.updated)
+    summary.changes += units.changes
     for row in read_yaml(root / "funding_sources.yaml"):
         _upsert(FundingSource, {"code": row["code"]}, {"name": row["name"]})
     for row in read_yaml(root / "catalogue.yaml"):

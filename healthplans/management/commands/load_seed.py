@@ -22,3 +22,5 @@ class Command(BaseCommand):
         if not options["without_demo_figures"]:
             summary.add("demo figures added", demo_figures_load())
         self.stdout.write(", ".join(f"{name}: {count}" for name, count in summary.counts.items()))
+        for change in summary.changes:
+            self.stdout.write(change)
